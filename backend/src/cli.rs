@@ -1,0 +1,189 @@
+//! The `techverse` command line: `serve` (default), `migrate`, `stores …`. Every subcommand
+//! reads the same layered configuration.
+
+use std::{io::Write, path::PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use techverse_shared::StoreStatus;
+
+use crate::{
+    app::stores::{self, StoreError},
+    config::Settings,
+    domain::store::{NewStoreInput, Store},
+    startup::{Application, shutdown_signal},
+    storage,
+};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "techverse",
+    version,
+    about = "TechVerse multi-tenant commerce server"
+)]
+pub struct Cli {
+    /// TOML config file (default: ./techverse.toml when present). Environment variables
+    /// (TECHVERSE_*) override it.
+    #[arg(long, global = true, env = "TECHVERSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Create or upgrade the database schema and indexes, then exit.
+    Migrate,
+    /// Manage stores (tenants).
+    #[command(subcommand)]
+    Stores(StoresCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoresCommand {
+    /// Open a new store.
+    Create(CreateStore),
+    /// List stores in slug order.
+    List {
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Suspend a store: its storefront answers 404 until reactivated.
+    Suspend { slug: String },
+    /// Reactivate a suspended store.
+    Reactivate { slug: String },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateStore {
+    /// URL name: 3-40 of a-z, 0-9 and hyphens.
+    #[arg(long)]
+    slug: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// ISO 4217 currency code, e.g. NGN, USD, JPY.
+    #[arg(long)]
+    currency: String,
+    /// ISO 3166-1 alpha-2 country (default: the currency's country).
+    #[arg(long)]
+    country: Option<String>,
+    /// IANA time zone (default: UTC).
+    #[arg(long)]
+    timezone: Option<String>,
+}
+
+/// Runs the chosen command with the loaded settings.
+pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            let storage = storage::connect(&settings).await?;
+            tracing::info!(
+                storage = storage.kind(),
+                "schema and indexes are up to date"
+            );
+            Ok(())
+        }
+        Command::Stores(command) => run_stores(command, settings).await,
+    }
+}
+
+async fn run_stores(command: StoresCommand, settings: Settings) -> anyhow::Result<()> {
+    let storage = storage::connect(&settings).await?;
+    let storage = storage.as_ref();
+    let mut out = std::io::stdout().lock();
+    match command {
+        StoresCommand::Create(args) => {
+            let input = NewStoreInput {
+                slug: args.slug,
+                name: args.name,
+                currency: args.currency,
+                country: args.country,
+                timezone: args.timezone,
+            };
+            let store = stores::open(storage, &input).await.map_err(explain)?;
+            writeln!(
+                out,
+                "created store {} ({}) id={}",
+                store.slug,
+                store.name.as_str(),
+                store.id
+            )?;
+        }
+        StoresCommand::List { json } => {
+            let mut after = None;
+            loop {
+                let (page, next) = stores::page(storage, after.as_ref(), stores::MAX_PAGE).await?;
+                for store in &page {
+                    write_store(&mut out, store, json)?;
+                }
+                match next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        StoresCommand::Suspend { slug } => {
+            let store = stores::set_status(storage, &slug, StoreStatus::Suspended)
+                .await
+                .map_err(explain)?;
+            writeln!(out, "store {} is suspended", store.slug)?;
+        }
+        StoresCommand::Reactivate { slug } => {
+            let store = stores::set_status(storage, &slug, StoreStatus::Active)
+                .await
+                .map_err(explain)?;
+            writeln!(out, "store {} is active", store.slug)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_store(out: &mut impl Write, store: &Store, json: bool) -> anyhow::Result<()> {
+    if json {
+        let line = serde_json::json!({
+            "id": store.id,
+            "slug": store.slug,
+            "name": store.name.as_str(),
+            "currency": store.currency,
+            "country": store.country,
+            "timezone": store.timezone.as_str(),
+            "status": store.status,
+            "created_at": store.created_at,
+        });
+        writeln!(out, "{line}")?;
+    } else {
+        writeln!(
+            out,
+            "{:<40} {:<9} {} {} {:<24} {}",
+            store.slug,
+            store.status.as_str(),
+            store.currency,
+            store.country,
+            store.timezone.as_str(),
+            store.name.as_str()
+        )?;
+    }
+    Ok(())
+}
+
+/// Turns a use-case error into a message an operator can act on.
+fn explain(error: StoreError) -> anyhow::Error {
+    match error {
+        StoreError::Invalid(errors) => {
+            let lines: Vec<String> = errors
+                .0
+                .iter()
+                .map(|e| format!("  --{}: {}", e.field, e.message))
+                .collect();
+            anyhow::anyhow!("invalid store:\n{}", lines.join("\n"))
+        }
+        other => anyhow::Error::new(other),
+    }
+}

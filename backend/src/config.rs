@@ -1,0 +1,284 @@
+//! Typed, layered configuration: built-in defaults < optional TOML file < `TECHVERSE_*`
+//! environment variables. Loaded once in `main` and passed down; nothing reads the environment
+//! later.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use figment::{
+    Figment,
+    providers::{Format, Serialized, Toml},
+    value::{Dict, Value},
+};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+/// The environment variable prefix. `TECHVERSE_LISTEN_ADDR` sets `listen_addr`, and so on.
+pub const ENV_PREFIX: &str = "TECHVERSE_";
+/// Config file read when `--config`/`TECHVERSE_CONFIG` is not given and this file exists.
+pub const DEFAULT_CONFIG_FILE: &str = "techverse.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server binds. Port 0 picks a free port.
+    pub listen_addr: SocketAddr,
+    /// Where the embedded database, outgoing mail and media live.
+    pub data_dir: PathBuf,
+    /// MongoDB connection string; when set, MongoDB replaces the embedded store.
+    pub mongodb_uri: Option<SecretString>,
+    /// Database used when the URI names none.
+    pub mongodb_database: String,
+    /// Redis URL; when set, Redis backs the shared layers and `/ready` checks it.
+    pub redis_url: Option<SecretString>,
+    /// Key prefix for everything this deployment writes to Redis.
+    pub redis_key_prefix: String,
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info` or `techverse=debug,actix_web=info`.
+    pub log_level: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+    /// How long in-flight requests may run after SIGTERM/SIGINT before being cut.
+    pub shutdown_timeout_secs: u64,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub http_workers: usize,
+    /// Bearer token for the operator API under `/api/v1/platform`; unset disables that API.
+    pub platform_api_token: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable when stdout is a terminal, JSON otherwise.
+    Auto,
+    Json,
+    Pretty,
+}
+
+/// The built-in defaults: the product runs with no configuration at all.
+#[derive(Serialize)]
+struct Defaults {
+    listen_addr: &'static str,
+    data_dir: &'static str,
+    mongodb_database: &'static str,
+    redis_key_prefix: &'static str,
+    log_format: LogFormat,
+    log_level: &'static str,
+    body_limit_bytes: usize,
+    shutdown_timeout_secs: u64,
+    http_workers: usize,
+}
+
+const DEFAULTS: Defaults = Defaults {
+    listen_addr: "127.0.0.1:8080",
+    data_dir: "./data",
+    mongodb_database: "techverse",
+    redis_key_prefix: "techverse:",
+    log_format: LogFormat::Auto,
+    log_level: "info",
+    body_limit_bytes: 1024 * 1024,
+    shutdown_timeout_secs: 30,
+    http_workers: 0,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] Box<figment::Error>),
+}
+
+/// Settings that may come from the environment, as `TECHVERSE_<NAME>`.
+pub const ENV_KEYS: &[&str] = &[
+    "listen_addr",
+    "data_dir",
+    "mongodb_uri",
+    "mongodb_database",
+    "redis_url",
+    "redis_key_prefix",
+    "log_format",
+    "log_level",
+    "body_limit_bytes",
+    "shutdown_timeout_secs",
+    "http_workers",
+    "platform_api_token",
+];
+
+/// Numeric settings: their environment values are parsed as numbers, every other value stays a
+/// string (so a token such as `12345` is not turned into a number).
+const NUMERIC_KEYS: &[&str] = &["body_limit_bytes", "shutdown_timeout_secs", "http_workers"];
+
+/// Turns `TECHVERSE_*` variables into a config layer. Other variables (including
+/// `TECHVERSE_CONFIG` and test-only ones such as `TECHVERSE_TEST_MONGODB_URI`) are ignored, and
+/// an empty value means "unset".
+fn env_layer<I>(env: I) -> Dict
+where
+    I: IntoIterator<Item = (String, String)>,
+{
+    let mut layer = Dict::new();
+    for (key, value) in env {
+        let Some(name) = key.strip_prefix(ENV_PREFIX).map(str::to_ascii_lowercase) else {
+            continue;
+        };
+        if value.is_empty() || !ENV_KEYS.contains(&name.as_str()) {
+            continue;
+        }
+        let value = match value.trim().parse::<u64>() {
+            Ok(number) if NUMERIC_KEYS.contains(&name.as_str()) => Value::from(number),
+            _ => Value::from(value),
+        };
+        layer.insert(name, value);
+    }
+    layer
+}
+
+impl Settings {
+    /// Loads the layers. `file` is an explicit config file (it must exist); without one,
+    /// `techverse.toml` in the working directory is read if present. `env` is the list of
+    /// environment variables to consider, so tests never touch the process environment.
+    pub fn load<I>(file: Option<&Path>, env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (String, String)>,
+    {
+        let mut figment = Figment::from(Serialized::defaults(DEFAULTS));
+        match file {
+            Some(path) if !path.exists() => return Err(ConfigError::MissingFile(path.into())),
+            Some(path) => figment = figment.merge(Toml::file_exact(path)),
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        figment = figment.merge(Serialized::defaults(env_layer(env)));
+        figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))
+    }
+
+    /// Loads from the real process environment (what `main` calls).
+    pub fn from_env(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load(file, std::env::vars())
+    }
+
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    /// Path of the embedded SQLite database inside the data directory.
+    pub fn embedded_db_path(&self) -> PathBuf {
+        self.data_dir.join("techverse.sqlite3")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn zero_configuration_gives_the_documented_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("none.toml");
+        assert!(Settings::load(Some(&missing), env(&[])).is_err());
+        let settings = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(settings.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.data_dir, PathBuf::from("./data"));
+        assert!(settings.mongodb_uri.is_none());
+        assert!(settings.redis_url.is_none());
+        assert_eq!(settings.log_format, LogFormat::Auto);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("techverse.toml");
+        let mut file = std::fs::File::create(&path).unwrap();
+        writeln!(
+            file,
+            "listen_addr = \"0.0.0.0:9000\"\ndata_dir = \"/srv/file\"\nhttp_workers = 3"
+        )
+        .unwrap();
+        let settings = Settings::load(
+            Some(&path),
+            env(&[
+                ("TECHVERSE_DATA_DIR", "/srv/env"),
+                ("TECHVERSE_LOG_FORMAT", "json"),
+                ("TECHVERSE_BODY_LIMIT_BYTES", "2048"),
+                ("TECHVERSE_PLATFORM_API_TOKEN", "12345"),
+                ("TECHVERSE_TEST_MONGODB_URI", "mongodb://ignored"),
+                ("TECHVERSE_REDIS_URL", ""),
+                ("OTHER_DATA_DIR", "/nope"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(settings.listen_addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(settings.data_dir, PathBuf::from("/srv/env"));
+        assert_eq!(settings.http_workers, 3);
+        assert_eq!(settings.log_format, LogFormat::Json);
+        assert_eq!(settings.body_limit_bytes, 2048);
+        assert!(settings.redis_url.is_none());
+        let token = settings.platform_api_token.as_ref().unwrap();
+        assert_eq!(token.expose_secret(), "12345");
+    }
+
+    #[test]
+    fn every_env_key_is_a_setting() {
+        for key in ENV_KEYS {
+            let value = if NUMERIC_KEYS.contains(key) {
+                "1"
+            } else if *key == "listen_addr" {
+                "127.0.0.1:1"
+            } else if *key == "log_format" {
+                "json"
+            } else {
+                "x"
+            };
+            let var = format!("{ENV_PREFIX}{}", key.to_ascii_uppercase());
+            assert!(
+                Settings::load(None, vec![(var.clone(), value.to_owned())]).is_ok(),
+                "{var}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_values_and_unknown_file_keys_are_reported() {
+        assert!(Settings::load(None, env(&[("TECHVERSE_LISTEN_ADDR", "nowhere")])).is_err());
+        assert!(Settings::load(None, env(&[("TECHVERSE_LOG_FORMAT", "xml")])).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen_adr = \"127.0.0.1:1\"\n").unwrap();
+        assert!(Settings::load(Some(&path), env(&[])).is_err());
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let settings = Settings::load(
+            None,
+            env(&[
+                ("TECHVERSE_PLATFORM_API_TOKEN", "tok-very-secret"),
+                (
+                    "TECHVERSE_MONGODB_URI",
+                    "mongodb://user:pw-very-secret@db/x",
+                ),
+            ]),
+        )
+        .unwrap();
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("very-secret"), "{debug}");
+    }
+}

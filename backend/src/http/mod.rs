@@ -1,0 +1,65 @@
+//! The HTTP layer: shared state, middleware, extractors, error mapping, and each resource's
+//! routes. Handlers stay thin: parse, authorise, call an application service, map errors.
+
+pub mod error;
+pub mod json;
+pub mod observe;
+pub mod platform_auth;
+pub mod routes;
+pub mod tenant;
+
+use std::sync::Arc;
+
+use actix_web::{
+    HttpResponse,
+    middleware::{ErrorHandlers, from_fn},
+    web,
+};
+use techverse_shared::ErrorCode;
+
+use crate::{config::Settings, redis::RedisHandle, storage::Storage};
+
+/// Everything handlers share, built once at startup.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub storage: Arc<dyn Storage>,
+    pub redis: Option<RedisHandle>,
+    pub metrics: observe::Metrics,
+}
+
+/// Registers every route, the middleware stack and the fallbacks on an `App`.
+pub fn app(
+    state: web::Data<AppState>,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let limit = state.settings.body_limit_bytes;
+    actix_web::App::new()
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(limit))
+        .wrap(ErrorHandlers::new().default_handler(error::envelope_foreign_errors))
+        .wrap(from_fn(observe::observe))
+        .configure(routes::ops::config)
+        .service(
+            web::scope("/api/v1")
+                .configure(routes::stores::config)
+                .configure(routes::platform::config),
+        )
+        .default_service(web::to(not_found))
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(techverse_shared::ApiErrorBody {
+        error: techverse_shared::ApiError {
+            code: ErrorCode::NotFound,
+            message: error::default_message(ErrorCode::NotFound).to_owned(),
+            details: None,
+        },
+    })
+}

@@ -1,0 +1,163 @@
+//! Per-request observability: a request id (accepted from `X-Request-Id` or generated, and
+//! echoed back), one span per request with method, route template, status, latency and store,
+//! and the Prometheus request metrics.
+
+use std::time::Instant;
+
+use actix_web::{
+    HttpMessage,
+    body::MessageBody,
+    dev::{ServiceRequest, ServiceResponse},
+    http::header::{HeaderName, HeaderValue},
+    middleware::Next,
+};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+use tracing::{Instrument, field::Empty};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, available to handlers through request extensions.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// An id from a client is kept when it is short, printable ASCII; otherwise a new one is made.
+fn accept_request_id(value: Option<&HeaderValue>) -> String {
+    value
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+/// Prometheus registry with the HTTP and process metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> anyhow::Result<Self> {
+        let registry = Registry::new_custom(Some("techverse".to_owned()), None)?;
+        let labels = &["method", "route", "status"];
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests answered"),
+            labels,
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time from request received to response ready",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            labels,
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+        })
+    }
+
+    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let status = status.to_string();
+        let labels = [method, route, status.as_str()];
+        self.requests.with_label_values(&labels).inc();
+        self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    /// Everything in the Prometheus text exposition format.
+    pub fn render(&self) -> anyhow::Result<String> {
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut out)?;
+        Ok(String::from_utf8(out)?)
+    }
+}
+
+/// The middleware (`actix_web::middleware::from_fn(observe)`).
+pub async fn observe(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let started = Instant::now();
+    let request_id = accept_request_id(request.headers().get(REQUEST_ID));
+    let method = request.method().to_string();
+    let metrics = request
+        .app_data::<actix_web::web::Data<super::AppState>>()
+        .map(|state| state.metrics.clone());
+    let span = tracing::info_span!(
+        "http_request",
+        request_id = %request_id,
+        method = %method,
+        route = Empty,
+        status = Empty,
+        latency_ms = Empty,
+        store = Empty,
+    );
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
+
+    let result = next.call(request).instrument(span.clone()).await;
+
+    let (status, route) = match &result {
+        Ok(response) => (
+            response.status().as_u16(),
+            response.request().match_pattern(),
+        ),
+        Err(error) => (error.as_response_error().status_code().as_u16(), None),
+    };
+    // Unmatched paths share one label, so scanners cannot blow up the metric cardinality.
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let elapsed = started.elapsed();
+    span.record("route", route.as_str());
+    span.record("status", status);
+    span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+    span.in_scope(|| tracing::info!("request completed"));
+    if let Some(metrics) = metrics {
+        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+    }
+
+    result.map(|mut response| {
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        response
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sane_client_request_id_is_kept_and_a_bad_one_replaced() {
+        let keep = HeaderValue::from_static("abc-123");
+        assert_eq!(accept_request_id(Some(&keep)), "abc-123");
+        let spaced = HeaderValue::from_static("has space");
+        assert_ne!(accept_request_id(Some(&spaced)), "has space");
+        let long = HeaderValue::from_str(&"x".repeat(129)).unwrap();
+        assert_eq!(accept_request_id(Some(&long)).len(), 36);
+        assert_eq!(accept_request_id(None).len(), 36);
+    }
+
+    #[test]
+    fn metrics_render_counts_by_route_and_status() {
+        let metrics = Metrics::new().unwrap();
+        metrics.observe("GET", "/health", 200, 0.002);
+        let text = metrics.render().unwrap();
+        assert!(text.contains(
+            "techverse_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 1"
+        ));
+        assert!(text.contains("techverse_http_request_duration_seconds_bucket"));
+    }
+}

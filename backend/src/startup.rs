@@ -1,0 +1,120 @@
+//! Building and running the application: storage, Redis, the HTTP server and shutdown.
+
+use std::{future::Future, net::TcpListener, sync::Arc};
+
+use actix_web::{HttpServer, dev::Server, web};
+use anyhow::Context;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{
+    config::Settings,
+    http::{self, AppState, observe::Metrics},
+    redis::RedisHandle,
+    storage,
+};
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Application {
+    /// Connects storage (and Redis when configured), binds the listener (port 0 picks a free
+    /// port) and prepares the server. Nothing is served until [`Self::run_until_stopped`].
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let storage = storage::connect(&settings).await?;
+        let redis = settings
+            .redis_url
+            .as_ref()
+            .map(|url| RedisHandle::new(url, &settings.redis_key_prefix))
+            .transpose()?;
+        let state = web::Data::new(AppState {
+            settings: Arc::clone(&settings),
+            storage,
+            redis,
+            metrics: Metrics::new()?,
+        });
+
+        let listener = TcpListener::bind(settings.listen_addr)
+            .with_context(|| format!("binding {}", settings.listen_addr))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || http::app(state.clone()))
+            .disable_signals()
+            .shutdown_timeout(settings.shutdown_timeout_secs)
+            .listen(listener)?;
+        if settings.http_workers > 0 {
+            server = server.workers(settings.http_workers);
+        }
+        tracing::info!(
+            addr = %settings.listen_addr,
+            port,
+            storage = storage_kind(&settings),
+            redis = settings.redis_url.is_some(),
+            "techverse listening"
+        );
+        Ok(Self {
+            server: server.run(),
+            port,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `stop` resolves, then shuts down gracefully: stop accepting, let in-flight
+    /// requests finish (bounded by `shutdown_timeout_secs`), cancel and await background tasks.
+    pub async fn run_until_stopped(self, stop: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let server = tokio::spawn(self.server);
+        stop.await;
+        tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        handle.stop(true).await;
+        server.await.context("server task")??;
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        tracing::info!("shutdown complete");
+        Ok(())
+    }
+}
+
+fn storage_kind(settings: &Settings) -> &'static str {
+    if settings.mongodb_uri.is_some() {
+        "mongo"
+    } else {
+        "embedded"
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                    _ = int.recv() => tracing::info!("SIGINT received"),
+                }
+            }
+            _ => {
+                tracing::warn!("could not install signal handlers; waiting for Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

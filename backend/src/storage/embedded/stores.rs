@@ -1,0 +1,155 @@
+//! `StoreRepository` on SQLite.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, Row, named_params};
+use techverse_shared::{CountryCode, Currency, StoreId, StoreSlug, StoreStatus};
+
+use super::{EmbeddedStorage, sql_error, unavailable};
+use crate::{
+    domain::store::{Store, StoreName, TimeZoneName},
+    storage::{StorageError, StorageResult, StoreRepository},
+};
+
+const COLUMNS: &str = "id, slug, name, currency, country, timezone, status, created_at, updated_at";
+
+/// The raw row, read inside the blocking call and parsed into the domain type after.
+struct StoreRow {
+    id: String,
+    slug: String,
+    name: String,
+    currency: String,
+    country: String,
+    timezone: String,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl StoreRow {
+    fn read(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            slug: row.get(1)?,
+            name: row.get(2)?,
+            currency: row.get(3)?,
+            country: row.get(4)?,
+            timezone: row.get(5)?,
+            status: row.get(6)?,
+            created_at: row.get(7)?,
+            updated_at: row.get(8)?,
+        })
+    }
+
+    fn into_store(self) -> StorageResult<Store> {
+        let corrupt = |what: &str| StorageError::Corrupt(format!("store {}: bad {what}", self.id));
+        Ok(Store {
+            id: self.id.parse::<StoreId>().map_err(|_| corrupt("id"))?,
+            slug: StoreSlug::parse(&self.slug).map_err(|_| corrupt("slug"))?,
+            name: StoreName::parse(&self.name).map_err(|_| corrupt("name"))?,
+            currency: Currency::from_code(&self.currency).map_err(|_| corrupt("currency"))?,
+            country: CountryCode::parse(&self.country).map_err(|_| corrupt("country"))?,
+            timezone: TimeZoneName::parse(&self.timezone).map_err(|_| corrupt("timezone"))?,
+            status: StoreStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            created_at: Timestamp::from_millisecond(self.created_at)
+                .map_err(|_| corrupt("created_at"))?,
+            updated_at: Timestamp::from_millisecond(self.updated_at)
+                .map_err(|_| corrupt("updated_at"))?,
+        })
+    }
+}
+
+impl EmbeddedStorage {
+    async fn select_store(
+        &self,
+        column: &'static str,
+        value: String,
+    ) -> StorageResult<Option<Store>> {
+        let sql = format!("SELECT {COLUMNS} FROM stores WHERE {column} = ?1");
+        let row = self
+            .call(move |conn| {
+                conn.query_row(&sql, [value], StoreRow::read)
+                    .optional()
+                    .map_err(unavailable)
+            })
+            .await?;
+        row.map(StoreRow::into_store).transpose()
+    }
+}
+
+#[async_trait]
+impl StoreRepository for EmbeddedStorage {
+    async fn insert(&self, store: &Store) -> StorageResult<()> {
+        let store = store.clone();
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO stores (id, slug, name, currency, country, timezone, status, created_at, updated_at)
+                 VALUES (:id, :slug, :name, :currency, :country, :timezone, :status, :created_at, :updated_at)",
+                named_params! {
+                    ":id": store.id.to_string(),
+                    ":slug": store.slug.as_str(),
+                    ":name": store.name.as_str(),
+                    ":currency": store.currency.code(),
+                    ":country": store.country.as_str(),
+                    ":timezone": store.timezone.as_str(),
+                    ":status": store.status.as_str(),
+                    ":created_at": store.created_at.as_millisecond(),
+                    ":updated_at": store.updated_at.as_millisecond(),
+                },
+            )
+            .map(drop)
+            .map_err(sql_error("stores.slug"))
+        })
+        .await
+    }
+
+    async fn by_id(&self, id: StoreId) -> StorageResult<Option<Store>> {
+        self.select_store("id", id.to_string()).await
+    }
+
+    async fn by_slug(&self, slug: &StoreSlug) -> StorageResult<Option<Store>> {
+        self.select_store("slug", slug.as_str().to_owned()).await
+    }
+
+    async fn list(&self, after: Option<&StoreSlug>, limit: u32) -> StorageResult<Vec<Store>> {
+        let after = after
+            .map(|slug| slug.as_str().to_owned())
+            .unwrap_or_default();
+        let rows = self
+            .call(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM stores WHERE slug > ?1 ORDER BY slug LIMIT ?2"
+                    ))
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map(rusqlite::params![after, limit], StoreRow::read)
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+                    .map_err(unavailable)
+            })
+            .await?;
+        rows.into_iter().map(StoreRow::into_store).collect()
+    }
+
+    async fn set_status(
+        &self,
+        id: StoreId,
+        status: StoreStatus,
+        at: Timestamp,
+    ) -> StorageResult<Option<Store>> {
+        let changed = self
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE stores SET status = ?1, updated_at = ?2 WHERE id = ?3",
+                    rusqlite::params![status.as_str(), at.as_millisecond(), id.to_string()],
+                )
+                .map_err(unavailable)
+            })
+            .await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.by_id(id).await
+    }
+}

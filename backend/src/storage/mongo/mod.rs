@@ -1,0 +1,111 @@
+//! The MongoDB adapter (official driver 3.x), used when `TECHVERSE_MONGODB_URI` is set.
+//!
+//! Filters, updates and index definitions are built by the pure functions in [`query`], each
+//! unit-tested; this module only sends them. Only features Amazon DocumentDB also supports are
+//! used (plain CRUD, unique and compound indexes, no `$lookup` pipelines or change streams).
+
+pub mod query;
+mod stores;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use mongodb::{
+    Client, Collection, Database,
+    bson::{Document, doc},
+    error::{ErrorKind, WriteFailure},
+    options::ClientOptions,
+};
+
+use super::{Storage, StorageError, StorageResult, StoreRepository};
+
+pub struct MongoStorage {
+    db: Database,
+    stores: Collection<Document>,
+}
+
+impl MongoStorage {
+    /// Connects lazily (the driver dials on first use) and picks the database: the one named in
+    /// the URI, else `default_database`.
+    pub async fn connect(uri: &str, default_database: &str) -> anyhow::Result<Self> {
+        let mut options = ClientOptions::parse(uri)
+            .await
+            .context("parsing the MongoDB connection string")?;
+        options
+            .app_name
+            .get_or_insert_with(|| "techverse".to_owned());
+        options
+            .server_selection_timeout
+            .get_or_insert(Duration::from_secs(5));
+        options
+            .connect_timeout
+            .get_or_insert(Duration::from_secs(5));
+        let client = Client::with_options(options).context("creating the MongoDB client")?;
+        let db = client
+            .default_database()
+            .unwrap_or_else(|| client.database(default_database));
+        Ok(Self::with_database(db))
+    }
+
+    pub fn with_database(db: Database) -> Self {
+        Self {
+            stores: db.collection(query::STORES),
+            db,
+        }
+    }
+}
+
+/// Duplicate-key errors (code 11000) become conflicts named by the caller.
+fn mongo_error(constraint: &'static str) -> impl Fn(mongodb::error::Error) -> StorageError {
+    move |error| {
+        if is_duplicate_key(&error) {
+            StorageError::Conflict(constraint)
+        } else {
+            unavailable(error)
+        }
+    }
+}
+
+fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    const DUPLICATE_KEY: i32 = 11000;
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
+        _ => false,
+    }
+}
+
+fn unavailable(error: mongodb::error::Error) -> StorageError {
+    StorageError::Unavailable(anyhow::Error::new(error))
+}
+
+#[async_trait]
+impl Storage for MongoStorage {
+    fn kind(&self) -> &'static str {
+        "mongo"
+    }
+
+    async fn migrate(&self) -> StorageResult<()> {
+        for (collection, indexes) in query::indexes() {
+            self.db
+                .collection::<Document>(collection)
+                .create_indexes(indexes)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn ping(&self) -> StorageResult<()> {
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+
+    fn stores(&self) -> &dyn StoreRepository {
+        self
+    }
+}

@@ -1,0 +1,195 @@
+//! Pure builders for every MongoDB filter, update, sort and index the adapter sends, and the
+//! mapping between domain types and documents. No I/O here: each function is unit-tested.
+
+use jiff::Timestamp;
+use mongodb::{
+    IndexModel,
+    bson::{DateTime, Document, doc},
+    options::IndexOptions,
+};
+use techverse_shared::{CountryCode, Currency, StoreId, StoreSlug, StoreStatus};
+
+use crate::domain::store::{Store, StoreName, TimeZoneName};
+
+pub const STORES: &str = "stores";
+
+/// Every collection's indexes. The store id is the first key of every compound index on
+/// tenant data, and unique rules are per store.
+pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
+    vec![(
+        STORES,
+        vec![unique_index("stores_slug", doc! { "slug": 1 })],
+    )]
+}
+
+fn unique_index(name: &str, keys: Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(
+            IndexOptions::builder()
+                .name(name.to_owned())
+                .unique(true)
+                .build(),
+        )
+        .build()
+}
+
+pub fn millis(at: Timestamp) -> DateTime {
+    DateTime::from_millis(at.as_millisecond())
+}
+
+pub fn store_by_id(id: StoreId) -> Document {
+    doc! { "_id": id.to_string() }
+}
+
+pub fn store_by_slug(slug: &StoreSlug) -> Document {
+    doc! { "slug": slug.as_str() }
+}
+
+/// Stores after a slug (exclusive), for keyset pagination ordered by [`stores_sort`].
+pub fn stores_after(after: Option<&StoreSlug>) -> Document {
+    match after {
+        Some(slug) => doc! { "slug": { "$gt": slug.as_str() } },
+        None => doc! {},
+    }
+}
+
+pub fn stores_sort() -> Document {
+    doc! { "slug": 1 }
+}
+
+pub fn set_store_status(status: StoreStatus, at: Timestamp) -> Document {
+    doc! { "$set": { "status": status.as_str(), "updated_at": millis(at) } }
+}
+
+pub fn store_document(store: &Store) -> Document {
+    doc! {
+        "_id": store.id.to_string(),
+        "slug": store.slug.as_str(),
+        "name": store.name.as_str(),
+        "currency": store.currency.code(),
+        "country": store.country.as_str(),
+        "timezone": store.timezone.as_str(),
+        "status": store.status.as_str(),
+        "created_at": millis(store.created_at),
+        "updated_at": millis(store.updated_at),
+    }
+}
+
+/// Parses a stored document; the error names the field that does not parse.
+pub fn store_from_document(document: &Document) -> Result<Store, String> {
+    let text = |key: &str| document.get_str(key).map_err(|_| key.to_owned());
+    let time = |key: &str| {
+        document
+            .get_datetime(key)
+            .ok()
+            .and_then(|at| Timestamp::from_millisecond(at.timestamp_millis()).ok())
+            .ok_or_else(|| key.to_owned())
+    };
+    Ok(Store {
+        id: text("_id")?.parse::<StoreId>().map_err(bad_field("_id"))?,
+        slug: StoreSlug::parse(text("slug")?).map_err(bad_field("slug"))?,
+        name: StoreName::parse(text("name")?).map_err(bad_field("name"))?,
+        currency: Currency::from_code(text("currency")?).map_err(bad_field("currency"))?,
+        country: CountryCode::parse(text("country")?).map_err(bad_field("country"))?,
+        timezone: TimeZoneName::parse(text("timezone")?).map_err(bad_field("timezone"))?,
+        status: StoreStatus::parse(text("status")?).ok_or_else(|| "status".to_owned())?,
+        created_at: time("created_at")?,
+        updated_at: time("updated_at")?,
+    })
+}
+
+fn bad_field<E>(key: &'static str) -> impl FnOnce(E) -> String {
+    move |_| key.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::store::{NewStore, NewStoreInput};
+
+    fn store() -> Store {
+        let new = NewStore::parse(&NewStoreInput {
+            slug: "demo".into(),
+            name: "Demo Tech".into(),
+            currency: "NGN".into(),
+            timezone: Some("Africa/Lagos".into()),
+            ..NewStoreInput::default()
+        })
+        .unwrap();
+        let id = StoreId::from_uuid(uuid::Uuid::from_u128(7));
+        Store::open(
+            id,
+            new,
+            Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_store_round_trips_through_its_document() {
+        let store = store();
+        let document = store_document(&store);
+        assert_eq!(
+            document.get_str("_id").unwrap(),
+            "00000000-0000-0000-0000-000000000007"
+        );
+        assert_eq!(
+            document
+                .get_datetime("created_at")
+                .unwrap()
+                .timestamp_millis(),
+            1_700_000_000_123
+        );
+        assert_eq!(store_from_document(&document).unwrap(), store);
+    }
+
+    #[test]
+    fn a_document_with_a_bad_field_names_it() {
+        let mut document = store_document(&store());
+        document.insert("currency", "ZZZ");
+        assert_eq!(store_from_document(&document).unwrap_err(), "currency");
+        document.remove("slug");
+        assert_eq!(store_from_document(&document).unwrap_err(), "slug");
+    }
+
+    #[test]
+    fn filters_select_by_id_and_by_slug() {
+        let store = store();
+        assert_eq!(
+            store_by_id(store.id),
+            doc! { "_id": "00000000-0000-0000-0000-000000000007" }
+        );
+        assert_eq!(store_by_slug(&store.slug), doc! { "slug": "demo" });
+    }
+
+    #[test]
+    fn pagination_starts_strictly_after_the_cursor_in_slug_order() {
+        assert_eq!(stores_after(None), doc! {});
+        let slug = StoreSlug::parse("demo").unwrap();
+        assert_eq!(
+            stores_after(Some(&slug)),
+            doc! { "slug": { "$gt": "demo" } }
+        );
+        assert_eq!(stores_sort(), doc! { "slug": 1 });
+    }
+
+    #[test]
+    fn a_status_change_sets_status_and_updated_at_only() {
+        let at = Timestamp::from_millisecond(1_700_000_999_000).unwrap();
+        assert_eq!(
+            set_store_status(StoreStatus::Suspended, at),
+            doc! { "$set": { "status": "suspended", "updated_at": DateTime::from_millis(1_700_000_999_000) } }
+        );
+    }
+
+    #[test]
+    fn the_slug_index_is_unique() {
+        let all = indexes();
+        let (collection, stores) = &all[0];
+        assert_eq!(*collection, STORES);
+        assert_eq!(stores[0].keys, doc! { "slug": 1 });
+        let options = stores[0].options.as_ref().unwrap();
+        assert_eq!(options.unique, Some(true));
+        assert_eq!(options.name.as_deref(), Some("stores_slug"));
+    }
+}

@@ -1,0 +1,80 @@
+//! `StoreRepository` on MongoDB.
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use jiff::Timestamp;
+use mongodb::{bson::Document, options::ReturnDocument};
+use techverse_shared::{StoreId, StoreSlug, StoreStatus};
+
+use super::{MongoStorage, mongo_error, query, unavailable};
+use crate::{
+    domain::store::Store,
+    storage::{StorageError, StorageResult, StoreRepository},
+};
+
+fn parse(document: &Document) -> StorageResult<Store> {
+    query::store_from_document(document)
+        .map_err(|field| StorageError::Corrupt(format!("store document: bad {field}")))
+}
+
+fn parse_optional(document: Option<Document>) -> StorageResult<Option<Store>> {
+    document.as_ref().map(parse).transpose()
+}
+
+#[async_trait]
+impl StoreRepository for MongoStorage {
+    async fn insert(&self, store: &Store) -> StorageResult<()> {
+        self.stores
+            .insert_one(query::store_document(store))
+            .await
+            .map(drop)
+            .map_err(mongo_error("stores.slug"))
+    }
+
+    async fn by_id(&self, id: StoreId) -> StorageResult<Option<Store>> {
+        parse_optional(
+            self.stores
+                .find_one(query::store_by_id(id))
+                .await
+                .map_err(unavailable)?,
+        )
+    }
+
+    async fn by_slug(&self, slug: &StoreSlug) -> StorageResult<Option<Store>> {
+        parse_optional(
+            self.stores
+                .find_one(query::store_by_slug(slug))
+                .await
+                .map_err(unavailable)?,
+        )
+    }
+
+    async fn list(&self, after: Option<&StoreSlug>, limit: u32) -> StorageResult<Vec<Store>> {
+        let documents: Vec<Document> = self
+            .stores
+            .find(query::stores_after(after))
+            .sort(query::stores_sort())
+            .limit(i64::from(limit))
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        documents.iter().map(parse).collect()
+    }
+
+    async fn set_status(
+        &self,
+        id: StoreId,
+        status: StoreStatus,
+        at: Timestamp,
+    ) -> StorageResult<Option<Store>> {
+        parse_optional(
+            self.stores
+                .find_one_and_update(query::store_by_id(id), query::set_store_status(status, at))
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(unavailable)?,
+        )
+    }
+}

@@ -1,0 +1,15 @@
+//! Black-box API tests: the real application on port 0, a fresh data directory and store per
+//! test, real HTTP.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed step fails the test"
+)]
+
+mod errors;
+mod helpers;
+mod ops;
+mod platform;
+mod stores;

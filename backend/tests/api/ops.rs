@@ -1,0 +1,128 @@
+use std::{process::Stdio, time::Duration};
+
+use serde_json::Value;
+
+use crate::helpers::{assert_error, free_port, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_answers_200_with_the_version() {
+    let app = spawn_app().await;
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[tokio::test]
+async fn ready_answers_200_when_the_embedded_store_answers() {
+    let app = spawn_app().await;
+    let response = app.get("/ready").await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["storage"], "embedded");
+    assert_eq!(body["checks"]["storage"], "ok");
+}
+
+/// Kills the child process when the test ends, however it ends.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn ready_names_redis_while_it_is_down_and_recovers_without_a_restart() {
+    let port = free_port();
+    let url = format!("redis://127.0.0.1:{port}");
+    let app = spawn_app_with(&[("TECHVERSE_REDIS_URL", &url)]).await;
+
+    let body = assert_error(app.get("/ready").await, 503, "service_unavailable").await;
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("redis"),
+        "{body}"
+    );
+    assert_eq!(body["error"]["details"]["checks"]["redis"], "unavailable");
+    assert_eq!(body["error"]["details"]["checks"]["storage"], "ok");
+    assert_eq!(app.get("/health").await.status(), 200);
+
+    let _redis = Child(
+        std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test installs it)"),
+    );
+    // Wait for the condition, not for a fixed time: the deadline only bounds a broken run.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let response = app.get("/ready").await;
+        if response.status() == 200 {
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["checks"]["redis"], "ok");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/ready never turned 200"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_status() {
+    let app = spawn_app().await;
+    app.create_store("metrics-shop").await;
+    assert_eq!(app.get("/api/v1/stores/metrics-shop").await.status(), 200);
+    assert_eq!(app.get("/api/v1/stores/nope-shop").await.status(), 404);
+    assert_eq!(app.get("/no/such/route").await.status(), 404);
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains(r#"techverse_http_requests_total{method="GET",route="/api/v1/stores/{store}",status="200"} 1"#), "{text}");
+    assert!(text.contains(r#"techverse_http_requests_total{method="GET",route="/api/v1/stores/{store}",status="404"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"route="unmatched",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("techverse_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("process_resident_memory_bytes"), "{text}");
+    assert!(!text.contains("no/such/route"));
+}
+
+#[tokio::test]
+async fn a_client_request_id_is_echoed_and_a_missing_one_is_generated() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .get(app.url("/health"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-abc-123");
+    let generated = app.get("/nowhere").await;
+    let id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+}

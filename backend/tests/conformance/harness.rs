@@ -1,0 +1,107 @@
+//! Opens a fresh storage for one test, on either adapter.
+
+use std::{io::Write, sync::Arc};
+
+use techverse::storage::{Storage, embedded::EmbeddedStorage, mongo::MongoStorage};
+
+const DIVERGENCES: &str = include_str!("../mongo_known_divergences.md");
+
+pub enum Backend {
+    Embedded(tempfile::TempDir),
+    Mongo { uri: String, database: String },
+}
+
+pub struct Harness {
+    backend: Backend,
+    storage: Arc<dyn Storage>,
+}
+
+/// Writes straight to stderr: libtest captures `eprintln!`, and a SKIP must always be seen.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The reason a test is listed as diverging on nx-27017, if it is.
+fn divergence(test: &str) -> Option<&'static str> {
+    let marker = format!("- `{test}`:");
+    DIVERGENCES
+        .lines()
+        .find_map(|line| line.strip_prefix(marker.as_str()).map(str::trim))
+}
+
+impl Harness {
+    pub async fn embedded() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage = open_embedded(&dir).await;
+        Self {
+            backend: Backend::Embedded(dir),
+            storage,
+        }
+    }
+
+    /// `None` (after printing `SKIP mongo …`) when no MongoDB is configured, or when the test
+    /// is a known divergence of the configured server.
+    pub async fn mongo(test: &str) -> Option<Self> {
+        let Some(uri) = std::env::var("TECHVERSE_TEST_MONGODB_URI")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            say(&format!(
+                "SKIP mongo {test}: TECHVERSE_TEST_MONGODB_URI is not set, so the MongoDB adapter was not exercised"
+            ));
+            return None;
+        };
+        let flavor = std::env::var("TECHVERSE_TEST_MONGODB_FLAVOR").unwrap_or_default();
+        if flavor == "nx-27017"
+            && let Some(reason) = divergence(test)
+        {
+            say(&format!(
+                "SKIP mongo {test}: known nx-27017 divergence: {reason}"
+            ));
+            return None;
+        }
+        let database = format!("tv_test_{}", uuid::Uuid::new_v4().simple());
+        let storage = open_mongo(&uri, &database).await;
+        Some(Self {
+            backend: Backend::Mongo { uri, database },
+            storage,
+        })
+    }
+
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+
+    /// A new storage instance on the same data, as after a process restart.
+    pub async fn reopen(&self) -> Arc<dyn Storage> {
+        match &self.backend {
+            Backend::Embedded(dir) => open_embedded(dir).await,
+            Backend::Mongo { uri, database } => open_mongo(uri, database).await,
+        }
+    }
+
+    /// Drops the test database (MongoDB); the embedded temp dir goes away on drop.
+    pub async fn cleanup(self) {
+        if let Backend::Mongo { uri, database } = &self.backend
+            && let Ok(client) = mongodb::Client::with_uri_str(uri).await
+        {
+            let _ = client.database(database).drop().await;
+        }
+    }
+}
+
+async fn open_embedded(dir: &tempfile::TempDir) -> Arc<dyn Storage> {
+    let storage =
+        EmbeddedStorage::open(&dir.path().join("techverse.sqlite3")).expect("open sqlite");
+    storage.migrate().await.expect("migrate sqlite");
+    Arc::new(storage)
+}
+
+async fn open_mongo(uri: &str, database: &str) -> Arc<dyn Storage> {
+    let client = mongodb::Client::with_uri_str(uri)
+        .await
+        .expect("mongo client");
+    let storage = MongoStorage::with_database(client.database(database));
+    storage.migrate().await.expect("create mongo indexes");
+    Arc::new(storage)
+}

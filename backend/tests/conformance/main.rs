@@ -1,0 +1,52 @@
+//! The storage conformance suite: one set of behaviour tests, written once, run against the
+//! embedded adapter always and against MongoDB when `TECHVERSE_TEST_MONGODB_URI` is set (each
+//! test in a fresh database). Without the URI every MongoDB test prints a `SKIP mongo` line.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed step fails the test"
+)]
+
+mod harness;
+mod stores;
+
+/// Generates one test per case and adapter: `embedded::<case>` and `mongo::<case>`.
+macro_rules! conformance {
+    ($($module:ident :: $case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let harness = crate::harness::Harness::embedded().await;
+                    crate::$module::$case(&harness).await;
+                }
+            )*
+        }
+        mod mongo {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let Some(harness) = crate::harness::Harness::mongo(stringify!($case)).await else {
+                        return;
+                    };
+                    crate::$module::$case(&harness).await;
+                    harness.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    stores::a_created_store_is_found_by_id_and_by_slug,
+    stores::a_taken_slug_is_a_conflict_and_the_first_store_is_unchanged,
+    stores::unknown_ids_and_slugs_find_nothing,
+    stores::stores_list_in_slug_order_and_page_after_a_cursor,
+    stores::a_status_change_is_stored_and_returned,
+    stores::a_status_change_of_an_unknown_store_finds_nothing,
+    stores::committed_stores_survive_reopening_the_storage,
+    stores::migrating_twice_keeps_data_and_rules,
+    stores::the_database_answers_a_ping,
+);

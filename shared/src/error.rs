@@ -1,0 +1,157 @@
+//! The API error envelope and its stable, machine-readable codes.
+//!
+//! Every error the API returns is `{"error":{"code":"…","message":"…","details":…}}`. The
+//! frontend matches on [`ErrorCode`], never on the message text.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable snake_case error codes. Adding a code is fine; renaming one breaks clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No route matches the path.
+    NotFound,
+    /// The route exists but not for this HTTP method.
+    MethodNotAllowed,
+    /// The body is not well-formed JSON.
+    InvalidJson,
+    /// The body is JSON but a field is missing, of the wrong type or out of range.
+    ValidationFailed,
+    /// The request (or a path/query parameter) is malformed in another way.
+    BadRequest,
+    /// The body is larger than the server accepts.
+    PayloadTooLarge,
+    /// The body has a content type this route does not take.
+    UnsupportedMediaType,
+    /// Credentials are missing or wrong.
+    Unauthorized,
+    /// The caller is known but may not do this.
+    Forbidden,
+    /// The store named in the path does not exist or is not open to the public.
+    StoreNotFound,
+    /// The store slug is already in use.
+    SlugTaken,
+    /// Too many requests; retry after the time in `Retry-After`.
+    RateLimited,
+    /// A dependency (storage, Redis) is not reachable right now.
+    ServiceUnavailable,
+    /// Something failed inside the server. The message says nothing more, by design.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The wire form, e.g. `"store_not_found"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidJson => "invalid_json",
+            Self::ValidationFailed => "validation_failed",
+            Self::BadRequest => "bad_request",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::StoreNotFound => "store_not_found",
+            Self::SlugTaken => "slug_taken",
+            Self::RateLimited => "rate_limited",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::InternalError => "internal_error",
+        }
+    }
+
+    /// The HTTP status this code is sent with.
+    pub const fn http_status(self) -> u16 {
+        match self {
+            Self::NotFound | Self::StoreNotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::InvalidJson | Self::BadRequest => 400,
+            Self::ValidationFailed => 422,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::SlugTaken => 409,
+            Self::RateLimited => 429,
+            Self::ServiceUnavailable => 503,
+            Self::InternalError => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The inner object of the envelope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// The whole error body: `{"error": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    pub error: ApiError,
+}
+
+/// One failed field in a `validation_failed` error: `details.fields[]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// Dotted path to the field, e.g. `store.slug` or `lines[2].quantity`.
+    pub field: String,
+    /// Stable snake_case reason, e.g. `too_short`, `required`, `invalid_type`.
+    pub code: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_their_wire_form() {
+        for code in [
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::InvalidJson,
+            ErrorCode::ValidationFailed,
+            ErrorCode::BadRequest,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::UnsupportedMediaType,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::StoreNotFound,
+            ErrorCode::SlugTaken,
+            ErrorCode::RateLimited,
+            ErrorCode::ServiceUnavailable,
+            ErrorCode::InternalError,
+        ] {
+            let json = serde_json::to_value(code).unwrap_or_default();
+            assert_eq!(json, serde_json::Value::String(code.as_str().to_owned()));
+            let back: ErrorCode = serde_json::from_value(json).unwrap_or(ErrorCode::InternalError);
+            assert_eq!(back, code);
+        }
+    }
+
+    #[test]
+    fn an_envelope_without_details_omits_the_field() {
+        let body = ApiErrorBody {
+            error: ApiError {
+                code: ErrorCode::StoreNotFound,
+                message: "store not found".into(),
+                details: None,
+            },
+        };
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        assert_eq!(
+            text,
+            r#"{"error":{"code":"store_not_found","message":"store not found"}}"#
+        );
+    }
+}
