@@ -1,0 +1,314 @@
+//! Tests of the real `techverse` binary as an operator runs it: the CLI and the server share
+//! configuration and data, a committed store survives restart and `kill -9`, and SIGTERM lets an
+//! in-flight request finish before the process exits 0.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed step fails the test"
+)]
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    path::Path,
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_techverse");
+const TOKEN: &str = "process-test-token";
+/// Bounds a broken run; no assertion depends on how fast anything is.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// `techverse` with a clean `TECHVERSE_*` environment pointing at `data_dir`.
+fn techverse(data_dir: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TECHVERSE_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("TECHVERSE_DATA_DIR", data_dir)
+        .env("TECHVERSE_LISTEN_ADDR", "127.0.0.1:0")
+        .env("TECHVERSE_LOG_FORMAT", "json")
+        .env("TECHVERSE_HTTP_WORKERS", "1")
+        .env("TECHVERSE_PLATFORM_API_TOKEN", TOKEN);
+    command
+}
+
+fn cli(data_dir: &Path, args: &[&str]) -> String {
+    let output = techverse(data_dir)
+        .args(args)
+        .output()
+        .expect("run techverse");
+    assert!(
+        output.status.success(),
+        "techverse {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("utf-8 output")
+}
+
+/// A running server; killed on drop if the test did not stop it.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Self {
+        let mut child = techverse(data_dir)
+            .arg("serve")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn server");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
+                    && event["message"] == "techverse listening"
+                {
+                    let _ = tx.send(event["port"].as_u64().unwrap_or_default());
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(PATIENCE)
+            .expect("server announced its port");
+        Self {
+            child,
+            port: u16::try_from(port).expect("port"),
+        }
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        read_response(&mut stream)
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    fn wait(mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads one HTTP/1.1 response (headers and a Content-Length body) and returns status and body.
+fn read_response(stream: &mut TcpStream) -> (u16, String) {
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut reader = BufReader::new(stream);
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).expect("status line");
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).expect("header");
+        if header.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).expect("body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[test]
+fn a_store_created_with_the_cli_survives_restart_and_kill_9() {
+    let data = tempfile::tempdir().unwrap();
+    let out = cli(
+        data.path(),
+        &[
+            "stores",
+            "create",
+            "--slug",
+            "demo",
+            "--name",
+            "Demo Tech",
+            "--currency",
+            "NGN",
+        ],
+    );
+    assert!(out.contains("created store demo"), "{out}");
+
+    let server = Server::start(data.path());
+    assert_eq!(server.get("/health").0, 200);
+    assert_eq!(server.get("/ready").0, 200);
+    let (status, body) = server.get("/api/v1/stores/demo");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"name\":\"Demo Tech\""), "{body}");
+
+    server.signal("-TERM");
+    assert!(server.wait().success());
+
+    let server = Server::start(data.path());
+    assert_eq!(
+        server.get("/api/v1/stores/demo").0,
+        200,
+        "still there after a restart"
+    );
+    // A second store committed by the CLI while the server runs, then the server is killed.
+    cli(
+        data.path(),
+        &[
+            "stores",
+            "create",
+            "--slug",
+            "second-shop",
+            "--name",
+            "Second",
+            "--currency",
+            "USD",
+        ],
+    );
+    assert_eq!(server.get("/api/v1/stores/second-shop").0, 200);
+    server.signal("-KILL");
+    assert!(!server.wait().success());
+
+    let server = Server::start(data.path());
+    assert_eq!(
+        server.get("/api/v1/stores/demo").0,
+        200,
+        "still there after kill -9"
+    );
+    assert_eq!(
+        server.get("/api/v1/stores/second-shop").0,
+        200,
+        "still there after kill -9"
+    );
+    let listed = cli(data.path(), &["stores", "list"]);
+    assert!(
+        listed.contains("demo") && listed.contains("second-shop"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish_then_the_process_exits_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path());
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    // The request is in flight once the server has read its head and asked for the body with
+    // `100 Continue`; the body is sent only after SIGTERM.
+    let body = r#"{"slug":"late-shop","name":"Late","currency":"NGN"}"#;
+    write!(
+        stream,
+        "POST /api/v1/platform/stores HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    let mut interim = [0u8; 25];
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    stream.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+
+    server.signal("-TERM");
+    // Shutdown has begun once new connections are refused.
+    let deadline = Instant::now() + PATIENCE;
+    while TcpStream::connect(("127.0.0.1", server.port)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "server kept accepting after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    stream.write_all(body.as_bytes()).unwrap();
+    let (status, response) = read_response(&mut stream);
+    assert_eq!(status, 201, "{response}");
+    assert!(response.contains("late-shop"));
+    let exit = server.wait();
+    assert!(exit.success(), "exit status {exit:?}");
+
+    let listed = cli(data.path(), &["stores", "list", "--json"]);
+    assert!(
+        listed.contains("\"slug\":\"late-shop\""),
+        "the in-flight write was committed: {listed}"
+    );
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let data = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["stores", "--help"],
+        vec!["stores", "create", "--help"],
+        vec!["stores", "list", "--help"],
+    ] {
+        let out = cli(data.path(), &args);
+        assert!(out.contains("Usage:"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn the_cli_explains_bad_input_and_exits_non_zero() {
+    let data = tempfile::tempdir().unwrap();
+    let output = techverse(data.path())
+        .args([
+            "stores",
+            "create",
+            "--slug",
+            "Bad!",
+            "--name",
+            "x",
+            "--currency",
+            "EUR",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--slug") && stderr.contains("--country"),
+        "{stderr}"
+    );
+    let migrate = techverse(data.path()).arg("migrate").output().unwrap();
+    assert!(migrate.status.success());
+}
