@@ -266,6 +266,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_file_parses_to_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../techverse.example.toml");
+        let from_file = Settings::load(Some(&path), env(&[])).unwrap();
+        let defaults = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(format!("{from_file:?}"), format!("{defaults:?}"));
+    }
+
+    #[test]
     fn secrets_never_appear_in_debug_output() {
         let settings = Settings::load(
             None,

@@ -46,12 +46,7 @@ async fn malformed_json_is_400_invalid_json() {
 #[tokio::test]
 async fn failed_validation_is_422_with_every_bad_field_named() {
     let app = spawn_app().await;
-    let response = app
-        .platform(Method::POST, "/api/v1/platform/stores")
-        .json(&json!({ "slug": "Bad Slug", "name": "", "currency": "XXX", "timezone": "Nowhere/City" }))
-        .send()
-        .await
-        .unwrap();
+    let response = app.post_store(&json!({ "slug": "Bad Slug", "name": "", "currency": "XXX", "timezone": "Nowhere/City" })).await;
     let body = assert_error(response, 422, "validation_failed").await;
     let fields: Vec<(String, String)> = body["error"]["details"]["fields"]
         .as_array()
@@ -73,20 +68,14 @@ async fn failed_validation_is_422_with_every_bad_field_named() {
     assert_eq!(fields, expected.map(|(f, c)| (f.to_owned(), c.to_owned())));
 
     let wrong_type = app
-        .platform(Method::POST, "/api/v1/platform/stores")
-        .json(&json!({ "slug": 7, "name": "x", "currency": "NGN" }))
-        .send()
-        .await
-        .unwrap();
+        .post_store(&json!({ "slug": 7, "name": "x", "currency": "NGN" }))
+        .await;
     let body = assert_error(wrong_type, 422, "validation_failed").await;
     assert_eq!(body["error"]["details"]["fields"][0]["field"], "slug");
 
     let reserved = app
-        .platform(Method::POST, "/api/v1/platform/stores")
-        .json(&json!({ "slug": "admin", "name": "x", "currency": "NGN" }))
-        .send()
-        .await
-        .unwrap();
+        .post_store(&json!({ "slug": "admin", "name": "x", "currency": "NGN" }))
+        .await;
     let body = assert_error(reserved, 422, "validation_failed").await;
     assert_eq!(body["error"]["details"]["fields"][0]["code"], "reserved");
 }
@@ -96,11 +85,8 @@ async fn a_body_over_the_limit_is_413_and_nothing_is_created() {
     let app = spawn_app().await;
     let huge = "x".repeat(200 * 1024);
     let response = app
-        .platform(Method::POST, "/api/v1/platform/stores")
-        .json(&json!({ "slug": "big-shop", "name": huge, "currency": "NGN" }))
-        .send()
-        .await
-        .unwrap();
+        .post_store(&json!({ "slug": "big-shop", "name": huge, "currency": "NGN" }))
+        .await;
     assert_error(response, 413, "payload_too_large").await;
     assert_error(
         app.get("/api/v1/stores/big-shop").await,
@@ -127,10 +113,8 @@ async fn a_non_json_body_is_415() {
 async fn a_bad_query_parameter_is_400_in_the_envelope() {
     let app = spawn_app().await;
     let response = app
-        .platform(Method::GET, "/api/v1/platform/stores?limit=lots")
-        .send()
-        .await
-        .unwrap();
+        .platform_send(Method::GET, "/api/v1/platform/stores?limit=lots")
+        .await;
     assert_error(response, 400, "bad_request").await;
 }
 

@@ -84,14 +84,30 @@ impl TestApp {
             .bearer_auth(PLATFORM_TOKEN)
     }
 
+    /// `POST /api/v1/platform/stores` with this JSON body, as the operator.
+    pub async fn post_store(&self, body: &Value) -> Response {
+        self.platform(reqwest::Method::POST, "/api/v1/platform/stores")
+            .json(body)
+            .send()
+            .await
+            .expect("POST store")
+    }
+
+    /// Sends an operator request with no body and returns the response.
+    pub async fn platform_send(&self, method: reqwest::Method, path: &str) -> Response {
+        self.platform(method, path)
+            .send()
+            .await
+            .expect("platform request")
+    }
+
     /// Opens a store through the platform API and returns its JSON.
     pub async fn create_store(&self, slug: &str) -> Value {
         let response = self
-            .platform(reqwest::Method::POST, "/api/v1/platform/stores")
-            .json(&json!({ "slug": slug, "name": format!("Store {slug}"), "currency": "NGN" }))
-            .send()
-            .await
-            .expect("create store");
+            .post_store(
+                &json!({ "slug": slug, "name": format!("Store {slug}"), "currency": "NGN" }),
+            )
+            .await;
         assert_eq!(response.status(), 201, "create store {slug}");
         response.json().await.expect("store json")
     }

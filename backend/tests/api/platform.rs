@@ -36,11 +36,8 @@ async fn a_taken_slug_is_409_slug_taken() {
     let app = spawn_app().await;
     app.create_store("twin-shop").await;
     let again = app
-        .platform(Method::POST, "/api/v1/platform/stores")
-        .json(&json!({ "slug": "twin-shop", "name": "Other", "currency": "USD" }))
-        .send()
-        .await
-        .unwrap();
+        .post_store(&json!({ "slug": "twin-shop", "name": "Other", "currency": "USD" }))
+        .await;
     assert_error(again, 409, "slug_taken").await;
     let profile: Value = app
         .get("/api/v1/stores/twin-shop")
@@ -58,10 +55,8 @@ async fn stores_are_listed_in_pages_in_slug_order() {
         app.create_store(slug).await;
     }
     let page: Value = app
-        .platform(Method::GET, "/api/v1/platform/stores?limit=3")
-        .send()
+        .platform_send(Method::GET, "/api/v1/platform/stores?limit=3")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -76,13 +71,11 @@ async fn stores_are_listed_in_pages_in_slug_order() {
     assert!(page["items"][0]["created_at"].is_string());
     assert_eq!(page["next_after"], "charlie-shop");
     let rest: Value = app
-        .platform(
+        .platform_send(
             Method::GET,
             "/api/v1/platform/stores?limit=3&after=charlie-shop",
         )
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -94,9 +87,7 @@ async fn stores_are_listed_in_pages_in_slug_order() {
 async fn suspending_an_unknown_store_is_404() {
     let app = spawn_app().await;
     let response = app
-        .platform(Method::POST, "/api/v1/platform/stores/ghost-shop/suspend")
-        .send()
-        .await
-        .unwrap();
+        .platform_send(Method::POST, "/api/v1/platform/stores/ghost-shop/suspend")
+        .await;
     assert_error(response, 404, "store_not_found").await;
 }

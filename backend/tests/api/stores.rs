@@ -39,13 +39,11 @@ async fn a_suspended_store_is_404_and_comes_back_when_reactivated() {
     let app = spawn_app().await;
     app.create_store("pause-shop").await;
     let suspended = app
-        .platform(
+        .platform_send(
             reqwest::Method::POST,
             "/api/v1/platform/stores/pause-shop/suspend",
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(suspended.status(), 200);
     let body: Value = suspended.json().await.unwrap();
     assert_eq!(body["status"], "suspended");
@@ -57,13 +55,11 @@ async fn a_suspended_store_is_404_and_comes_back_when_reactivated() {
     .await;
 
     let reactivated = app
-        .platform(
+        .platform_send(
             reqwest::Method::POST,
             "/api/v1/platform/stores/pause-shop/reactivate",
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(reactivated.status(), 200);
     assert_eq!(app.get("/api/v1/stores/pause-shop").await.status(), 200);
 }
