@@ -9,12 +9,16 @@ use crate::config::LogFormat;
 /// Installs the global subscriber. Call once, from `main`.
 pub fn init(format: LogFormat, filter: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let terminal = std::io::stdout().is_terminal();
     let pretty = match format {
         LogFormat::Pretty => true,
         LogFormat::Json => false,
-        LogFormat::Auto => std::io::stdout().is_terminal(),
+        LogFormat::Auto => terminal,
     };
-    let builder = fmt().with_env_filter(filter).with_target(true);
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_target(true)
+        .with_ansi(terminal);
     if pretty {
         builder.compact().init();
     } else {

@@ -54,12 +54,10 @@ pub fn app(
         .default_service(web::to(not_found))
 }
 
-async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(techverse_shared::ApiErrorBody {
-        error: techverse_shared::ApiError {
-            code: ErrorCode::NotFound,
-            message: error::default_message(ErrorCode::NotFound).to_owned(),
-            details: None,
-        },
-    })
+/// Every path no route matches.
+async fn not_found() -> Result<HttpResponse, error::ApiError> {
+    Err(error::ApiError::new(
+        ErrorCode::NotFound,
+        error::default_message(ErrorCode::NotFound),
+    ))
 }

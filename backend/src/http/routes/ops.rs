@@ -22,7 +22,7 @@ async fn health() -> HttpResponse {
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// 200 only when storage and (if configured) Redis answer; otherwise 503 naming what failed.
-async fn ready(state: web::Data<AppState>) -> HttpResponse {
+async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let storage = async {
         match tokio::time::timeout(CHECK_TIMEOUT, state.storage.ping()).await {
             Ok(Ok(())) => true,
@@ -60,15 +60,15 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
         failed.push("redis");
     }
     if failed.is_empty() {
-        return HttpResponse::Ok()
-            .json(json!({ "status": "ready", "storage": state.storage.kind(), "checks": checks }));
+        return Ok(HttpResponse::Ok().json(
+            json!({ "status": "ready", "storage": state.storage.kind(), "checks": checks }),
+        ));
     }
-    let error = ApiError::new(
+    Err(ApiError::new(
         ErrorCode::ServiceUnavailable,
         format!("not ready: {} unavailable", failed.join(", ")),
     )
-    .with_details(json!({ "failed": failed, "checks": checks }));
-    actix_web::ResponseError::error_response(&error)
+    .with_details(json!({ "failed": failed, "checks": checks })))
 }
 
 /// Prometheus text format.
