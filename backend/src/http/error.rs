@@ -32,6 +32,11 @@ impl ApiError {
         }
     }
 
+    /// An error carrying only its code's default message.
+    pub fn from_code(code: ErrorCode) -> Self {
+        Self::new(code, default_message(code))
+    }
+
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
         self
@@ -41,10 +46,7 @@ impl ApiError {
     pub fn internal(source: anyhow::Error) -> Self {
         Self {
             source: Some(source),
-            ..Self::new(
-                ErrorCode::InternalError,
-                default_message(ErrorCode::InternalError),
-            )
+            ..Self::from_code(ErrorCode::InternalError)
         }
     }
 
@@ -102,10 +104,7 @@ impl From<StorageError> for ApiError {
         match error {
             StorageError::Unavailable(source) => Self {
                 source: Some(source),
-                ..Self::new(
-                    ErrorCode::ServiceUnavailable,
-                    default_message(ErrorCode::ServiceUnavailable),
-                )
+                ..Self::from_code(ErrorCode::ServiceUnavailable)
             },
             other => Self::internal(other.into()),
         }
@@ -128,7 +127,7 @@ impl From<StoreError> for ApiError {
 }
 
 /// The message sent for a code when nothing more specific is known.
-pub fn default_message(code: ErrorCode) -> &'static str {
+fn default_message(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::NotFound => "no such resource",
         ErrorCode::MethodNotAllowed => "this method is not allowed on this resource",
@@ -187,7 +186,7 @@ pub fn envelope_foreign_errors<B: MessageBody + 'static>(
             rebuilt.append_header((name.clone(), value.clone()));
         }
     }
-    let body = ApiError::new(code, default_message(code)).body();
+    let body = ApiError::from_code(code).body();
     let response = ServiceResponse::new(request, rebuilt.json(body)).map_into_right_body();
     Ok(ErrorHandlerResponse::Response(response))
 }

@@ -56,8 +56,5 @@ pub fn app(
 
 /// Every path no route matches.
 async fn not_found() -> Result<HttpResponse, error::ApiError> {
-    Err(error::ApiError::new(
-        ErrorCode::NotFound,
-        error::default_message(ErrorCode::NotFound),
-    ))
+    Err(error::ApiError::from_code(ErrorCode::NotFound))
 }

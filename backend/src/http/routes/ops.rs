@@ -23,26 +23,16 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// 200 only when storage and (if configured) Redis answer; otherwise 503 naming what failed.
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let storage = async {
-        match tokio::time::timeout(CHECK_TIMEOUT, state.storage.ping()).await {
-            Ok(Ok(())) => true,
-            Ok(Err(error)) => {
-                tracing::warn!(error = ?error, "readiness: storage failed");
-                false
-            }
-            Err(_) => false,
-        }
-    };
+    let storage = healthy("storage", async {
+        tokio::time::timeout(CHECK_TIMEOUT, state.storage.ping())
+            .await
+            .map_err(|_| anyhow::anyhow!("no answer within {CHECK_TIMEOUT:?}"))?
+            .map_err(anyhow::Error::new)
+    });
     let redis = async {
         match &state.redis {
             None => None,
-            Some(redis) => Some(match redis.ping().await {
-                Ok(()) => true,
-                Err(error) => {
-                    tracing::warn!(error = ?error, "readiness: redis failed");
-                    false
-                }
-            }),
+            Some(redis) => Some(healthy("redis", redis.ping()).await),
         }
     };
     let (storage_ok, redis_ok) = tokio::join!(storage, redis);
@@ -69,6 +59,17 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         format!("not ready: {} unavailable", failed.join(", ")),
     )
     .with_details(json!({ "failed": failed, "checks": checks })))
+}
+
+/// Runs one readiness check, logging why it failed.
+async fn healthy(name: &str, check: impl Future<Output = anyhow::Result<()>>) -> bool {
+    match check.await {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(error = ?error, check = name, "readiness check failed");
+            false
+        }
+    }
 }
 
 /// Prometheus text format.
