@@ -47,6 +47,44 @@ pub struct Settings {
     pub http_workers: usize,
     /// Bearer token for the operator API under `/api/v1/platform`; unset disables that API.
     pub platform_api_token: Option<SecretString>,
+    /// JWT signing keys as `kid:secret` pairs separated by commas; the first signs, all verify
+    /// (rotate by putting a new key first and dropping the old one after the access-token
+    /// lifetime). Secrets need 32+ bytes. Unset: a key is generated once under the data dir.
+    pub jwt_keys: Option<SecretString>,
+    /// Lifetime of an access token.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh session since its last use.
+    pub refresh_ttl_secs: u64,
+    /// Lifetime of an email-verification link.
+    pub verify_email_ttl_secs: u64,
+    /// Lifetime of a password-reset link.
+    pub password_reset_ttl_secs: u64,
+    /// Lifetime of a staff invitation.
+    pub invitation_ttl_secs: u64,
+    /// Staff must verify their email before opening more stores or inviting staff.
+    pub require_verified_email: bool,
+    /// SMTP server for outgoing mail (`smtp://host:port`, `smtps://user:pass@host`); unset
+    /// writes each message as an `.eml` file under `<data_dir>/mail`.
+    pub smtp_url: Option<SecretString>,
+    /// Sender of outgoing mail.
+    pub mail_from: String,
+    /// Public base URL of the storefront and admin, used in links inside mail.
+    pub public_url: String,
+    /// Browser origins allowed to call the API cross-origin, comma separated; empty denies all.
+    pub cors_allowed_origins: String,
+    /// Requests per minute per client IP, across the API.
+    pub rate_limit_ip_per_minute: u32,
+    /// Requests per minute per signed-in account.
+    pub rate_limit_user_per_minute: u32,
+    /// Requests per minute per store, so one busy store cannot starve the others.
+    pub rate_limit_store_per_minute: u32,
+    /// Login attempts per minute per client IP.
+    pub rate_limit_login_per_minute: u32,
+    /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// argon2id memory cost in KiB (OWASP: 19456) and iterations (2).
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +108,22 @@ struct Defaults {
     body_limit_bytes: usize,
     shutdown_timeout_secs: u64,
     http_workers: usize,
+    access_token_ttl_secs: u64,
+    refresh_ttl_secs: u64,
+    verify_email_ttl_secs: u64,
+    password_reset_ttl_secs: u64,
+    invitation_ttl_secs: u64,
+    require_verified_email: bool,
+    mail_from: &'static str,
+    public_url: &'static str,
+    cors_allowed_origins: &'static str,
+    rate_limit_ip_per_minute: u32,
+    rate_limit_user_per_minute: u32,
+    rate_limit_store_per_minute: u32,
+    rate_limit_login_per_minute: u32,
+    trust_forwarded_for: bool,
+    argon2_memory_kib: u32,
+    argon2_iterations: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -82,6 +136,22 @@ const DEFAULTS: Defaults = Defaults {
     body_limit_bytes: 1024 * 1024,
     shutdown_timeout_secs: 30,
     http_workers: 0,
+    access_token_ttl_secs: 15 * 60,
+    refresh_ttl_secs: 30 * 24 * 3600,
+    verify_email_ttl_secs: 24 * 3600,
+    password_reset_ttl_secs: 3600,
+    invitation_ttl_secs: 7 * 24 * 3600,
+    require_verified_email: true,
+    mail_from: "TechVerse <no-reply@techverse.local>",
+    public_url: "http://localhost:8080",
+    cors_allowed_origins: "",
+    rate_limit_ip_per_minute: 600,
+    rate_limit_user_per_minute: 600,
+    rate_limit_store_per_minute: 3000,
+    rate_limit_login_per_minute: 20,
+    trust_forwarded_for: false,
+    argon2_memory_kib: 19 * 1024,
+    argon2_iterations: 2,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -106,11 +176,47 @@ pub const ENV_KEYS: &[&str] = &[
     "shutdown_timeout_secs",
     "http_workers",
     "platform_api_token",
+    "jwt_keys",
+    "access_token_ttl_secs",
+    "refresh_ttl_secs",
+    "verify_email_ttl_secs",
+    "password_reset_ttl_secs",
+    "invitation_ttl_secs",
+    "require_verified_email",
+    "smtp_url",
+    "mail_from",
+    "public_url",
+    "cors_allowed_origins",
+    "rate_limit_ip_per_minute",
+    "rate_limit_user_per_minute",
+    "rate_limit_store_per_minute",
+    "rate_limit_login_per_minute",
+    "trust_forwarded_for",
+    "argon2_memory_kib",
+    "argon2_iterations",
 ];
 
 /// Numeric settings: their environment values are parsed as numbers, every other value stays a
 /// string (so a token such as `12345` is not turned into a number).
-const NUMERIC_KEYS: &[&str] = &["body_limit_bytes", "shutdown_timeout_secs", "http_workers"];
+const NUMERIC_KEYS: &[&str] = &[
+    "body_limit_bytes",
+    "shutdown_timeout_secs",
+    "http_workers",
+    "access_token_ttl_secs",
+    "refresh_ttl_secs",
+    "verify_email_ttl_secs",
+    "password_reset_ttl_secs",
+    "invitation_ttl_secs",
+    "rate_limit_ip_per_minute",
+    "rate_limit_user_per_minute",
+    "rate_limit_store_per_minute",
+    "rate_limit_login_per_minute",
+    "argon2_memory_kib",
+    "argon2_iterations",
+];
+
+/// Boolean settings: `true`/`false` (also `1`/`0`, `yes`/`no`) in the environment.
+const BOOL_KEYS: &[&str] = &["require_verified_email", "trust_forwarded_for"];
 
 /// Turns `TECHVERSE_*` variables into a config layer. Other variables (including
 /// `TECHVERSE_CONFIG` and test-only ones such as `TECHVERSE_TEST_MONGODB_URI`) are ignored, and
@@ -127,8 +233,14 @@ where
         if value.is_empty() || !ENV_KEYS.contains(&name.as_str()) {
             continue;
         }
-        let value = match value.trim().parse::<u64>() {
-            Ok(number) if NUMERIC_KEYS.contains(&name.as_str()) => Value::from(number),
+        let flag = match value.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => None,
+        };
+        let value = match (value.trim().parse::<u64>(), flag) {
+            (Ok(number), _) if NUMERIC_KEYS.contains(&name.as_str()) => Value::from(number),
+            (_, Some(flag)) if BOOL_KEYS.contains(&name.as_str()) => Value::from(flag),
             _ => Value::from(value),
         };
         layer.insert(name, value);
@@ -166,6 +278,21 @@ impl Settings {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    /// Origins allowed by CORS.
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|origin| !origin.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Where the file mailer writes `.eml` files.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
     }
 
     /// Path of the embedded SQLite database inside the data directory.
@@ -240,6 +367,8 @@ mod tests {
         for key in ENV_KEYS {
             let value = if NUMERIC_KEYS.contains(key) {
                 "1"
+            } else if BOOL_KEYS.contains(key) {
+                "false"
             } else if *key == "listen_addr" {
                 "127.0.0.1:1"
             } else if *key == "log_format" {

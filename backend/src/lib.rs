@@ -4,10 +4,13 @@
 //! `http` the thin web layer; `startup` wires them together and `cli` is the operator's entry.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod mail;
+pub mod ratelimit;
 pub mod redis;
 pub mod startup;
 pub mod storage;

@@ -42,6 +42,11 @@ impl RedisHandle {
         format!("{}{suffix}", self.prefix)
     }
 
+    /// A pooled connection, waiting at most the operation timeout.
+    pub async fn connection(&self) -> anyhow::Result<deadpool_redis::Connection> {
+        self.pool.get().await.context("connecting to Redis")
+    }
+
     /// Answers whether Redis responds to `PING` within the operation timeout.
     pub async fn ping(&self) -> anyhow::Result<()> {
         let work = async {

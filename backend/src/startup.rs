@@ -3,15 +3,44 @@
 use std::{future::Future, net::TcpListener, sync::Arc};
 
 use actix_web::{HttpServer, dev::Server, web};
-use anyhow::Context;
+use anyhow::Context as _;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
+    app::Context,
+    auth::{
+        jwt::JwtKeys,
+        password::Passwords,
+        sessions::{RedisSessions, StorageSessions},
+    },
     config::Settings,
     http::{self, AppState, observe::Metrics},
+    mail::{self, outbox::MailQueue},
+    ratelimit::RateLimiter,
     redis::RedisHandle,
-    storage,
+    storage::{self, SessionRepository, Storage},
 };
+
+/// Builds the use cases' context from the configuration and the connected storage.
+pub fn context(
+    settings: &Arc<Settings>,
+    storage: &Arc<dyn Storage>,
+    redis: Option<&RedisHandle>,
+) -> anyhow::Result<Context> {
+    let sessions: Arc<dyn SessionRepository> = match redis {
+        Some(redis) => Arc::new(RedisSessions::new(redis.clone())),
+        None => Arc::new(StorageSessions(Arc::clone(storage))),
+    };
+    Ok(Context {
+        settings: Arc::clone(settings),
+        storage: Arc::clone(storage),
+        sessions,
+        jwt: Arc::new(JwtKeys::from_settings(settings)?),
+        passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
+        mail: MailQueue::new(Arc::clone(storage)),
+        limiter: RateLimiter::new(settings, redis.cloned()),
+    })
+}
 
 pub struct Application {
     server: Server,
@@ -31,11 +60,17 @@ impl Application {
             .as_ref()
             .map(|url| RedisHandle::new(url, &settings.redis_key_prefix))
             .transpose()?;
+        let ctx = context(&settings, &storage, redis.as_ref())?;
+        let shutdown = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        let mailer = mail::from_settings(&settings)?;
+        tasks.spawn(ctx.mail.clone().run_worker(mailer, shutdown.clone()));
         let state = web::Data::new(AppState {
             settings: Arc::clone(&settings),
             storage,
             redis,
             metrics: Metrics::new()?,
+            ctx,
         });
 
         let listener = TcpListener::bind(settings.listen_addr)
@@ -58,8 +93,8 @@ impl Application {
         Ok(Self {
             server: server.run(),
             port,
-            shutdown: CancellationToken::new(),
-            tasks: TaskTracker::new(),
+            shutdown,
+            tasks,
         })
     }
 

@@ -31,6 +31,28 @@ pub enum ErrorCode {
     StoreNotFound,
     /// The store slug is already in use.
     SlugTaken,
+    /// An account with this email already exists (in this store, for customers).
+    EmailTaken,
+    /// The email and password do not match an account.
+    InvalidCredentials,
+    /// The access token has expired: refresh it.
+    TokenExpired,
+    /// A verification, reset, invitation or refresh token is unknown, used or expired.
+    InvalidToken,
+    /// The refresh token was already used, so its whole session was revoked.
+    SessionRevoked,
+    /// This action needs a verified email address.
+    EmailNotVerified,
+    /// The store is suspended: its admin is read-only.
+    StoreSuspended,
+    /// The store's last owner cannot be removed or demoted.
+    LastOwner,
+    /// The user is already a member of this store's staff.
+    AlreadyMember,
+    /// A cookie-authenticated request lacked the CSRF header or came from another origin.
+    CsrfFailed,
+    /// The request conflicts with the current state (a name in use, a concurrent change).
+    Conflict,
     /// Too many requests; retry after the time in `Retry-After`.
     RateLimited,
     /// A dependency (storage, Redis) is not reachable right now.
@@ -54,6 +76,17 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::StoreNotFound => "store_not_found",
             Self::SlugTaken => "slug_taken",
+            Self::EmailTaken => "email_taken",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::TokenExpired => "token_expired",
+            Self::InvalidToken => "invalid_token",
+            Self::SessionRevoked => "session_revoked",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::StoreSuspended => "store_suspended",
+            Self::LastOwner => "last_owner",
+            Self::AlreadyMember => "already_member",
+            Self::CsrfFailed => "csrf_failed",
+            Self::Conflict => "conflict",
             Self::RateLimited => "rate_limited",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
@@ -72,6 +105,17 @@ impl ErrorCode {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::SlugTaken => 409,
+            Self::EmailTaken => 409,
+            Self::InvalidCredentials => 401,
+            Self::TokenExpired => 401,
+            Self::InvalidToken => 400,
+            Self::SessionRevoked => 401,
+            Self::EmailNotVerified => 403,
+            Self::StoreSuspended => 403,
+            Self::LastOwner => 409,
+            Self::AlreadyMember => 409,
+            Self::CsrfFailed => 403,
+            Self::Conflict => 409,
             Self::RateLimited => 429,
             Self::ServiceUnavailable => 503,
             Self::InternalError => 500,
@@ -128,6 +172,17 @@ mod tests {
             ErrorCode::Forbidden,
             ErrorCode::StoreNotFound,
             ErrorCode::SlugTaken,
+            ErrorCode::EmailTaken,
+            ErrorCode::InvalidCredentials,
+            ErrorCode::TokenExpired,
+            ErrorCode::InvalidToken,
+            ErrorCode::SessionRevoked,
+            ErrorCode::EmailNotVerified,
+            ErrorCode::StoreSuspended,
+            ErrorCode::LastOwner,
+            ErrorCode::AlreadyMember,
+            ErrorCode::CsrfFailed,
+            ErrorCode::Conflict,
             ErrorCode::RateLimited,
             ErrorCode::ServiceUnavailable,
             ErrorCode::InternalError,

@@ -1,33 +1,52 @@
-//! One id type per entity, so a `StoreId` can never be passed where another id is expected.
+//! One id type per entity, so a `StoreId` can never be passed where a `UserId` is expected.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Identifies a store (the tenant). Stable for the store's lifetime, unlike its slug.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct StoreId(Uuid);
+macro_rules! id_type {
+    ($($(#[$meta:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
 
-impl StoreId {
-    pub const fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
+        impl $name {
+            pub const fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
 
-    pub const fn as_uuid(&self) -> &Uuid {
-        &self.0
-    }
+            pub const fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    )*};
 }
 
-impl std::fmt::Display for StoreId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::str::FromStr for StoreId {
-    type Err = uuid::Error;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Uuid::parse_str(s).map(Self)
-    }
-}
+id_type!(
+    /// Identifies a store (the tenant). Stable for the store's lifetime, unlike its slug.
+    StoreId,
+    /// A staff (merchant) account: a platform-level user with memberships in stores.
+    UserId,
+    /// A shopper account, which belongs to exactly one store.
+    CustomerId,
+    /// One saved address of a customer.
+    AddressId,
+    /// A custom role defined by one store.
+    RoleId,
+    /// One entry of a store's audit log.
+    AuditEntryId,
+);

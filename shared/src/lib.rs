@@ -2,14 +2,21 @@
 //!
 //! Everything here compiles for `wasm32-unknown-unknown`: serde, thiserror and pure code only.
 
+pub mod access;
+pub mod account;
 pub mod country;
 pub mod currency;
 pub mod error;
 pub mod ids;
 pub mod store;
 
+pub use access::Permission;
+pub use account::{
+    AddressView, AuditActor, AuditEntryView, AuditPage, CustomerView, MeResponse, MemberView,
+    MyStore, RoleView, StaffUserView, TokenResponse,
+};
 pub use country::{CountryCode, UnknownCountry};
 pub use currency::{Currency, UnknownCurrency};
 pub use error::{ApiError, ApiErrorBody, ErrorCode, FieldError};
-pub use ids::StoreId;
+pub use ids::{AddressId, AuditEntryId, CustomerId, RoleId, StoreId, UserId};
 pub use store::{PlatformStore, StorePage, StoreProfile, StoreSlug, StoreSlugError, StoreStatus};

@@ -1,4 +1,32 @@
-//! Application services: the use cases shared by the HTTP API and the CLI. Each validates with
-//! the domain, calls the storage port and returns a typed error.
+//! Use cases: each function validates with the domain, talks to ports, and returns a result
+//! the HTTP layer and the CLI map as they need. Nothing here knows about HTTP.
 
+pub mod accounts;
+pub mod audit;
+pub mod customers;
+pub mod sessions;
 pub mod stores;
+pub mod team;
+
+use std::sync::Arc;
+
+use crate::{
+    auth::{jwt::JwtKeys, password::Passwords},
+    config::Settings,
+    mail::outbox::MailQueue,
+    ratelimit::RateLimiter,
+    storage::{SessionRepository, Storage},
+};
+
+/// The ports and policies every use case may need, built once at startup.
+#[derive(Clone)]
+pub struct Context {
+    pub settings: Arc<Settings>,
+    pub storage: Arc<dyn Storage>,
+    /// Refresh sessions: Redis when configured, else the storage adapter.
+    pub sessions: Arc<dyn SessionRepository>,
+    pub jwt: Arc<JwtKeys>,
+    pub passwords: Passwords,
+    pub mail: MailQueue,
+    pub limiter: Arc<RateLimiter>,
+}

@@ -1,7 +1,14 @@
 //! Pure business rules. No actix, no database, no I/O: plain types and functions, tested
 //! directly.
 
+pub mod access;
+pub mod account;
+pub mod address;
+pub mod audit;
+pub mod mail;
+pub mod session;
 pub mod store;
+pub mod token;
 pub mod validation;
 
 use jiff::Timestamp;
@@ -13,4 +20,20 @@ pub fn now() -> Timestamp {
 
 pub fn truncate_to_millis(at: Timestamp) -> Timestamp {
     Timestamp::from_millisecond(at.as_millisecond()).unwrap_or(at)
+}
+
+/// Serde for timestamps as integer milliseconds since the epoch: exact, ordered and
+/// range-queryable in both storage adapters.
+pub mod millis {
+    use jiff::Timestamp;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_i64(at.as_millisecond())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        let millis = i64::deserialize(deserializer)?;
+        Timestamp::from_millisecond(millis).map_err(D::Error::custom)
+    }
 }

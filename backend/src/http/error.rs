@@ -10,26 +10,52 @@ use actix_web::{
 };
 use techverse_shared::{ApiError as ApiErrorDto, ApiErrorBody, ErrorCode};
 
-use crate::{app::stores::StoreError, domain::validation::ValidationErrors, storage::StorageError};
+use crate::{
+    app::{
+        accounts::SignupError, customers::CustomerError, sessions::AuthError, stores::StoreError,
+        team::TeamError,
+    },
+    domain::{access::AccessError, validation::ValidationErrors},
+    storage::StorageError,
+};
 
-/// An error on its way to the client.
+/// An error on its way to the client (boxed: handlers return it in every `Result`).
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
     code: ErrorCode,
     message: String,
     details: Option<serde_json::Value>,
     /// What went wrong inside, for the logs only.
     source: Option<anyhow::Error>,
+    /// Seconds for `Retry-After` (429s).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(Inner {
             code,
             message: message.into(),
             details: None,
             source: None,
-        }
+            retry_after: None,
+        }))
+    }
+
+    fn with_source(mut self, source: anyhow::Error) -> Self {
+        self.0.source = Some(source);
+        self
+    }
+
+    /// A 429 telling the client when to come back.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut error = Self::from_code(ErrorCode::RateLimited)
+            .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs }));
+        error.0.retry_after = Some(retry_after_secs.max(1));
+        error
     }
 
     /// An error carrying only its code's default message.
@@ -38,16 +64,13 @@ impl ApiError {
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
+        self.0.details = Some(details);
         self
     }
 
     /// A 500 whose cause goes to the log and nowhere else.
     pub fn internal(source: anyhow::Error) -> Self {
-        Self {
-            source: Some(source),
-            ..Self::from_code(ErrorCode::InternalError)
-        }
+        Self::from_code(ErrorCode::InternalError).with_source(source)
     }
 
     pub fn store_not_found() -> Self {
@@ -55,15 +78,15 @@ impl ApiError {
     }
 
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.0.code
     }
 
     fn body(&self) -> ApiErrorBody {
         ApiErrorBody {
             error: ApiErrorDto {
-                code: self.code,
-                message: self.message.clone(),
-                details: self.details.clone(),
+                code: self.0.code,
+                message: self.0.message.clone(),
+                details: self.0.details.clone(),
             },
         }
     }
@@ -71,22 +94,28 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
+        write!(f, "{}: {}", self.0.code, self.0.message)
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        if let Some(source) = &self.source {
-            tracing::error!(error = ?source, code = %self.code, "request failed");
+        if let Some(source) = &self.0.source {
+            tracing::error!(error = ?source, code = %self.0.code, "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
-        if self.code == ErrorCode::Unauthorized {
+        if matches!(
+            self.0.code,
+            ErrorCode::Unauthorized | ErrorCode::TokenExpired | ErrorCode::SessionRevoked
+        ) {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        if let Some(seconds) = self.0.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         response.json(self.body())
     }
@@ -102,10 +131,9 @@ impl From<ValidationErrors> for ApiError {
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match error {
-            StorageError::Unavailable(source) => Self {
-                source: Some(source),
-                ..Self::from_code(ErrorCode::ServiceUnavailable)
-            },
+            StorageError::Unavailable(source) => {
+                Self::from_code(ErrorCode::ServiceUnavailable).with_source(source)
+            }
             other => Self::internal(other.into()),
         }
     }
@@ -126,6 +154,80 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::InvalidCredentials => Self::from_code(ErrorCode::InvalidCredentials),
+            AuthError::Throttled(wait) => Self::rate_limited(wait.as_secs().max(1)),
+            AuthError::InvalidToken => Self::from_code(ErrorCode::InvalidToken),
+            AuthError::TokenExpired => Self::from_code(ErrorCode::TokenExpired),
+            AuthError::Unauthenticated => Self::from_code(ErrorCode::Unauthorized),
+            AuthError::SessionRevoked => Self::from_code(ErrorCode::SessionRevoked),
+            AuthError::EmailTaken => Self::from_code(ErrorCode::EmailTaken)
+                .with_details(serde_json::json!({ "field": "email" })),
+            AuthError::EmailNotVerified => Self::from_code(ErrorCode::EmailNotVerified),
+            AuthError::Invalid(errors) => errors.into(),
+            AuthError::Storage(storage) => storage.into(),
+            AuthError::Internal(source) => Self::internal(source),
+        }
+    }
+}
+
+impl From<SignupError> for ApiError {
+    fn from(error: SignupError) -> Self {
+        match error {
+            SignupError::Auth(auth) => auth.into(),
+            SignupError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<CustomerError> for ApiError {
+    fn from(error: CustomerError) -> Self {
+        match error {
+            CustomerError::Auth(auth) => auth.into(),
+            CustomerError::AddressNotFound => Self::new(ErrorCode::NotFound, "no such address"),
+            CustomerError::TooManyAddresses => Self::new(ErrorCode::Conflict, error.to_string()),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        let message = error.to_string();
+        match error {
+            AccessError::MissingPermission(permission) => Self::new(ErrorCode::Forbidden, message)
+                .with_details(serde_json::json!({ "permission": permission })),
+            AccessError::CannotGrant(missing) => Self::new(ErrorCode::Forbidden, message)
+                .with_details(serde_json::json!({ "missing_permissions": missing })),
+            AccessError::OwnerOnly => Self::new(ErrorCode::Forbidden, message),
+            AccessError::LastOwner => Self::from_code(ErrorCode::LastOwner),
+            AccessError::NotMember => Self::new(ErrorCode::NotFound, "no such member"),
+            AccessError::AlreadyMember => Self::from_code(ErrorCode::AlreadyMember),
+            AccessError::UnknownRole => Self::new(ErrorCode::NotFound, "no such role"),
+            AccessError::RoleInUse => Self::new(ErrorCode::Conflict, message),
+            AccessError::RoleNameTaken => Self::new(ErrorCode::Conflict, message)
+                .with_details(serde_json::json!({ "field": "name" })),
+            AccessError::BadRoleName(text) => {
+                let mut errors = ValidationErrors::default();
+                errors.add("name", text.code(), text.to_string());
+                errors.into()
+            }
+        }
+    }
+}
+
+impl From<TeamError> for ApiError {
+    fn from(error: TeamError) -> Self {
+        match error {
+            TeamError::Access(access) => access.into(),
+            TeamError::Auth(auth) => auth.into(),
+            TeamError::Busy => Self::new(ErrorCode::Conflict, error.to_string()),
+            TeamError::StoreNotFound => Self::store_not_found(),
+        }
+    }
+}
+
 /// The message sent for a code when nothing more specific is known.
 fn default_message(code: ErrorCode) -> &'static str {
     match code {
@@ -140,6 +242,17 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::Forbidden => "not allowed",
         ErrorCode::StoreNotFound => "store not found",
         ErrorCode::SlugTaken => "the slug is already taken",
+        ErrorCode::EmailTaken => "an account with this email already exists",
+        ErrorCode::InvalidCredentials => "email or password is wrong",
+        ErrorCode::TokenExpired => "the access token has expired",
+        ErrorCode::InvalidToken => "the token is invalid, used or expired",
+        ErrorCode::SessionRevoked => "this session was revoked; sign in again",
+        ErrorCode::EmailNotVerified => "verify your email address first",
+        ErrorCode::StoreSuspended => "the store is suspended; its admin is read-only",
+        ErrorCode::LastOwner => "a store must keep at least one owner",
+        ErrorCode::AlreadyMember => "already a member of this store",
+        ErrorCode::CsrfFailed => "cross-site request refused",
+        ErrorCode::Conflict => "the request conflicts with the current state",
         ErrorCode::RateLimited => "too many requests",
         ErrorCode::ServiceUnavailable => "the service is temporarily unavailable",
         ErrorCode::InternalError => "internal server error",

@@ -1,8 +1,10 @@
 //! The HTTP layer: shared state, middleware, extractors, error mapping, and each resource's
 //! routes. Handlers stay thin: parse, authorise, call an application service, map errors.
 
+pub mod auth;
 pub mod error;
 pub mod json;
+pub mod limits;
 pub mod observe;
 pub mod platform_auth;
 pub mod routes;
@@ -17,7 +19,7 @@ use actix_web::{
 };
 use techverse_shared::ErrorCode;
 
-use crate::{config::Settings, redis::RedisHandle, storage::Storage};
+use crate::{app::Context, config::Settings, redis::RedisHandle, storage::Storage};
 
 /// Everything handlers share, built once at startup.
 pub struct AppState {
@@ -25,6 +27,8 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub redis: Option<RedisHandle>,
     pub metrics: observe::Metrics,
+    /// The use cases' ports and policies.
+    pub ctx: Context,
 }
 
 /// Registers every route, the middleware stack and the fallbacks on an `App`.
@@ -40,18 +44,51 @@ pub fn app(
     >,
 > {
     let limit = state.settings.body_limit_bytes;
+    let cors = cors(&state.settings);
     actix_web::App::new()
         .app_data(state)
         .app_data(web::PayloadConfig::new(limit))
         .wrap(ErrorHandlers::new().default_handler(error::envelope_foreign_errors))
+        .wrap(from_fn(limits::limit))
+        .wrap(cors)
         .wrap(from_fn(observe::observe))
         .configure(routes::ops::config)
         .service(
             web::scope("/api/v1")
                 .configure(routes::stores::config)
+                .configure(routes::auth::config)
+                .configure(routes::customers::config)
+                .configure(routes::staff::config)
                 .configure(routes::platform::config),
         )
         .default_service(web::to(not_found))
+}
+
+/// Cross-origin access: only the configured origins (none by default), with credentials so the
+/// refresh cookie works for an admin app served from another origin.
+fn cors(settings: &Settings) -> actix_cors::Cors {
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "x-request-id",
+            routes::auth::CSRF_HEADER,
+        ])
+        .expose_headers([
+            "ratelimit-limit",
+            "ratelimit-remaining",
+            "ratelimit-reset",
+            "retry-after",
+            "x-request-id",
+        ])
+        .supports_credentials()
+        .max_age(600);
+    for origin in settings.cors_origins() {
+        cors = cors.allowed_origin(&origin);
+    }
+    cors
 }
 
 /// Every path no route matches.

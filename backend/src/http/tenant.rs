@@ -1,33 +1,40 @@
 //! The tenant extractor: resolves `{store}` in the path to an active store before the handler
-//! runs. Unknown, malformed and suspended stores are all the same 404.
+//! runs. Unknown, malformed and suspended stores are all the same 404. Each store has its own
+//! rate limit, so one busy store cannot starve the others.
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use futures_util::future::LocalBoxFuture;
 use techverse_shared::StoreSlug;
 
-use super::{AppState, error::ApiError};
-use crate::domain::store::Store;
+use super::{AppState, auth::app_state, error::ApiError, limits::enforce};
+use crate::{domain::store::Store, ratelimit::Rule};
 
 /// The store named in the path, open to the public.
 pub struct CurrentStore(pub Store);
+
+/// Resolves the public store in the path and counts the request against its limit.
+pub async fn public_store(req: &HttpRequest, state: &AppState) -> Result<Store, ApiError> {
+    let Some(Ok(slug)) = req.match_info().get("store").map(StoreSlug::parse) else {
+        return Err(ApiError::store_not_found());
+    };
+    tracing::Span::current().record("store", slug.as_str());
+    let store = match state.ctx.storage.stores().by_slug(&slug).await? {
+        Some(store) if store.is_public() => store,
+        _ => return Err(ApiError::store_not_found()),
+    };
+    enforce(req, state, Rule::Store, &store.id.to_string()).await?;
+    Ok(store)
+}
 
 impl FromRequest for CurrentStore {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let slug = req.match_info().get("store").map(StoreSlug::parse);
+        let req = req.clone();
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
-            let Some(Ok(slug)) = slug else {
-                return Err(ApiError::store_not_found());
-            };
-            tracing::Span::current().record("store", slug.as_str());
-            match state.storage.stores().by_slug(&slug).await? {
-                Some(store) if store.is_public() => Ok(Self(store)),
-                _ => Err(ApiError::store_not_found()),
-            }
+            let state = app_state(&req)?;
+            public_store(&req, &state).await.map(Self)
         })
     }
 }

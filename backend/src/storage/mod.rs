@@ -11,9 +11,20 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
-use techverse_shared::{StoreId, StoreSlug, StoreStatus};
+use techverse_shared::{CustomerId, StoreId, StoreSlug, StoreStatus, UserId};
 
-use crate::{config::Settings, domain::store::Store};
+use crate::{
+    config::Settings,
+    domain::{
+        access::Team,
+        account::{Customer, Email, StaffUser},
+        audit::{AuditEntry, AuditQuery},
+        mail::OutgoingMail,
+        session::{AccountRef, Rotation, Session},
+        store::Store,
+        token::{OneTimeToken, TokenPurpose},
+    },
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -48,6 +59,113 @@ pub trait StoreRepository: Send + Sync {
     ) -> StorageResult<Option<Store>>;
 }
 
+/// Staff accounts (platform-level).
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// A taken email is `Conflict("users.email")`.
+    async fn insert(&self, user: &StaffUser) -> StorageResult<()>;
+    async fn by_id(&self, id: UserId) -> StorageResult<Option<StaffUser>>;
+    async fn by_email(&self, email: &Email) -> StorageResult<Option<StaffUser>>;
+    /// Replaces the stored user with this id (the email never changes).
+    async fn update(&self, user: &StaffUser) -> StorageResult<()>;
+}
+
+/// Customers, each belonging to one store. Emails are unique per store only.
+#[async_trait]
+pub trait CustomerRepository: Send + Sync {
+    /// A taken email in this store is `Conflict("customers.email")`.
+    async fn insert(&self, store: StoreId, customer: &Customer) -> StorageResult<()>;
+    async fn by_id(&self, store: StoreId, id: CustomerId) -> StorageResult<Option<Customer>>;
+    async fn by_email(&self, store: StoreId, email: &Email) -> StorageResult<Option<Customer>>;
+    /// Replaces the customer with this id in this store; another store's id changes nothing.
+    async fn update(&self, store: StoreId, customer: &Customer) -> StorageResult<()>;
+}
+
+/// Each store's staff and custom roles, saved as a whole with optimistic concurrency.
+#[async_trait]
+pub trait TeamRepository: Send + Sync {
+    /// Stores a new team at version 1; a second team for a store is `Conflict("teams.store")`.
+    async fn create(&self, team: &Team) -> StorageResult<()>;
+    async fn get(&self, store: StoreId) -> StorageResult<Option<Team>>;
+    /// Saves `team` (read at `team.version`) as version + 1. `false` when someone else saved
+    /// in between: reload and try again.
+    async fn save(&self, team: &Team) -> StorageResult<bool>;
+    /// The stores where `user` is a member.
+    async fn stores_of(&self, user: UserId) -> StorageResult<Vec<StoreId>>;
+}
+
+/// Single-use tokens, stored by hash.
+#[async_trait]
+pub trait TokenRepository: Send + Sync {
+    /// Stores the token, replacing any earlier token of the same purpose and subject.
+    async fn insert(&self, token: &OneTimeToken) -> StorageResult<()>;
+    /// Atomically deletes and returns the token if it exists, has this purpose and has not
+    /// expired at `now`. A second call with the same hash finds nothing.
+    async fn consume(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        now: Timestamp,
+    ) -> StorageResult<Option<OneTimeToken>>;
+}
+
+/// Refresh sessions. Implemented by each storage adapter (single-machine mode keeps them
+/// across restarts) and by Redis (`crate::auth::sessions`).
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    async fn insert(&self, session: &Session) -> StorageResult<()>;
+    /// A live (unexpired) session.
+    async fn get(&self, id: &str, now: Timestamp) -> StorageResult<Option<Session>>;
+    /// If the session's current hash is `presented_hash`, replaces it with `new_hash` and
+    /// extends it to `expires_at`; if the session exists with another hash, deletes it (reuse).
+    async fn rotate(
+        &self,
+        id: &str,
+        presented_hash: &str,
+        new_hash: &str,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> StorageResult<Rotation>;
+    /// Deletes one session; `false` when there was none.
+    async fn revoke(&self, id: &str) -> StorageResult<bool>;
+    /// Deletes every session of an account, returning how many there were.
+    async fn revoke_account(&self, account: &AccountRef) -> StorageResult<u64>;
+}
+
+/// The persisted mail outbox.
+#[async_trait]
+pub trait OutboxRepository: Send + Sync {
+    async fn enqueue(&self, mail: &OutgoingMail) -> StorageResult<()>;
+    /// Claims up to `limit` messages due at `now` whose lease has run out, leasing them until
+    /// `lease_until` so no other worker sends them meanwhile.
+    async fn claim_due(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<OutgoingMail>>;
+    /// The message was accepted by the transport: it leaves the outbox.
+    async fn mark_sent(&self, id: &str) -> StorageResult<()>;
+    /// The attempt failed: record it and release the message until `next_attempt_at`.
+    async fn retry_later(
+        &self,
+        id: &str,
+        attempts: i64,
+        next_attempt_at: Timestamp,
+        error: &str,
+    ) -> StorageResult<()>;
+    /// Messages still waiting (for `/metrics` and tests).
+    async fn pending(&self) -> StorageResult<u64>;
+}
+
+/// The append-only audit log. There is deliberately no update or delete.
+#[async_trait]
+pub trait AuditRepository: Send + Sync {
+    async fn append(&self, entry: &AuditEntry) -> StorageResult<()>;
+    /// Entries of one store, newest first, matching the query.
+    async fn list(&self, store: StoreId, query: &AuditQuery) -> StorageResult<Vec<AuditEntry>>;
+}
+
 /// One storage backend: every repository plus health and schema management.
 #[async_trait]
 pub trait Storage: Send + Sync {
@@ -58,6 +176,13 @@ pub trait Storage: Send + Sync {
     /// Answers whether the database responds right now.
     async fn ping(&self) -> StorageResult<()>;
     fn stores(&self) -> &dyn StoreRepository;
+    fn users(&self) -> &dyn UserRepository;
+    fn customers(&self) -> &dyn CustomerRepository;
+    fn teams(&self) -> &dyn TeamRepository;
+    fn tokens(&self) -> &dyn TokenRepository;
+    fn sessions(&self) -> &dyn SessionRepository;
+    fn outbox(&self) -> &dyn OutboxRepository;
+    fn audit(&self) -> &dyn AuditRepository;
 }
 
 /// Opens the adapter the configuration asks for: MongoDB when a URI is set, else the embedded

@@ -1,5 +1,8 @@
 //! One module per resource; each registers its own routes.
 
+pub mod auth;
+pub mod customers;
 pub mod ops;
 pub mod platform;
+pub mod staff;
 pub mod stores;

@@ -3,6 +3,7 @@
 //! Writes commit with `synchronous = FULL`, so a committed write survives `kill -9` and power
 //! loss. Calls run on the blocking thread pool; the connection sits behind a mutex.
 
+mod identity;
 mod schema;
 mod stores;
 
@@ -16,7 +17,10 @@ use anyhow::Context;
 use async_trait::async_trait;
 use rusqlite::Connection;
 
-use super::{Storage, StorageError, StorageResult, StoreRepository};
+use super::{
+    AuditRepository, CustomerRepository, OutboxRepository, SessionRepository, Storage,
+    StorageError, StorageResult, StoreRepository, TeamRepository, TokenRepository, UserRepository,
+};
 
 #[derive(Clone)]
 pub struct EmbeddedStorage {
@@ -93,6 +97,34 @@ impl Storage for EmbeddedStorage {
     }
 
     fn stores(&self) -> &dyn StoreRepository {
+        self
+    }
+
+    fn users(&self) -> &dyn UserRepository {
+        self
+    }
+
+    fn customers(&self) -> &dyn CustomerRepository {
+        self
+    }
+
+    fn teams(&self) -> &dyn TeamRepository {
+        self
+    }
+
+    fn tokens(&self) -> &dyn TokenRepository {
+        self
+    }
+
+    fn sessions(&self) -> &dyn SessionRepository {
+        self
+    }
+
+    fn outbox(&self) -> &dyn OutboxRepository {
+        self
+    }
+
+    fn audit(&self) -> &dyn AuditRepository {
         self
     }
 }

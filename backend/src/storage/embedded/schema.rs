@@ -16,6 +16,66 @@ const MIGRATIONS: &[&str] = &[
         created_at  INTEGER NOT NULL,
         updated_at  INTEGER NOT NULL
     ) STRICT;",
+    // 2: identity and access. Aggregates are JSON documents; the columns beside them are what
+    // queries and unique rules need. Store-scoped tables lead with store_id.
+    "CREATE TABLE users (
+        id          TEXT PRIMARY KEY,
+        email       TEXT NOT NULL UNIQUE,
+        doc         TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE customers (
+        store_id    TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        email       TEXT NOT NULL,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, id),
+        UNIQUE (store_id, email)
+    ) STRICT;
+    CREATE TABLE teams (
+        store_id    TEXT PRIMARY KEY,
+        version     INTEGER NOT NULL,
+        doc         TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE team_members (
+        user_id     TEXT NOT NULL,
+        store_id    TEXT NOT NULL,
+        PRIMARY KEY (user_id, store_id)
+    ) STRICT;
+    CREATE TABLE one_time_tokens (
+        hash        TEXT PRIMARY KEY,
+        purpose     TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        doc         TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX one_time_tokens_subject ON one_time_tokens (subject, purpose);
+    CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY,
+        account     TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        doc         TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX sessions_account ON sessions (account);
+    CREATE TABLE outbox (
+        id              TEXT PRIMARY KEY,
+        next_attempt_at INTEGER NOT NULL,
+        lease_until     INTEGER NOT NULL,
+        doc             TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX outbox_due ON outbox (next_attempt_at);
+    CREATE TABLE audit_log (
+        store_id    TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        actor_id    TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        at          INTEGER NOT NULL,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, id)
+    ) STRICT;
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -4,6 +4,7 @@
 //! unit-tested; this module only sends them. Only features Amazon DocumentDB also supports are
 //! used (plain CRUD, unique and compound indexes, no `$lookup` pipelines or change streams).
 
+mod identity;
 pub mod query;
 mod stores;
 
@@ -18,7 +19,10 @@ use mongodb::{
     options::ClientOptions,
 };
 
-use super::{Storage, StorageError, StorageResult, StoreRepository};
+use super::{
+    AuditRepository, CustomerRepository, OutboxRepository, SessionRepository, Storage,
+    StorageError, StorageResult, StoreRepository, TeamRepository, TokenRepository, UserRepository,
+};
 
 pub struct MongoStorage {
     db: Database,
@@ -46,6 +50,10 @@ impl MongoStorage {
             .default_database()
             .unwrap_or_else(|| client.database(default_database));
         Ok(Self::with_database(db))
+    }
+
+    fn collection(&self, name: &str) -> Collection<Document> {
+        self.db.collection(name)
     }
 
     pub fn with_database(db: Database) -> Self {
@@ -106,6 +114,34 @@ impl Storage for MongoStorage {
     }
 
     fn stores(&self) -> &dyn StoreRepository {
+        self
+    }
+
+    fn users(&self) -> &dyn UserRepository {
+        self
+    }
+
+    fn customers(&self) -> &dyn CustomerRepository {
+        self
+    }
+
+    fn teams(&self) -> &dyn TeamRepository {
+        self
+    }
+
+    fn tokens(&self) -> &dyn TokenRepository {
+        self
+    }
+
+    fn sessions(&self) -> &dyn SessionRepository {
+        self
+    }
+
+    fn outbox(&self) -> &dyn OutboxRepository {
+        self
+    }
+
+    fn audit(&self) -> &dyn AuditRepository {
         self
     }
 }

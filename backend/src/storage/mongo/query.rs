@@ -12,14 +12,64 @@ use techverse_shared::{CountryCode, Currency, StoreId, StoreSlug, StoreStatus};
 use crate::domain::store::{Store, StoreName, TimeZoneName};
 
 pub const STORES: &str = "stores";
+pub const USERS: &str = "users";
+pub const CUSTOMERS: &str = "customers";
+pub const TEAMS: &str = "teams";
+pub const TOKENS: &str = "one_time_tokens";
+pub const SESSIONS: &str = "sessions";
+pub const OUTBOX: &str = "outbox";
+pub const AUDIT_LOG: &str = "audit_log";
 
 /// Every collection's indexes. The store id is the first key of every compound index on
 /// tenant data, and unique rules are per store.
 pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
-    vec![(
-        STORES,
-        vec![unique_index("stores_slug", doc! { "slug": 1 })],
-    )]
+    vec![
+        (
+            STORES,
+            vec![unique_index("stores_slug", doc! { "slug": 1 })],
+        ),
+        (
+            USERS,
+            vec![unique_index("users_email", doc! { "email": 1 })],
+        ),
+        (
+            CUSTOMERS,
+            vec![unique_index(
+                "customers_store_email",
+                doc! { "store_id": 1, "email": 1 },
+            )],
+        ),
+        (
+            TEAMS,
+            vec![index("teams_members", doc! { "member_ids": 1 })],
+        ),
+        (
+            TOKENS,
+            vec![index(
+                "tokens_subject",
+                doc! { "subject_key": 1, "purpose": 1 },
+            )],
+        ),
+        (
+            SESSIONS,
+            vec![index("sessions_account", doc! { "account_key": 1 })],
+        ),
+        (
+            OUTBOX,
+            vec![index("outbox_due", doc! { "next_attempt_at": 1 })],
+        ),
+        (
+            AUDIT_LOG,
+            vec![index("audit_store_id", doc! { "store_id": 1, "_id": -1 })],
+        ),
+    ]
+}
+
+fn index(name: &str, keys: Document) -> IndexModel {
+    IndexModel::builder()
+        .keys(keys)
+        .options(IndexOptions::builder().name(name.to_owned()).build())
+        .build()
 }
 
 fn unique_index(name: &str, keys: Document) -> IndexModel {

@@ -1,0 +1,593 @@
+//! Accounts of both realms — the platform's staff users and each store's customers — and the
+//! flows they share: login, email verification and password reset. Staff-only flows (sign-up
+//! with a first store, more stores, `me`) are at the end.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use techverse_shared::{MeResponse, MyStore, UserId};
+
+use super::{
+    Context,
+    sessions::{AuthError, IssuedTokens},
+    stores::{self, StoreError},
+};
+use crate::{
+    auth::tokens,
+    domain::{
+        self,
+        access::Team,
+        account::{Customer, Email, NewPassword, PersonName, StaffUser},
+        session::AccountRef,
+        store::{NewStoreInput, Store},
+        token::{OneTimeToken, TokenPurpose, TokenSubject},
+        validation::ValidationErrors,
+    },
+    mail::templates::{self, Branding},
+    storage::StorageError,
+};
+
+/// Which book of accounts: the platform's staff, or one store's customers.
+#[derive(Debug, Clone)]
+pub enum Realm {
+    Staff,
+    Customers(Store),
+}
+
+/// One account of either realm.
+#[derive(Debug, Clone)]
+pub enum Account {
+    Staff(StaffUser),
+    Customer(Customer),
+}
+
+impl Account {
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Staff(user) => user.name.as_str(),
+            Self::Customer(customer) => customer.name.as_str(),
+        }
+    }
+
+    pub fn email(&self) -> &Email {
+        match self {
+            Self::Staff(user) => &user.email,
+            Self::Customer(customer) => &customer.email,
+        }
+    }
+
+    fn password_hash(&self) -> &str {
+        match self {
+            Self::Staff(user) => &user.password_hash,
+            Self::Customer(customer) => &customer.password_hash,
+        }
+    }
+
+    fn verified(&self) -> bool {
+        match self {
+            Self::Staff(user) => user.email_verified,
+            Self::Customer(customer) => customer.email_verified,
+        }
+    }
+
+    pub fn account_ref(&self) -> AccountRef {
+        match self {
+            Self::Staff(user) => AccountRef::Staff { user_id: user.id },
+            Self::Customer(customer) => AccountRef::Customer {
+                store_id: customer.store_id,
+                customer_id: customer.id,
+            },
+        }
+    }
+
+    fn token_subject(&self) -> TokenSubject {
+        match self {
+            Self::Staff(user) => TokenSubject::Staff { user_id: user.id },
+            Self::Customer(customer) => TokenSubject::Customer {
+                store_id: customer.store_id,
+                customer_id: customer.id,
+            },
+        }
+    }
+
+    fn update(&mut self, verified: Option<bool>, password_hash: Option<String>) {
+        let now = domain::now();
+        let (flag, hash, updated) = match self {
+            Self::Staff(user) => (
+                &mut user.email_verified,
+                &mut user.password_hash,
+                &mut user.updated_at,
+            ),
+            Self::Customer(customer) => (
+                &mut customer.email_verified,
+                &mut customer.password_hash,
+                &mut customer.updated_at,
+            ),
+        };
+        if let Some(verified) = verified {
+            *flag = verified;
+        }
+        if let Some(password_hash) = password_hash {
+            *hash = password_hash;
+        }
+        *updated = now;
+    }
+}
+
+impl Realm {
+    pub fn branding(&self) -> Branding {
+        match self {
+            Self::Staff => Branding::platform(),
+            Self::Customers(store) => Branding {
+                name: store.name.as_str().to_owned(),
+                timezone: jiff::tz::db()
+                    .get(store.timezone.as_str())
+                    .unwrap_or(jiff::tz::TimeZone::UTC),
+            },
+        }
+    }
+
+    /// A link into the app for a single-use token (`verify-email`, `reset-password`, …).
+    fn link(&self, ctx: &Context, page: &str, token: &str) -> String {
+        let base = ctx.settings.public_url.trim_end_matches('/');
+        match self {
+            Self::Staff => format!("{base}/admin/{page}?token={token}"),
+            Self::Customers(store) => format!("{base}/s/{}/{page}?token={token}", store.slug),
+        }
+    }
+
+    /// Key naming an account in the login throttle.
+    fn throttle_key(&self, email: &str) -> String {
+        match self {
+            Self::Staff => format!("staff:{email}"),
+            Self::Customers(store) => format!("customer:{}:{email}", store.id),
+        }
+    }
+
+    async fn find(&self, ctx: &Context, email: &Email) -> Result<Option<Account>, StorageError> {
+        Ok(match self {
+            Self::Staff => ctx
+                .storage
+                .users()
+                .by_email(email)
+                .await?
+                .map(Account::Staff),
+            Self::Customers(store) => ctx
+                .storage
+                .customers()
+                .by_email(store.id, email)
+                .await?
+                .map(Account::Customer),
+        })
+    }
+
+    /// The account a token's subject names, if it belongs to this realm.
+    async fn load(
+        &self,
+        ctx: &Context,
+        subject: &TokenSubject,
+    ) -> Result<Option<Account>, StorageError> {
+        Ok(match (self, subject) {
+            (Self::Staff, TokenSubject::Staff { user_id }) => ctx
+                .storage
+                .users()
+                .by_id(*user_id)
+                .await?
+                .map(Account::Staff),
+            (
+                Self::Customers(store),
+                TokenSubject::Customer {
+                    store_id,
+                    customer_id,
+                },
+            ) if *store_id == store.id => ctx
+                .storage
+                .customers()
+                .by_id(store.id, *customer_id)
+                .await?
+                .map(Account::Customer),
+            _ => None,
+        })
+    }
+
+    async fn save(&self, ctx: &Context, account: &Account) -> Result<(), StorageError> {
+        match account {
+            Account::Staff(user) => ctx.storage.users().update(user).await,
+            Account::Customer(customer) => {
+                ctx.storage
+                    .customers()
+                    .update(customer.store_id, customer)
+                    .await
+            }
+        }
+    }
+}
+
+/// Stores a new single-use token and returns it with its expiry.
+pub async fn issue_token(
+    ctx: &Context,
+    purpose: TokenPurpose,
+    subject: TokenSubject,
+    ttl_secs: u64,
+) -> Result<(String, Timestamp), AuthError> {
+    let token = tokens::random_token()?;
+    let now = domain::now();
+    let expires_at = now
+        .saturating_add(SignedDuration::from_secs(
+            i64::try_from(ttl_secs).unwrap_or(i64::MAX),
+        ))
+        .unwrap_or(Timestamp::MAX);
+    ctx.storage
+        .tokens()
+        .insert(&OneTimeToken {
+            hash: tokens::hash(&token),
+            purpose,
+            subject,
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+    Ok((token, expires_at))
+}
+
+fn parse_email(field: &str, input: &str) -> Result<Email, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let email = errors.check(field, Email::parse(input), |e| e.code());
+    errors.finish(email)
+}
+
+/// Signs an account in, subject to the login throttle. Unknown email and wrong password are
+/// the same answer and take the same time.
+pub async fn login(
+    ctx: &Context,
+    realm: &Realm,
+    email: &str,
+    password: &str,
+    ip: &str,
+) -> Result<(IssuedTokens, Account), AuthError> {
+    let normalised = email.trim().to_lowercase();
+    let key = realm.throttle_key(&normalised);
+    ctx.check_login_allowed(ip, &key).await?;
+    let account = match Email::parse(&normalised) {
+        Ok(email) => realm.find(ctx, &email).await?,
+        Err(_) => None,
+    };
+    let matches = ctx
+        .passwords
+        .verify(password, account.as_ref().map(Account::password_hash))
+        .await?;
+    match account {
+        Some(account) if matches => {
+            ctx.login_succeeded(ip, &key).await;
+            let tokens = ctx.start_session(account.account_ref()).await?;
+            Ok((tokens, account))
+        }
+        _ => {
+            ctx.login_failed(ip, &key).await;
+            Err(AuthError::InvalidCredentials)
+        }
+    }
+}
+
+/// Mails a verification link to an account whose email is not verified yet.
+pub async fn send_verification(
+    ctx: &Context,
+    realm: &Realm,
+    account: &Account,
+) -> Result<(), AuthError> {
+    if account.verified() {
+        return Ok(());
+    }
+    let (token, expires_at) = issue_token(
+        ctx,
+        TokenPurpose::VerifyEmail,
+        account.token_subject(),
+        ctx.settings.verify_email_ttl_secs,
+    )
+    .await?;
+    let brand = realm.branding();
+    let expiry = templates::expiry_phrase(expires_at, domain::now(), &brand.timezone);
+    let message = templates::verify_email(
+        &brand,
+        account.name(),
+        &realm.link(ctx, "verify-email", &token),
+        &expiry,
+    );
+    ctx.mail.enqueue(account.email().as_str(), message).await?;
+    Ok(())
+}
+
+/// Answers the same whether or not the email belongs to an account.
+pub async fn request_verification(
+    ctx: &Context,
+    realm: &Realm,
+    email: &str,
+) -> Result<(), AuthError> {
+    let email = parse_email("email", email)?;
+    if let Some(account) = realm.find(ctx, &email).await? {
+        send_verification(ctx, realm, &account).await?;
+    }
+    Ok(())
+}
+
+pub async fn verify_email(ctx: &Context, realm: &Realm, token: &str) -> Result<Account, AuthError> {
+    let consumed = ctx
+        .storage
+        .tokens()
+        .consume(
+            TokenPurpose::VerifyEmail,
+            &tokens::hash(token),
+            domain::now(),
+        )
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    let mut account = realm
+        .load(ctx, &consumed.subject)
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    account.update(Some(true), None);
+    realm.save(ctx, &account).await?;
+    Ok(account)
+}
+
+/// Answers the same whether or not the email belongs to an account.
+pub async fn request_password_reset(
+    ctx: &Context,
+    realm: &Realm,
+    email: &str,
+) -> Result<(), AuthError> {
+    let email = parse_email("email", email)?;
+    let Some(account) = realm.find(ctx, &email).await? else {
+        return Ok(());
+    };
+    let (token, expires_at) = issue_token(
+        ctx,
+        TokenPurpose::PasswordReset,
+        account.token_subject(),
+        ctx.settings.password_reset_ttl_secs,
+    )
+    .await?;
+    let brand = realm.branding();
+    let expiry = templates::expiry_phrase(expires_at, domain::now(), &brand.timezone);
+    let message = templates::password_reset(
+        &brand,
+        account.name(),
+        &realm.link(ctx, "reset-password", &token),
+        &expiry,
+    );
+    ctx.mail.enqueue(account.email().as_str(), message).await?;
+    Ok(())
+}
+
+/// Sets a new password with a reset token, then revokes every session of the account.
+pub async fn reset_password(
+    ctx: &Context,
+    realm: &Realm,
+    token: &str,
+    password: &str,
+) -> Result<Account, AuthError> {
+    let mut errors = ValidationErrors::default();
+    let password = errors.check("password", NewPassword::parse(password, None), |e| e.code());
+    let password = errors.finish(password)?;
+    let consumed = ctx
+        .storage
+        .tokens()
+        .consume(
+            TokenPurpose::PasswordReset,
+            &tokens::hash(token),
+            domain::now(),
+        )
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    let mut account = realm
+        .load(ctx, &consumed.subject)
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    let hash = ctx.passwords.hash(&password).await?;
+    // Following the link proves the inbox is theirs.
+    account.update(Some(true), Some(hash));
+    realm.save(ctx, &account).await?;
+    let revoked = ctx.end_all_sessions(&account.account_ref()).await?;
+    tracing::info!(account = %account.account_ref().key(), revoked, "password reset; sessions revoked");
+    Ok(account)
+}
+
+/// Validated name, email and password of a new account; every bad field is reported.
+pub fn parse_credentials(
+    errors: &mut ValidationErrors,
+    email: &str,
+    password: &str,
+    name: &str,
+) -> Option<(Email, NewPassword, PersonName)> {
+    let email = errors.check("email", Email::parse(email), |e| e.code());
+    let password = errors.check(
+        "password",
+        NewPassword::parse(password, email.as_ref()),
+        |e| e.code(),
+    );
+    let name = errors.check("name", PersonName::parse(name), |e| e.code());
+    Some((email?, password?, name?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupInput {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub store: NewStoreInput,
+    /// Browsers: put the refresh token in the HttpOnly cookie instead of the body.
+    #[serde(default)]
+    pub cookie: bool,
+}
+
+/// A new staff account, not yet saved.
+pub async fn new_staff_user(
+    ctx: &Context,
+    email: Email,
+    password: &NewPassword,
+    name: PersonName,
+    verified: bool,
+) -> Result<StaffUser, AuthError> {
+    let now = domain::now();
+    Ok(StaffUser {
+        id: UserId::from_uuid(uuid::Uuid::now_v7()),
+        email,
+        name,
+        password_hash: ctx.passwords.hash(password).await?,
+        email_verified: verified,
+        platform_admin: false,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignupError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ValidationErrors> for SignupError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Auth(AuthError::Invalid(errors))
+    }
+}
+
+impl From<StorageError> for SignupError {
+    fn from(error: StorageError) -> Self {
+        Self::Auth(AuthError::Storage(error))
+    }
+}
+
+/// Merchant sign-up: a staff account and its first store, the user as owner; mails a welcome
+/// and a verification link, and signs the user in.
+pub async fn signup(
+    ctx: &Context,
+    input: &SignupInput,
+) -> Result<(StaffUser, Store, IssuedTokens), SignupError> {
+    let mut errors = ValidationErrors::default();
+    let credentials = parse_credentials(&mut errors, &input.email, &input.password, &input.name);
+    let store = match domain::store::NewStore::parse(&input.store) {
+        Ok(store) => Some(store),
+        Err(store_errors) => {
+            for mut error in store_errors.0 {
+                error.field = format!("store.{}", error.field);
+                errors.0.push(error);
+            }
+            None
+        }
+    };
+    let (email, password, name) = errors.finish(credentials.zip(store).map(|(c, _)| c))?;
+    if ctx.storage.users().by_email(&email).await?.is_some() {
+        return Err(AuthError::EmailTaken.into());
+    }
+    if let Ok(slug) = techverse_shared::StoreSlug::parse(&input.store.slug)
+        && ctx.storage.stores().by_slug(&slug).await?.is_some()
+    {
+        return Err(StoreError::SlugTaken(slug).into());
+    }
+    let user = new_staff_user(ctx, email, &password, name, false).await?;
+    match ctx.storage.users().insert(&user).await {
+        Err(StorageError::Conflict(_)) => return Err(AuthError::EmailTaken.into()),
+        other => other?,
+    }
+    let store = open_store_for(ctx, &user, &input.store).await?;
+    let realm = Realm::Staff;
+    let account = Account::Staff(user.clone());
+    ctx.mail
+        .enqueue(
+            user.email.as_str(),
+            templates::welcome(&realm.branding(), user.name.as_str()),
+        )
+        .await
+        .map_err(AuthError::from)?;
+    send_verification(ctx, &realm, &account).await?;
+    let tokens = ctx.start_session(account.account_ref()).await?;
+    tracing::info!(user_id = %user.id, store = %store.slug, "merchant signed up");
+    Ok((user, store, tokens))
+}
+
+/// Opens a store with `user` as its only owner.
+async fn open_store_for(
+    ctx: &Context,
+    user: &StaffUser,
+    input: &NewStoreInput,
+) -> Result<Store, StoreError> {
+    let store = stores::open(ctx.storage.as_ref(), input).await?;
+    ctx.storage
+        .teams()
+        .create(&Team::founded(store.id, user.id, domain::now()))
+        .await?;
+    Ok(store)
+}
+
+/// `POST /api/v1/stores`: another store for a signed-in merchant (verified email required when
+/// configured).
+pub async fn create_store(
+    ctx: &Context,
+    user: &StaffUser,
+    input: &NewStoreInput,
+) -> Result<Store, SignupError> {
+    if ctx.settings.require_verified_email && !user.email_verified {
+        return Err(AuthError::EmailNotVerified.into());
+    }
+    Ok(open_store_for(ctx, user, input).await?)
+}
+
+/// The signed-in merchant and every store they belong to, with their permissions there.
+pub async fn me(ctx: &Context, user: &StaffUser) -> Result<MeResponse, StorageError> {
+    let mut stores = Vec::new();
+    for store_id in ctx.storage.teams().stores_of(user.id).await? {
+        let (Some(store), Some(team)) = (
+            ctx.storage.stores().by_id(store_id).await?,
+            ctx.storage.teams().get(store_id).await?,
+        ) else {
+            continue;
+        };
+        let Some(member) = team.member(user.id) else {
+            continue;
+        };
+        stores.push(MyStore {
+            store: store.profile(),
+            status: store.status,
+            role: member.role.key(),
+            permissions: team.role_permissions(member.role).into_iter().collect(),
+        });
+    }
+    Ok(MeResponse {
+        user: user.view(),
+        stores,
+    })
+}
+
+/// Makes a platform administrator: a new verified staff account, or an existing one promoted.
+/// Returns the user and whether it was created.
+pub async fn create_platform_admin(
+    ctx: &Context,
+    email: &str,
+    name: &str,
+    password: &str,
+) -> Result<(StaffUser, bool), AuthError> {
+    let mut errors = ValidationErrors::default();
+    let credentials = parse_credentials(&mut errors, email, password, name);
+    let existing = match Email::parse(email) {
+        Ok(email) => ctx.storage.users().by_email(&email).await?,
+        Err(_) => None,
+    };
+    if let Some(mut user) = existing {
+        user.platform_admin = true;
+        user.updated_at = domain::now();
+        ctx.storage.users().update(&user).await?;
+        return Ok((user, false));
+    }
+    let (email, password, name) = errors.finish(credentials)?;
+    let mut user = new_staff_user(ctx, email, &password, name, true).await?;
+    user.platform_admin = true;
+    match ctx.storage.users().insert(&user).await {
+        Err(StorageError::Conflict(_)) => Err(AuthError::EmailTaken),
+        Err(other) => Err(other.into()),
+        Ok(()) => Ok((user, true)),
+    }
+}

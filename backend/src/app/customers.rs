@@ -1,0 +1,218 @@
+//! Customers of one store: registration, profile and saved addresses.
+
+use serde::Deserialize;
+use techverse_shared::{AddressId, CustomerId};
+
+use super::{
+    Context,
+    accounts::{self, Account, Realm, parse_credentials},
+    sessions::{AuthError, IssuedTokens},
+};
+use crate::{
+    domain::{
+        self,
+        account::{Customer, PersonName, parse_phone},
+        address::{Address, AddressInput, settle_default},
+        store::Store,
+        validation::ValidationErrors,
+    },
+    mail::templates,
+    storage::StorageError,
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterInput {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Browsers: put the refresh token in the HttpOnly cookie instead of the body.
+    #[serde(default)]
+    pub cookie: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CustomerError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("no such address")]
+    AddressNotFound,
+    #[error("at most {} addresses", Customer::MAX_ADDRESSES)]
+    TooManyAddresses,
+}
+
+impl From<StorageError> for CustomerError {
+    fn from(error: StorageError) -> Self {
+        Self::Auth(error.into())
+    }
+}
+
+impl From<ValidationErrors> for CustomerError {
+    fn from(errors: ValidationErrors) -> Self {
+        Self::Auth(errors.into())
+    }
+}
+
+fn optional_phone(errors: &mut ValidationErrors, phone: Option<&str>) -> Option<String> {
+    let phone = phone.map(str::trim).filter(|p| !p.is_empty())?;
+    errors.check("phone", parse_phone(phone), |_| "invalid_phone")
+}
+
+/// Registers a customer of `store`, mails a welcome and a verification link, and signs them in.
+pub async fn register(
+    ctx: &Context,
+    store: &Store,
+    input: &RegisterInput,
+) -> Result<(Customer, IssuedTokens), CustomerError> {
+    let mut errors = ValidationErrors::default();
+    let credentials = parse_credentials(&mut errors, &input.email, &input.password, &input.name);
+    let phone = optional_phone(&mut errors, input.phone.as_deref());
+    let (email, password, name) = errors.finish(credentials)?;
+    if ctx
+        .storage
+        .customers()
+        .by_email(store.id, &email)
+        .await?
+        .is_some()
+    {
+        return Err(AuthError::EmailTaken.into());
+    }
+    let now = domain::now();
+    let customer = Customer {
+        id: CustomerId::from_uuid(uuid::Uuid::now_v7()),
+        store_id: store.id,
+        email,
+        name,
+        phone,
+        password_hash: ctx
+            .passwords
+            .hash(&password)
+            .await
+            .map_err(AuthError::from)?,
+        email_verified: false,
+        addresses: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    };
+    match ctx.storage.customers().insert(store.id, &customer).await {
+        Err(StorageError::Conflict(_)) => return Err(AuthError::EmailTaken.into()),
+        other => other?,
+    }
+    let realm = Realm::Customers(store.clone());
+    ctx.mail
+        .enqueue(
+            customer.email.as_str(),
+            templates::welcome(&realm.branding(), customer.name.as_str()),
+        )
+        .await
+        .map_err(AuthError::from)?;
+    let account = Account::Customer(customer.clone());
+    accounts::send_verification(ctx, &realm, &account).await?;
+    let tokens = ctx.start_session(account.account_ref()).await?;
+    Ok((customer, tokens))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `null` or `""` removes the phone number.
+    #[serde(default, with = "double_option")]
+    pub phone: Option<Option<String>>,
+}
+
+/// Distinguishes an absent field from an explicit `null`.
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(deserializer).map(Some)
+    }
+}
+
+pub async fn update_profile(
+    ctx: &Context,
+    mut customer: Customer,
+    patch: &ProfilePatch,
+) -> Result<Customer, CustomerError> {
+    let mut errors = ValidationErrors::default();
+    if let Some(name) = &patch.name
+        && let Some(name) = errors.check("name", PersonName::parse(name), |e| e.code())
+    {
+        customer.name = name;
+    }
+    if let Some(phone) = &patch.phone {
+        customer.phone = optional_phone(&mut errors, phone.as_deref());
+    }
+    errors.finish(Some(()))?;
+    customer.updated_at = domain::now();
+    ctx.storage
+        .customers()
+        .update(customer.store_id, &customer)
+        .await?;
+    Ok(customer)
+}
+
+async fn save_addresses(
+    ctx: &Context,
+    mut customer: Customer,
+    preferred_default: Option<AddressId>,
+) -> Result<Customer, CustomerError> {
+    settle_default(&mut customer.addresses, preferred_default);
+    customer.updated_at = domain::now();
+    ctx.storage
+        .customers()
+        .update(customer.store_id, &customer)
+        .await?;
+    Ok(customer)
+}
+
+pub async fn add_address(
+    ctx: &Context,
+    mut customer: Customer,
+    input: &AddressInput,
+) -> Result<(Customer, AddressId), CustomerError> {
+    if customer.addresses.len() >= Customer::MAX_ADDRESSES {
+        return Err(CustomerError::TooManyAddresses);
+    }
+    let address = Address::parse(AddressId::from_uuid(uuid::Uuid::now_v7()), input)?;
+    let id = address.id;
+    let preferred = address.is_default.then_some(id);
+    customer.addresses.push(address);
+    Ok((save_addresses(ctx, customer, preferred).await?, id))
+}
+
+pub async fn replace_address(
+    ctx: &Context,
+    mut customer: Customer,
+    id: AddressId,
+    input: &AddressInput,
+) -> Result<Customer, CustomerError> {
+    let address = Address::parse(id, input)?;
+    let slot = customer
+        .addresses
+        .iter_mut()
+        .find(|a| a.id == id)
+        .ok_or(CustomerError::AddressNotFound)?;
+    let preferred = address.is_default.then_some(id);
+    *slot = address;
+    save_addresses(ctx, customer, preferred).await
+}
+
+pub async fn remove_address(
+    ctx: &Context,
+    mut customer: Customer,
+    id: AddressId,
+) -> Result<Customer, CustomerError> {
+    let before = customer.addresses.len();
+    customer.addresses.retain(|a| a.id != id);
+    if customer.addresses.len() == before {
+        return Err(CustomerError::AddressNotFound);
+    }
+    save_addresses(ctx, customer, None).await
+}

@@ -1,0 +1,563 @@
+//! Sign-up and sessions for both realms. Staff: `/api/v1/signup`, `/api/v1/auth/…`, `/me`,
+//! `POST /stores`, `/invitations/accept`. Customers: `/api/v1/stores/{store}/auth/…`.
+//!
+//! Refresh tokens go to API clients in the JSON body, and to browsers (that ask with
+//! `"cookie": true`) in an `HttpOnly; Secure; SameSite=Strict` cookie scoped to the realm's
+//! auth path. A request authenticated by that cookie must carry the `X-TechVerse-CSRF` header
+//! (which no cross-site form can send) and, when the browser sends `Origin`, come from an
+//! allowed origin.
+
+use actix_web::{
+    HttpRequest, HttpResponse, HttpResponseBuilder,
+    cookie::{Cookie, SameSite, time::Duration as CookieDuration},
+    http::{StatusCode, header},
+    web,
+};
+use serde::Deserialize;
+use serde_json::json;
+use techverse_shared::{ErrorCode, TokenResponse};
+
+use crate::{
+    app::{
+        accounts::{self, Realm, SignupInput},
+        audit,
+        sessions::{AuthError, IssuedTokens},
+        team,
+    },
+    auth::{jwt::Audience, tokens},
+    domain::{self, store::NewStoreInput},
+    http::{
+        AppState,
+        auth::{CustomerAuth, StaffAuth, bearer},
+        error::ApiError,
+        json::{self, JsonBody},
+        limits::client_ip,
+        tenant::CurrentStore,
+    },
+};
+
+pub const CSRF_HEADER: &str = "x-techverse-csrf";
+const COOKIE: &str = "tv_refresh";
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    let post = |path: &str, handler| web::resource(path.to_owned()).route(handler);
+    cfg.service(post("/signup", web::post().to(signup)))
+        .service(post("/auth/login", web::post().to(staff_login)))
+        .service(post("/auth/refresh", web::post().to(staff_refresh)))
+        .service(post("/auth/logout", web::post().to(staff_logout)))
+        .service(post("/auth/logout-all", web::post().to(staff_logout_all)))
+        .service(post(
+            "/auth/verify-email/request",
+            web::post().to(staff_request_verification),
+        ))
+        .service(post(
+            "/auth/verify-email",
+            web::post().to(staff_verify_email),
+        ))
+        .service(post(
+            "/auth/password-reset/request",
+            web::post().to(staff_request_reset),
+        ))
+        .service(post(
+            "/auth/password-reset",
+            web::post().to(staff_reset_password),
+        ))
+        .service(web::resource("/me").route(web::get().to(me)))
+        .service(post("/stores", web::post().to(create_store)))
+        .service(post(
+            "/invitations/accept",
+            web::post().to(accept_invitation),
+        ))
+        .service(post(
+            "/stores/{store}/auth/login",
+            web::post().to(customer_login),
+        ))
+        .service(post(
+            "/stores/{store}/auth/refresh",
+            web::post().to(customer_refresh),
+        ))
+        .service(post(
+            "/stores/{store}/auth/logout",
+            web::post().to(customer_logout),
+        ))
+        .service(post(
+            "/stores/{store}/auth/logout-all",
+            web::post().to(customer_logout_all),
+        ))
+        .service(post(
+            "/stores/{store}/auth/verify-email/request",
+            web::post().to(customer_request_verification),
+        ))
+        .service(post(
+            "/stores/{store}/auth/verify-email",
+            web::post().to(customer_verify_email),
+        ))
+        .service(post(
+            "/stores/{store}/auth/password-reset/request",
+            web::post().to(customer_request_reset),
+        ))
+        .service(post(
+            "/stores/{store}/auth/password-reset",
+            web::post().to(customer_reset_password),
+        ));
+}
+
+fn cookie_path(realm: &Realm) -> String {
+    match realm {
+        Realm::Staff => "/api/v1/auth".to_owned(),
+        Realm::Customers(store) => format!("/api/v1/stores/{}/auth", store.slug),
+    }
+}
+
+fn audience(realm: &Realm) -> Audience {
+    match realm {
+        Realm::Staff => Audience::Staff,
+        Realm::Customers(store) => Audience::Customer(store.id),
+    }
+}
+
+fn refresh_cookie(realm: &Realm, value: String, max_age_secs: i64) -> Cookie<'static> {
+    Cookie::build(COOKIE, value)
+        .path(cookie_path(realm))
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .max_age(CookieDuration::seconds(max_age_secs))
+        .finish()
+}
+
+/// Writes tokens: the refresh token in a cookie (browsers) or in the body (API clients).
+pub fn issue(
+    state: &AppState,
+    realm: &Realm,
+    tokens: IssuedTokens,
+    cookie: bool,
+    status: StatusCode,
+    extra: Option<serde_json::Value>,
+) -> HttpResponse {
+    let mut response = HttpResponseBuilder::new(status);
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    let refresh_token = if cookie {
+        let max_age = i64::try_from(state.settings.refresh_ttl_secs).unwrap_or(i64::MAX);
+        response.cookie(refresh_cookie(realm, tokens.refresh_token, max_age));
+        None
+    } else {
+        Some(tokens.refresh_token)
+    };
+    let body = TokenResponse {
+        access_token: tokens.access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: tokens.expires_in,
+        refresh_token,
+    };
+    match extra {
+        None => response.json(body),
+        Some(mut extra) => {
+            if let Some(object) = extra.as_object_mut() {
+                object.insert("session".to_owned(), json!(body));
+            }
+            response.json(extra)
+        }
+    }
+}
+
+/// The cookie was used: demand the CSRF header and, if present, an allowed `Origin`.
+fn check_csrf(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let refused = || ApiError::from_code(ErrorCode::CsrfFailed);
+    if !req.headers().contains_key(CSRF_HEADER) {
+        return Err(refused());
+    }
+    let Some(origin) = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+    else {
+        return Ok(());
+    };
+    let info = req.connection_info();
+    let same_host = format!("{}://{}", info.scheme(), info.host());
+    let allowed = origin == same_host
+        || origin == state.settings.public_url.trim_end_matches('/')
+        || state.settings.cors_origins().iter().any(|o| o == origin);
+    if allowed { Ok(()) } else { Err(refused()) }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// The refresh token from the JSON body, else from the cookie (CSRF-checked). The flag says
+/// whether it came from the cookie.
+fn presented_refresh_token(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &[u8],
+) -> Result<Option<(String, bool)>, ApiError> {
+    let parsed: RefreshBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RefreshBody::default()
+    } else {
+        json::parse(body)?
+    };
+    if let Some(token) = parsed.refresh_token {
+        return Ok(Some((token, false)));
+    }
+    match req.cookie(COOKIE) {
+        Some(cookie) => {
+            check_csrf(req, state)?;
+            Ok(Some((cookie.value().to_owned(), true)))
+        }
+        None => Ok(None),
+    }
+}
+
+fn cleared_cookie(realm: &Realm) -> Cookie<'static> {
+    refresh_cookie(realm, String::new(), 0)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    email: String,
+    password: String,
+    /// Browsers: put the refresh token in the HttpOnly cookie instead of the body.
+    #[serde(default)]
+    cookie: bool,
+}
+
+async fn login_in(
+    state: &AppState,
+    req: &HttpRequest,
+    realm: Realm,
+    body: LoginBody,
+) -> Result<HttpResponse, ApiError> {
+    let ip = client_ip(req, state.settings.trust_forwarded_for);
+    let (tokens, _) = accounts::login(&state.ctx, &realm, &body.email, &body.password, &ip).await?;
+    Ok(issue(
+        state,
+        &realm,
+        tokens,
+        body.cookie,
+        StatusCode::OK,
+        None,
+    ))
+}
+
+async fn refresh_in(
+    state: &AppState,
+    req: &HttpRequest,
+    realm: Realm,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    let (token, from_cookie) = presented_refresh_token(req, state, body)?
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "no refresh token presented"))?;
+    match state.ctx.refresh(&token, audience(&realm)).await {
+        Ok((tokens, _)) => Ok(issue(
+            state,
+            &realm,
+            tokens,
+            from_cookie,
+            StatusCode::OK,
+            None,
+        )),
+        Err(error @ (AuthError::SessionRevoked | AuthError::InvalidToken)) if from_cookie => {
+            let mut response = actix_web::ResponseError::error_response(&ApiError::from(error));
+            let _ = response.add_cookie(&cleared_cookie(&realm));
+            Ok(response)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Ends the session of the bearer token, or of the presented refresh token.
+async fn logout_in(
+    state: &AppState,
+    req: &HttpRequest,
+    realm: Realm,
+    body: &[u8],
+) -> Result<HttpResponse, ApiError> {
+    let session_id = match bearer(req) {
+        Some(token) => Some(state.ctx.authenticate(&token, audience(&realm)).await?.1.id),
+        None => {
+            let (token, _) = presented_refresh_token(req, state, body)?
+                .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "no session presented"))?;
+            let (id, secret) =
+                tokens::split_refresh_token(&token).ok_or(AuthError::InvalidToken)?;
+            state
+                .ctx
+                .sessions
+                .get(id, domain::now())
+                .await?
+                .filter(|session| tokens::same_hash(&session.refresh_hash, &tokens::hash(secret)))
+                .map(|session| session.id)
+        }
+    };
+    if let Some(id) = session_id {
+        state.ctx.end_session(&id).await?;
+    }
+    Ok(HttpResponse::NoContent()
+        .cookie(cleared_cookie(&realm))
+        .finish())
+}
+
+fn revoked(realm: &Realm, count: u64) -> HttpResponse {
+    HttpResponse::Ok()
+        .cookie(cleared_cookie(realm))
+        .json(json!({ "revoked_sessions": count }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailBody {
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    token: String,
+    password: String,
+}
+
+/// The same answer whether or not the email has an account.
+fn accepted_request() -> HttpResponse {
+    HttpResponse::Accepted().json(json!({
+        "status": "accepted",
+        "message": "if an account exists for this address, a message is on its way"
+    }))
+}
+
+// ---- staff -------------------------------------------------------------------------------
+
+async fn signup(
+    state: web::Data<AppState>,
+    JsonBody(input): JsonBody<SignupInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (user, store, tokens) = accounts::signup(&state.ctx, &input).await?;
+    let extra = json!({ "user": user.view(), "store": store.profile() });
+    Ok(issue(
+        &state,
+        &Realm::Staff,
+        tokens,
+        input.cookie,
+        StatusCode::CREATED,
+        Some(extra),
+    ))
+}
+
+async fn staff_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    login_in(&state, &req, Realm::Staff, body).await
+}
+
+async fn staff_refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    refresh_in(&state, &req, Realm::Staff, &body).await
+}
+
+async fn staff_logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    logout_in(&state, &req, Realm::Staff, &body).await
+}
+
+async fn staff_logout_all(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+) -> Result<HttpResponse, ApiError> {
+    let count = state
+        .ctx
+        .end_all_sessions(&crate::domain::session::AccountRef::Staff {
+            user_id: auth.user.id,
+        })
+        .await?;
+    Ok(revoked(&Realm::Staff, count))
+}
+
+async fn staff_request_verification(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<EmailBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::request_verification(&state.ctx, &Realm::Staff, &body.email).await?;
+    Ok(accepted_request())
+}
+
+async fn staff_verify_email(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<TokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::verify_email(&state.ctx, &Realm::Staff, &body.token).await?;
+    Ok(HttpResponse::Ok().json(json!({ "email_verified": true })))
+}
+
+async fn staff_request_reset(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<EmailBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::request_password_reset(&state.ctx, &Realm::Staff, &body.email).await?;
+    Ok(accepted_request())
+}
+
+async fn staff_reset_password(
+    state: web::Data<AppState>,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::reset_password(&state.ctx, &Realm::Staff, &body.token, &body.password).await?;
+    Ok(HttpResponse::Ok().json(json!({ "password_changed": true, "sessions_revoked": true })))
+}
+
+async fn me(state: web::Data<AppState>, auth: StaffAuth) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(accounts::me(&state.ctx, &auth.user).await?))
+}
+
+async fn create_store(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    JsonBody(input): JsonBody<NewStoreInput>,
+) -> Result<HttpResponse, ApiError> {
+    let store = accounts::create_store(&state.ctx, &auth.user, &input).await?;
+    tracing::info!(store = %store.slug, user_id = %auth.user.id, "store opened by merchant");
+    Ok(HttpResponse::Created().json(store.profile()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    token: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+async fn accept_invitation(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    JsonBody(body): JsonBody<AcceptBody>,
+) -> Result<HttpResponse, ApiError> {
+    let accepted = team::accept(
+        &state.ctx,
+        &body.token,
+        body.name.as_deref(),
+        body.password.as_deref(),
+    )
+    .await?;
+    let request_id = actix_web::HttpMessage::extensions(&req)
+        .get::<crate::http::observe::RequestId>()
+        .map(|id| id.0.clone());
+    audit::record(
+        &state.ctx,
+        accepted.store_id,
+        audit::Actor {
+            user: &accepted.user,
+            request_id: request_id.as_deref(),
+        },
+        "staff.joined",
+        format!("user:{}", accepted.user.id),
+        json!({ "role": accepted.role.key(), "created_account": accepted.created_account }),
+    )
+    .await?;
+    let store = state.ctx.storage.stores().by_id(accepted.store_id).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "user": accepted.user.view(),
+        "store": store.map(|s| s.profile()),
+        "role": accepted.role.key(),
+        "created_account": accepted.created_account,
+    })))
+}
+
+// ---- customers ---------------------------------------------------------------------------
+
+async fn customer_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    CurrentStore(store): CurrentStore,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<HttpResponse, ApiError> {
+    login_in(&state, &req, Realm::Customers(store), body).await
+}
+
+async fn customer_refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    CurrentStore(store): CurrentStore,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    refresh_in(&state, &req, Realm::Customers(store), &body).await
+}
+
+async fn customer_logout(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    CurrentStore(store): CurrentStore,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    logout_in(&state, &req, Realm::Customers(store), &body).await
+}
+
+async fn customer_logout_all(
+    state: web::Data<AppState>,
+    auth: CustomerAuth,
+) -> Result<HttpResponse, ApiError> {
+    let account = accounts::Account::Customer(auth.customer).account_ref();
+    let count = state.ctx.end_all_sessions(&account).await?;
+    Ok(revoked(&Realm::Customers(auth.store), count))
+}
+
+async fn customer_request_verification(
+    state: web::Data<AppState>,
+    CurrentStore(store): CurrentStore,
+    JsonBody(body): JsonBody<EmailBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::request_verification(&state.ctx, &Realm::Customers(store), &body.email).await?;
+    Ok(accepted_request())
+}
+
+async fn customer_verify_email(
+    state: web::Data<AppState>,
+    CurrentStore(store): CurrentStore,
+    JsonBody(body): JsonBody<TokenBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::verify_email(&state.ctx, &Realm::Customers(store), &body.token).await?;
+    Ok(HttpResponse::Ok().json(json!({ "email_verified": true })))
+}
+
+async fn customer_request_reset(
+    state: web::Data<AppState>,
+    CurrentStore(store): CurrentStore,
+    JsonBody(body): JsonBody<EmailBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::request_password_reset(&state.ctx, &Realm::Customers(store), &body.email).await?;
+    Ok(accepted_request())
+}
+
+async fn customer_reset_password(
+    state: web::Data<AppState>,
+    CurrentStore(store): CurrentStore,
+    JsonBody(body): JsonBody<ResetBody>,
+) -> Result<HttpResponse, ApiError> {
+    accounts::reset_password(
+        &state.ctx,
+        &Realm::Customers(store),
+        &body.token,
+        &body.password,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "password_changed": true, "sessions_revoked": true })))
+}

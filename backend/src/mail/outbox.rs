@@ -1,0 +1,132 @@
+//! The outbox worker: claims due messages, hands them to the [`Mailer`], and on failure
+//! schedules a retry with exponential backoff. Mail is only removed once the transport has
+//! accepted it, so an SMTP outage delays mail and loses none.
+
+use std::{sync::Arc, time::Duration};
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::Mailer;
+use crate::{
+    domain::{
+        self,
+        mail::{OutgoingMail, retry_delay},
+    },
+    storage::Storage,
+};
+
+/// How long a claimed message is reserved for the worker that claimed it.
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+const POLL: Duration = Duration::from_secs(1);
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Puts mail in the outbox and wakes the worker.
+#[derive(Clone)]
+pub struct MailQueue {
+    storage: Arc<dyn Storage>,
+    wake: Arc<Notify>,
+}
+
+/// A rendered message, ready to queue.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl MailQueue {
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Self {
+            storage,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub async fn enqueue(&self, to: &str, message: Rendered) -> anyhow::Result<()> {
+        let now = domain::now();
+        let mail = OutgoingMail {
+            id: uuid::Uuid::now_v7().simple().to_string(),
+            to: to.to_owned(),
+            subject: message.subject,
+            text: message.text,
+            html: message.html,
+            attempts: 0,
+            next_attempt_at: now,
+            lease_until: now,
+            last_error: None,
+            created_at: now,
+        };
+        self.storage.outbox().enqueue(&mail).await?;
+        tracing::info!(mail_id = %mail.id, subject = %mail.subject, "mail queued");
+        self.wake.notify_one();
+        Ok(())
+    }
+
+    /// Sends what is due until `stop` is cancelled.
+    pub async fn run_worker(self, mailer: Arc<dyn Mailer>, stop: CancellationToken) {
+        tracing::info!(mailer = mailer.kind(), "mail worker started");
+        loop {
+            let sent_any = match self.deliver_due(mailer.as_ref()).await {
+                Ok(count) => count > 0,
+                Err(error) => {
+                    tracing::warn!(error = ?error, "mail outbox unavailable");
+                    false
+                }
+            };
+            if sent_any {
+                continue;
+            }
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+        tracing::info!("mail worker stopped");
+    }
+
+    /// One pass: claims due messages and tries each once. Returns how many were sent.
+    pub async fn deliver_due(&self, mailer: &dyn Mailer) -> anyhow::Result<usize> {
+        let now = domain::now();
+        let claimed = self
+            .storage
+            .outbox()
+            .claim_due(now, now + LEASE, 16)
+            .await?;
+        let mut sent = 0;
+        for mail in claimed {
+            let outcome = tokio::time::timeout(SEND_TIMEOUT, mailer.send(&mail))
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the transport did not answer in time")));
+            match outcome {
+                Ok(()) => {
+                    self.storage.outbox().mark_sent(&mail.id).await?;
+                    tracing::info!(mail_id = %mail.id, attempts = mail.attempts + 1, "mail sent");
+                    sent += 1;
+                }
+                Err(error) => self.reschedule(&mail, &error).await?,
+            }
+        }
+        Ok(sent)
+    }
+
+    async fn reschedule(&self, mail: &OutgoingMail, error: &anyhow::Error) -> anyhow::Result<()> {
+        let attempts = mail.attempts + 1;
+        let delay = retry_delay(attempts);
+        let next = Timestamp::now() + delay;
+        tracing::warn!(mail_id = %mail.id, attempts, retry_in_secs = delay.as_secs(), error = %format!("{error:#}"), "mail not sent; will retry");
+        self.storage
+            .outbox()
+            .retry_later(
+                &mail.id,
+                attempts,
+                domain::truncate_to_millis(next),
+                &format!("{error:#}"),
+            )
+            .await?;
+        Ok(())
+    }
+}

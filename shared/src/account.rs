@@ -1,0 +1,136 @@
+//! Request and response shapes of sign-up, sessions, accounts, staff and the audit log.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    AddressId, AuditEntryId, CountryCode, CustomerId, Permission, RoleId, StoreProfile,
+    StoreStatus, UserId,
+};
+
+/// The answer of every login and refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Present for API clients; browsers that asked for the cookie get it there instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// A staff account as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffUserView {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub email_verified: bool,
+    pub platform_admin: bool,
+    pub created_at: Timestamp,
+}
+
+/// One store a staff user belongs to, with what they may do there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MyStore {
+    pub store: StoreProfile,
+    pub status: StoreStatus,
+    pub role: String,
+    pub permissions: Vec<Permission>,
+}
+
+/// `GET /api/v1/me`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeResponse {
+    pub user: StaffUserView,
+    pub stores: Vec<MyStore>,
+}
+
+/// A customer account as its owner (or the store's staff) sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerView {
+    pub id: CustomerId,
+    pub email: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub email_verified: bool,
+    pub created_at: Timestamp,
+}
+
+/// A postal address. Any country; the postal code is free-form and optional, since many
+/// countries (Nigeria among them) do not use one everywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressView {
+    pub id: AddressId,
+    pub name: String,
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    pub country: CountryCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    pub is_default: bool,
+}
+
+/// A member of a store's staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: UserId,
+    pub email: String,
+    pub name: String,
+    /// `owner`, `admin`, `staff`, or a custom role's id.
+    pub role: String,
+    pub role_name: String,
+    pub permissions: Vec<Permission>,
+    pub joined_at: Timestamp,
+}
+
+/// A role: one of the three built in, or a store's own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleView {
+    /// `owner`, `admin`, `staff`, or the custom role's id.
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<RoleId>,
+    pub name: String,
+    pub built_in: bool,
+    pub permissions: Vec<Permission>,
+}
+
+/// Who did something recorded in the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditActor {
+    pub user_id: UserId,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub id: AuditEntryId,
+    pub actor: AuditActor,
+    /// Stable dotted name, e.g. `staff.role_changed`.
+    pub action: String,
+    /// What was acted on, e.g. `user:<id>` or `store`.
+    pub target: String,
+    /// The change, field by field.
+    pub summary: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntryView>,
+    /// Pass as `cursor` to get the next (older) page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
