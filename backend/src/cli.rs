@@ -7,7 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use techverse_shared::StoreStatus;
 
 use crate::{
-    app::stores::{self, StoreError},
+    app::{
+        accounts,
+        sessions::AuthError,
+        stores::{self, StoreError},
+    },
     config::Settings,
     domain::store::{NewStoreInput, Store},
     startup::{Application, shutdown_signal},
@@ -38,6 +42,22 @@ pub enum Command {
     /// Manage stores (tenants).
     #[command(subcommand)]
     Stores(StoresCommand),
+    /// Manage platform administrators.
+    #[command(subcommand)]
+    Admins(AdminsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminsCommand {
+    /// Create a platform administrator, or promote an existing staff account. The password is
+    /// read from TECHVERSE_ADMIN_PASSWORD, else from the first line of standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Display name (for a new account).
+        #[arg(long, default_value = "Platform admin")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,7 +111,45 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Stores(command) => run_stores(command, settings).await,
+        Command::Admins(AdminsCommand::Create { email, name }) => {
+            create_admin(settings, &email, &name).await
+        }
     }
+}
+
+async fn create_admin(settings: Settings, email: &str, name: &str) -> anyhow::Result<()> {
+    let password = match std::env::var("TECHVERSE_ADMIN_PASSWORD") {
+        Ok(password) if !password.is_empty() => password,
+        _ => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let settings = std::sync::Arc::new(settings);
+    let storage = storage::connect(&settings).await?;
+    let ctx = crate::startup::context(&settings, &storage, None)?;
+    let (user, created) = accounts::create_platform_admin(&ctx, email, name, &password)
+        .await
+        .map_err(|error| match error {
+            AuthError::Invalid(errors) => {
+                let lines: Vec<String> = errors
+                    .0
+                    .iter()
+                    .map(|e| format!("  {}: {}", e.field, e.message))
+                    .collect();
+                anyhow::anyhow!("invalid administrator:\n{}", lines.join("\n"))
+            }
+            other => anyhow::Error::new(other),
+        })?;
+    let verb = if created { "created" } else { "promoted" };
+    writeln!(
+        std::io::stdout().lock(),
+        "{verb} platform administrator {} id={}",
+        user.email,
+        user.id
+    )?;
+    Ok(())
 }
 
 async fn run_stores(command: StoresCommand, settings: Settings) -> anyhow::Result<()> {

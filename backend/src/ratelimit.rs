@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use deadpool_redis::redis;
+use deadpool_redis::redis::{self, Script};
 use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter as Governor, clock::Clock,
     middleware::StateInformationMiddleware,
@@ -51,6 +51,27 @@ impl Rule {
 }
 
 const WINDOW: Duration = Duration::from_secs(60);
+
+/// The generic cell rate algorithm (the one governor uses in-process), on Redis with Redis's
+/// own clock so every instance agrees: each request pushes the key's "theoretical arrival
+/// time" (TAT) one interval further; a request is refused while the TAT is more than a whole
+/// window ahead. No fixed windows, so no double burst at a window edge.
+/// Returns {allowed, remaining, ms until the quota is full again (or until retry)}.
+const GCRA: &str = r"
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - interval * limit
+if allow_at > now then
+  return {0, 0, allow_at - now}
+end
+redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
+return {1, math.floor((now - allow_at) / interval), new_tat - now}
+";
 /// After a Redis failure, stay in-process this long before trying Redis again.
 const REDIS_PAUSE: Duration = Duration::from_secs(2);
 const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
@@ -155,24 +176,19 @@ impl RateLimiter {
         key: &str,
     ) -> anyhow::Result<Decision> {
         let limit = self.limit(rule);
-        let now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
-        let window_ms = u64::try_from(WINDOW.as_millis()).unwrap_or(60_000);
-        let window = now_ms / window_ms;
-        let redis_key = redis.key(&format!("rl:{}:{key}:{window}", rule.name()));
+        let interval_ms = u64::try_from(WINDOW.as_millis()).unwrap_or(60_000) / u64::from(limit);
         let mut conn = redis.connection().await?;
-        let (count,): (u64,) = redis::pipe()
-            .atomic()
-            .incr(&redis_key, 1u64)
-            .pexpire(&redis_key, i64::try_from(window_ms * 2).unwrap_or(120_000))
-            .ignore()
-            .query_async(&mut conn)
+        let (allowed, remaining, reset_ms): (i64, i64, i64) = Script::new(GCRA)
+            .key(redis.key(&format!("rl:{}:{key}", rule.name())))
+            .arg(interval_ms.max(1))
+            .arg(limit)
+            .invoke_async(&mut conn)
             .await?;
-        let reset_ms = (window + 1) * window_ms - now_ms;
         Ok(Decision {
-            allowed: count <= u64::from(limit),
+            allowed: allowed == 1,
             limit,
-            remaining: u32::try_from(u64::from(limit).saturating_sub(count)).unwrap_or(0),
-            reset_secs: reset_ms.div_ceil(1000),
+            remaining: u32::try_from(remaining.max(0)).unwrap_or(0),
+            reset_secs: u64::try_from(reset_ms.max(0)).unwrap_or(0).div_ceil(1000),
         })
     }
 

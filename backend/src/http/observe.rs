@@ -12,7 +12,7 @@ use actix_web::{
     middleware::Next,
 };
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 use tracing::{Instrument, field::Empty};
 
@@ -36,6 +36,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    mail_pending: IntGauge,
 }
 
 impl Metrics {
@@ -56,6 +57,11 @@ impl Metrics {
             ]),
             labels,
         )?;
+        let mail_pending = IntGauge::new(
+            "mail_outbox_pending",
+            "Messages in the mail outbox, not yet accepted by the transport",
+        )?;
+        registry.register(Box::new(mail_pending.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(
@@ -65,6 +71,7 @@ impl Metrics {
             registry,
             requests,
             latency,
+            mail_pending,
         })
     }
 
@@ -73,6 +80,11 @@ impl Metrics {
         let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    pub fn set_mail_pending(&self, pending: u64) {
+        self.mail_pending
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
 
     /// Everything in the Prometheus text exposition format.

@@ -32,6 +32,10 @@ pub fn settings(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings 
         ("TECHVERSE_PLATFORM_API_TOKEN".into(), PLATFORM_TOKEN.into()),
         ("TECHVERSE_HTTP_WORKERS".into(), "2".into()),
         ("TECHVERSE_BODY_LIMIT_BYTES".into(), "65536".into()),
+        // Cheap hashing keeps the suite fast; production uses the documented OWASP defaults.
+        ("TECHVERSE_ARGON2_MEMORY_KIB".into(), "1024".into()),
+        ("TECHVERSE_ARGON2_ITERATIONS".into(), "1".into()),
+        ("TECHVERSE_PUBLIC_URL".into(), "https://shop.example".into()),
     ];
     env.extend(
         extra
@@ -131,4 +135,209 @@ pub async fn assert_error(response: Response, status: u16, code: &str) -> Value 
     assert!(body["error"]["message"].is_string(), "{body}");
     assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
     body
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A merchant made by `POST /api/v1/signup`.
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub email: String,
+    pub store: String,
+    pub user_id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Tokens of a signed-in customer.
+#[derive(Debug, Clone)]
+pub struct Shopper {
+    pub email: String,
+    pub id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Finds `token=<43 url-safe chars>` after `marker` in a raw message (quoted-printable or not).
+pub fn token_in(message: &str, marker: &str) -> Option<String> {
+    let unfolded = message.replace("=\r\n", "").replace("=3D", "=");
+    let start = unfolded.find(marker)?;
+    let rest = &unfolded[start..];
+    let at = rest.find("token=")? + "token=".len();
+    let token: String = rest[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (token.len() == 43).then_some(token)
+}
+
+impl TestApp {
+    /// A request with a bearer token.
+    pub fn authed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Signs up a merchant with a first store `slug`.
+    pub async fn signup(&self, slug: &str) -> Merchant {
+        let email = format!("owner@{slug}.example");
+        let response = self
+            .post_json(
+                "/api/v1/signup",
+                &json!({
+                    "email": email,
+                    "password": PASSWORD,
+                    "name": format!("Owner of {slug}"),
+                    "store": { "slug": slug, "name": format!("Store {slug}"), "currency": "NGN" }
+                }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "signup {slug}");
+        let body: Value = response.json().await.unwrap();
+        Merchant {
+            email,
+            store: slug.to_owned(),
+            user_id: body["user"]["id"].as_str().unwrap().to_owned(),
+            access: body["session"]["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["session"]["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
+    }
+
+    /// Every `.eml` written by the file mailer so far.
+    pub fn mails(&self) -> Vec<String> {
+        let dir = self.data_dir.path().join("mail");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut paths: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        paths.sort();
+        paths
+            .iter()
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .collect()
+    }
+
+    /// Waits (up to 10 s) for a mail to `to` whose text contains `marker`, and returns it.
+    pub async fn wait_mail(&self, to: &str, marker: &str) -> String {
+        for _ in 0..200 {
+            if let Some(mail) = self.mails().into_iter().find(|m| {
+                m.contains(&format!("To: {to}")) && m.replace("=\r\n", "").contains(marker)
+            }) {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "no mail to {to} containing {marker}; have: {:#?}",
+            self.mails()
+        );
+    }
+
+    /// Waits for the mail to `to` with a link to `page` and returns the token in it.
+    pub async fn mailed_token(&self, to: &str, page: &str) -> String {
+        let mail = self.wait_mail(to, page).await;
+        token_in(&mail, page).unwrap_or_else(|| panic!("no token for {page} in {mail}"))
+    }
+
+    /// Verifies a merchant's email through the mailed link.
+    pub async fn verify_staff(&self, email: &str) {
+        let token = self.mailed_token(email, "/admin/verify-email").await;
+        let response = self
+            .post_json("/api/v1/auth/verify-email", &json!({ "token": token }))
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+
+    pub async fn login_staff(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/api/v1/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers a customer in `store`.
+    pub async fn register_customer(&self, store: &str, email: &str, password: &str) -> Shopper {
+        let response = self
+            .post_json(
+                &format!("/api/v1/stores/{store}/customers"),
+                &json!({ "email": email, "password": password, "name": "Ada Obi" }),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "register {email} in {store}");
+        let body: Value = response.json().await.unwrap();
+        Shopper {
+            email: email.to_owned(),
+            id: body["customer"]["id"].as_str().unwrap().to_owned(),
+            access: body["session"]["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["session"]["refresh_token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        }
+    }
+
+    /// Invites `email` into the merchant's store with `role`, accepts as a new account, and
+    /// returns that member's access token and user id.
+    pub async fn add_member(&self, owner: &Merchant, email: &str, role: &str) -> (String, String) {
+        let response = self
+            .authed(
+                reqwest::Method::POST,
+                &format!("/api/v1/admin/stores/{}/staff/invitations", owner.store),
+                &owner.access,
+            )
+            .json(&json!({ "email": email, "role": role }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202, "invite {email}");
+        let token = self.mailed_token(email, "/admin/accept-invitation").await;
+        let response = self
+            .post_json(
+                "/api/v1/invitations/accept",
+                &json!({ "token": token, "name": "New Member", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "accept {email}");
+        let body: Value = response.json().await.unwrap();
+        let user_id = body["user"]["id"].as_str().unwrap().to_owned();
+        let login: Value = self
+            .login_staff(email, PASSWORD)
+            .await
+            .json()
+            .await
+            .unwrap();
+        (login["access_token"].as_str().unwrap().to_owned(), user_id)
+    }
+}
+
+impl TestApp {
+    /// A merchant whose email is verified (needed to invite staff or open more stores).
+    pub async fn verified_merchant(&self, slug: &str) -> Merchant {
+        let merchant = self.signup(slug).await;
+        self.verify_staff(&merchant.email).await;
+        merchant
+    }
 }

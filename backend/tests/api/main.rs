@@ -8,8 +8,12 @@
     reason = "test code: a failed step fails the test"
 )]
 
+mod customers;
 mod errors;
 mod helpers;
+mod identity;
+mod isolation;
 mod ops;
 mod platform;
+mod staff;
 mod stores;

@@ -74,6 +74,10 @@ async fn healthy(name: &str, check: impl Future<Output = anyhow::Result<()>>) ->
 
 /// Prometheus text format.
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    match state.storage.outbox().pending().await {
+        Ok(pending) => state.metrics.set_mail_pending(pending),
+        Err(error) => tracing::warn!(error = ?error, "could not count the mail outbox"),
+    }
     let body = state.metrics.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
