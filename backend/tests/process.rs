@@ -98,6 +98,20 @@ impl Server {
         read_response(&mut stream)
     }
 
+    /// Sends a request with a JSON body and optional bearer token.
+    fn send(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        read_response(&mut stream)
+    }
+
     fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
@@ -311,4 +325,92 @@ fn the_cli_explains_bad_input_and_exits_non_zero() {
     );
     let migrate = techverse(data.path()).arg("migrate").output().unwrap();
     assert!(migrate.status.success());
+}
+
+fn access_token(body: &str) -> String {
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    value["access_token"]
+        .as_str()
+        .or_else(|| value["session"]["access_token"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_platform_admin_made_with_the_cli_runs_the_operator_api_and_sessions_survive_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let output = techverse(data.path())
+        .env("TECHVERSE_ADMIN_PASSWORD", "operator passphrase 42")
+        .args([
+            "admins",
+            "create",
+            "--email",
+            "ops@example.com",
+            "--name",
+            "Ops",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains("created platform administrator ops@example.com")
+    );
+    let weak = techverse(data.path())
+        .env("TECHVERSE_ADMIN_PASSWORD", "short")
+        .args(["admins", "create", "--email", "weak@example.com"])
+        .output()
+        .unwrap();
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("password"));
+
+    let server = Server::start(data.path());
+    let (status, body) = server.send(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        r#"{"email":"ops@example.com","password":"operator passphrase 42"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let admin = access_token(&body);
+    let (status, body) = server.send(
+        "POST",
+        "/api/v1/signup",
+        None,
+        r#"{"email":"m@example.com","password":"merchant passphrase 7","name":"M",
+            "store":{"slug":"merchant-shop","name":"M","currency":"NGN"}}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    let merchant = access_token(&body);
+
+    let (status, body) = server.send("GET", "/api/v1/platform/stores", Some(&admin), "");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("merchant-shop"));
+    let (status, _) = server.send("GET", "/api/v1/platform/stores", Some(&merchant), "");
+    assert_eq!(status, 403, "an ordinary merchant is not an operator");
+    let (status, _) = server.send(
+        "POST",
+        "/api/v1/platform/stores/merchant-shop/suspend",
+        Some(&admin),
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(server.get("/api/v1/stores/merchant-shop").0, 404);
+
+    // Sessions live in the embedded store: the access token still works after a restart.
+    server.signal("-TERM");
+    assert!(server.wait().success());
+    let server = Server::start(data.path());
+    let (status, _) = server.send(
+        "POST",
+        "/api/v1/platform/stores/merchant-shop/reactivate",
+        Some(&admin),
+        "",
+    );
+    assert_eq!(status, 200);
+    assert_eq!(server.get("/api/v1/stores/merchant-shop").0, 200);
 }

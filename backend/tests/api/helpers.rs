@@ -152,7 +152,6 @@ pub struct Merchant {
 /// Tokens of a signed-in customer.
 #[derive(Debug, Clone)]
 pub struct Shopper {
-    pub email: String,
     pub id: String,
     pub access: String,
     pub refresh: String,
@@ -289,7 +288,6 @@ impl TestApp {
         assert_eq!(response.status(), 201, "register {email} in {store}");
         let body: Value = response.json().await.unwrap();
         Shopper {
-            email: email.to_owned(),
             id: body["customer"]["id"].as_str().unwrap().to_owned(),
             access: body["session"]["access_token"].as_str().unwrap().to_owned(),
             refresh: body["session"]["refresh_token"]
@@ -339,5 +337,117 @@ impl TestApp {
         let merchant = self.signup(slug).await;
         self.verify_staff(&merchant.email).await;
         merchant
+    }
+}
+
+/// Waits until something accepts TCP connections on `port` (up to 10 s).
+pub async fn wait_for_port(port: u16) {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("nothing listens on port {port}");
+}
+
+/// A child process killed when dropped.
+pub struct Service {
+    child: Option<std::process::Child>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Service {
+    /// A private `redis-server` on a free port, keeping nothing on disk.
+    pub async fn redis() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut service = Self {
+            child: None,
+            port,
+            dir,
+        };
+        service.start_redis().await;
+        service
+    }
+
+    /// (Re)starts Redis on the same port.
+    pub async fn start_redis(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (scripts/test installs it)");
+        self.child = Some(child);
+        wait_for_port(self.port).await;
+    }
+
+    /// A real SMTP server (aiosmtpd from PyPI) writing what it receives to a Maildir.
+    pub async fn smtp_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let python =
+            std::env::var("TECHVERSE_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        let child = std::process::Command::new(&python)
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(dir.path().join("maildir"))
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("starting aiosmtpd with {python} (scripts/test installs it): {e}")
+            });
+        let service = Self {
+            child: Some(child),
+            port,
+            dir,
+        };
+        wait_for_port(port).await;
+        service
+    }
+
+    /// Messages delivered to the Maildir so far.
+    pub fn delivered(&self) -> Vec<String> {
+        let new = self.dir.path().join("maildir").join("new");
+        let Ok(entries) = std::fs::read_dir(new) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .collect()
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

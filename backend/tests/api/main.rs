@@ -13,6 +13,8 @@ mod errors;
 mod helpers;
 mod identity;
 mod isolation;
+mod limits;
+mod mail;
 mod ops;
 mod platform;
 mod staff;

@@ -10,6 +10,7 @@
 )]
 
 mod harness;
+mod identity;
 mod stores;
 
 /// Generates one test per case and adapter: `embedded::<case>` and `mongo::<case>`.
@@ -49,4 +50,12 @@ conformance!(
     stores::committed_stores_survive_reopening_the_storage,
     stores::migrating_twice_keeps_data_and_rules,
     stores::the_database_answers_a_ping,
+    identity::users_are_unique_by_email_and_found_by_id_and_email,
+    identity::customers_are_unique_per_store_and_invisible_to_other_stores,
+    identity::a_team_save_based_on_an_old_version_is_refused,
+    identity::a_one_time_token_is_consumed_once_and_never_after_expiry,
+    identity::a_session_rotates_once_and_a_reused_hash_revokes_it,
+    identity::revoking_an_account_ends_only_its_sessions,
+    identity::the_outbox_leases_due_mail_and_keeps_it_until_sent,
+    identity::audit_entries_list_newest_first_by_store_with_filters,
 );

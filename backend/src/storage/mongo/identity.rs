@@ -210,7 +210,9 @@ impl TeamRepository for MongoStorage {
     async fn stores_of(&self, user: UserId) -> StorageResult<Vec<StoreId>> {
         let documents: Vec<Document> = self
             .collection(super::query::TEAMS)
-            .find(doc! { "member_ids": user.to_string() })
+            // `$in` rather than plain equality: the same match on MongoDB, and nx-27017 misses
+            // array elements through an index with plain equality.
+            .find(doc! { "member_ids": { "$in": [user.to_string()] } })
             .projection(doc! { "_id": 1 })
             .sort(doc! { "_id": 1 })
             .await
@@ -445,7 +447,7 @@ pub fn audit_filter(store: StoreId, query: &AuditQuery) -> Document {
         filter.insert("at", at);
     }
     if let Some(before) = query.before {
-        filter.insert("_id", doc! { "$lt": before.to_string() });
+        filter.insert("id", doc! { "$lt": before.to_string() });
     }
     filter
 }
@@ -465,7 +467,7 @@ impl AuditRepository for MongoStorage {
         let documents: Vec<Document> = self
             .collection(super::query::AUDIT_LOG)
             .find(audit_filter(store, query))
-            .sort(doc! { "_id": -1 })
+            .sort(doc! { "id": -1 })
             .limit(i64::from(query.limit))
             .await
             .map_err(unavailable)?

@@ -60,7 +60,7 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
         ),
         (
             AUDIT_LOG,
-            vec![index("audit_store_id", doc! { "store_id": 1, "_id": -1 })],
+            vec![index("audit_store_id", doc! { "store_id": 1, "id": -1 })],
         ),
     ]
 }

@@ -1,0 +1,178 @@
+//! Rate limits: headers on every API response, 429 with Retry-After, per-store limits that keep
+//! one busy store from starving the others, the login throttle, and the Redis-shared limiter
+//! with its in-process fallback.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, Service, TestApp, assert_error, spawn_app, spawn_app_with};
+
+fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn every_api_response_carries_rate_limit_headers() {
+    let app = spawn_app().await;
+    let response = app.get("/api/v1/stores/nowhere").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(header(&response, "ratelimit-limit").as_deref(), Some("600"));
+    assert_eq!(
+        header(&response, "ratelimit-remaining").as_deref(),
+        Some("599")
+    );
+    assert!(header(&response, "ratelimit-reset").is_some());
+    let health = app.get("/health").await;
+    assert!(
+        header(&health, "ratelimit-limit").is_none(),
+        "operations endpoints are not limited"
+    );
+}
+
+#[tokio::test]
+async fn past_the_ip_limit_requests_get_429_with_retry_after() {
+    let app = spawn_app_with(&[("TECHVERSE_RATE_LIMIT_IP_PER_MINUTE", "3")]).await;
+    for remaining in ["2", "1", "0"] {
+        let response = app.get("/api/v1/stores/nowhere").await;
+        assert_eq!(response.status(), 404);
+        assert_eq!(
+            header(&response, "ratelimit-remaining").as_deref(),
+            Some(remaining)
+        );
+    }
+    let limited = app.get("/api/v1/stores/nowhere").await;
+    assert_eq!(
+        header(&limited, "ratelimit-remaining").as_deref(),
+        Some("0")
+    );
+    let retry: u64 = header(&limited, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_error(limited, 429, "rate_limited").await;
+    assert_eq!(app.get("/health").await.status(), 200);
+}
+
+#[tokio::test]
+async fn one_busy_store_does_not_starve_the_others() {
+    let app = spawn_app_with(&[("TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE", "5")]).await;
+    app.create_store("busy-store").await;
+    app.create_store("quiet-store").await;
+    for _ in 0..5 {
+        assert_eq!(app.get("/api/v1/stores/busy-store").await.status(), 200);
+    }
+    let limited = app.get("/api/v1/stores/busy-store").await;
+    assert!(header(&limited, "retry-after").is_some());
+    assert_error(limited, 429, "rate_limited").await;
+    let quiet = app.get("/api/v1/stores/quiet-store").await;
+    assert_eq!(quiet.status(), 200);
+    assert_eq!(
+        header(&quiet, "ratelimit-limit").as_deref(),
+        Some("5"),
+        "the tighter limit is reported"
+    );
+}
+
+async fn login_from(app: &TestApp, ip: &str, email: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/auth/login"))
+        .header("x-forwarded-for", ip)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failed_logins_slow_the_attacker_without_locking_the_real_user_out() {
+    let app = spawn_app_with(&[("TECHVERSE_TRUST_FORWARDED_FOR", "true")]).await;
+    let merchant = app.signup("throttle-shop").await;
+    let attacker = "203.0.113.66";
+    for _ in 0..5 {
+        let response = login_from(&app, attacker, &merchant.email, "guessing the password").await;
+        assert_error(response, 401, "invalid_credentials").await;
+    }
+    // Now the attacker must wait, even with the right password…
+    let throttled = login_from(&app, attacker, &merchant.email, PASSWORD).await;
+    assert!(header(&throttled, "retry-after").is_some());
+    assert_error(throttled, 429, "rate_limited").await;
+    // …while the owner, from their own address, signs in at once.
+    let owner = login_from(&app, "198.51.100.7", &merchant.email, PASSWORD).await;
+    assert_eq!(owner.status(), 200);
+}
+
+#[tokio::test]
+async fn login_attempts_are_limited_per_ip_across_accounts() {
+    let app = spawn_app_with(&[
+        ("TECHVERSE_TRUST_FORWARDED_FOR", "true"),
+        ("TECHVERSE_RATE_LIMIT_LOGIN_PER_MINUTE", "3"),
+    ])
+    .await;
+    for n in 0..3 {
+        let response = login_from(
+            &app,
+            "203.0.113.9",
+            &format!("user{n}@example.com"),
+            PASSWORD,
+        )
+        .await;
+        assert_error(response, 401, "invalid_credentials").await;
+    }
+    let stuffed = login_from(&app, "203.0.113.9", "user9@example.com", PASSWORD).await;
+    assert_error(stuffed, 429, "rate_limited").await;
+    let other = login_from(&app, "198.51.100.1", "user9@example.com", PASSWORD).await;
+    assert_error(other, 401, "invalid_credentials").await;
+}
+
+async fn statuses(app: &TestApp, count: usize) -> Vec<u16> {
+    let mut out = Vec::with_capacity(count);
+    for _ in 0..count {
+        out.push(app.get("/api/v1/stores/nowhere").await.status().as_u16());
+    }
+    out
+}
+
+#[tokio::test]
+async fn two_instances_sharing_redis_enforce_one_limit_and_fall_back_when_it_fails() {
+    let mut redis = Service::redis().await;
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let prefix = format!("tv-test-{}:", uuid::Uuid::new_v4().simple());
+    let extra = [
+        ("TECHVERSE_REDIS_URL", url.as_str()),
+        ("TECHVERSE_REDIS_KEY_PREFIX", prefix.as_str()),
+        ("TECHVERSE_RATE_LIMIT_IP_PER_MINUTE", "10"),
+    ];
+    let a = spawn_app_with(&extra).await;
+    let b = spawn_app_with(&extra).await;
+
+    // One combined budget of 10 across both instances.
+    let mut seen = statuses(&a, 5).await;
+    seen.extend(statuses(&b, 5).await);
+    assert!(seen.iter().all(|s| *s == 404), "{seen:?}");
+    assert_eq!(statuses(&a, 1).await, [429]);
+    assert_eq!(statuses(&b, 1).await, [429]);
+
+    // Redis goes away: requests are still served, and each instance limits on its own.
+    redis.stop();
+    let seen = statuses(&a, 11).await;
+    assert_eq!(&seen[..10], [404; 10], "{seen:?}");
+    assert_eq!(seen[10], 429);
+    assert_eq!(
+        statuses(&b, 1).await,
+        [404],
+        "B has its own in-process budget"
+    );
+    let ready = a.get("/ready").await;
+    assert_eq!(ready.status(), 503);
+
+    // Redis comes back (empty): after the short pause both instances share it again.
+    redis.start_redis().await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut seen = statuses(&a, 6).await;
+    seen.extend(statuses(&b, 4).await);
+    assert!(seen.iter().all(|s| *s == 404), "{seen:?}");
+    assert_eq!(statuses(&b, 1).await, [429]);
+    assert_eq!(a.get("/ready").await.status(), 200);
+}

@@ -1,0 +1,81 @@
+//! Mail through a real SMTP server (aiosmtpd): an outage delays mail and loses none, and a
+//! retried message arrives exactly once.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, Service, TestApp, free_port, spawn_app_with, token_in};
+
+async fn outbox_pending(app: &TestApp) -> u64 {
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("techverse_mail_outbox_pending "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the outbox gauge")
+}
+
+#[tokio::test]
+async fn mail_queued_while_smtp_is_down_arrives_exactly_once_when_it_returns() {
+    let port = free_port();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(&[("TECHVERSE_SMTP_URL", url.as_str())]).await;
+    app.create_store("smtp-shop").await;
+    app.register_customer("smtp-shop", "ada@example.com", PASSWORD)
+        .await;
+    let requested = app
+        .post_json(
+            "/api/v1/stores/smtp-shop/auth/password-reset/request",
+            &json!({ "email": "ada@example.com" }),
+        )
+        .await;
+    assert_eq!(
+        requested.status(),
+        202,
+        "the request succeeds while SMTP is down"
+    );
+
+    // Welcome, verification and reset wait in the outbox while nothing listens.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(outbox_pending(&app).await, 3);
+    assert!(app.mails().is_empty(), "the SMTP adapter writes no files");
+
+    let smtp = Service::smtp_on(port).await;
+    for _ in 0..600 {
+        if smtp.delivered().len() >= 3 && outbox_pending(&app).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(outbox_pending(&app).await, 0);
+    // Give a duplicate every chance to show up before counting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let delivered = smtp.delivered();
+    assert_eq!(delivered.len(), 3, "{delivered:#?}");
+    let resets: Vec<&String> = delivered
+        .iter()
+        .filter(|m| {
+            m.replace("=\r\n", "")
+                .replace("=\n", "")
+                .contains("/s/smtp-shop/reset-password")
+        })
+        .collect();
+    assert_eq!(resets.len(), 1, "exactly one reset mail");
+    let reset = resets[0];
+    assert!(reset.contains("To: ada@example.com"));
+    assert!(reset.contains("Subject: Reset your Store smtp-shop password"));
+    assert!(reset.contains("multipart/alternative"));
+    let normalised = reset
+        .replace("\r\n", "\n")
+        .replace("=\n", "")
+        .replace("\n", "\r\n");
+    let token = token_in(&normalised, "/s/smtp-shop/reset-password").expect("a reset token");
+    let reset = app
+        .post_json(
+            "/api/v1/stores/smtp-shop/auth/password-reset",
+            &json!({ "token": token, "password": "a brand new passphrase" }),
+        )
+        .await;
+    assert_eq!(reset.status(), 200, "the delivered link works");
+}

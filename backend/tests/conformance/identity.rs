@@ -1,0 +1,486 @@
+//! Identity repositories every adapter must show: unique rules, store scoping, optimistic
+//! team saves, single-use tokens, session rotation, the outbox lease and the audit log.
+
+use jiff::{SignedDuration, Timestamp};
+use techverse::{
+    domain::{
+        access::{Role, Team},
+        account::{Customer, Email, PersonName, StaffUser},
+        audit::{AuditEntry, AuditQuery},
+        mail::OutgoingMail,
+        session::{AccountRef, Rotation, Session},
+        token::{OneTimeToken, TokenPurpose, TokenSubject},
+    },
+    storage::StorageError,
+};
+use techverse_shared::{AuditEntryId, CustomerId, StoreId, UserId};
+
+use crate::harness::Harness;
+
+fn at(millis: i64) -> Timestamp {
+    Timestamp::from_millisecond(millis).unwrap()
+}
+
+fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+fn user(email: &str) -> StaffUser {
+    StaffUser {
+        id: UserId::from_uuid(new_id()),
+        email: Email::parse(email).unwrap(),
+        name: PersonName::parse("Ada").unwrap(),
+        password_hash: "$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$aGFzaA".into(),
+        email_verified: false,
+        platform_admin: false,
+        created_at: at(1_700_000_000_001),
+        updated_at: at(1_700_000_000_001),
+    }
+}
+
+fn customer(store: StoreId, email: &str) -> Customer {
+    Customer {
+        id: CustomerId::from_uuid(new_id()),
+        store_id: store,
+        email: Email::parse(email).unwrap(),
+        name: PersonName::parse("Ada").unwrap(),
+        phone: None,
+        password_hash: "hash".into(),
+        email_verified: false,
+        addresses: Vec::new(),
+        created_at: at(1_700_000_000_002),
+        updated_at: at(1_700_000_000_002),
+    }
+}
+
+fn store_id() -> StoreId {
+    StoreId::from_uuid(new_id())
+}
+
+pub async fn users_are_unique_by_email_and_found_by_id_and_email(h: &Harness) {
+    let users = h.storage().users();
+    let ada = user("ada@example.com");
+    users.insert(&ada).await.unwrap();
+    assert_eq!(users.by_id(ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(users.by_email(&ada.email).await.unwrap(), Some(ada.clone()));
+    let twin = user("ada@example.com");
+    assert!(matches!(
+        users.insert(&twin).await,
+        Err(StorageError::Conflict(_))
+    ));
+    let mut verified = ada.clone();
+    verified.email_verified = true;
+    verified.platform_admin = true;
+    users.update(&verified).await.unwrap();
+    assert_eq!(users.by_id(ada.id).await.unwrap(), Some(verified));
+    assert_eq!(users.by_id(twin.id).await.unwrap(), None);
+}
+
+pub async fn customers_are_unique_per_store_and_invisible_to_other_stores(h: &Harness) {
+    let customers = h.storage().customers();
+    let (a, b) = (store_id(), store_id());
+    let in_a = customer(a, "ada@example.com");
+    let in_b = customer(b, "ada@example.com");
+    customers.insert(a, &in_a).await.unwrap();
+    customers.insert(b, &in_b).await.unwrap();
+    assert!(matches!(
+        customers.insert(a, &customer(a, "ada@example.com")).await,
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(
+        customers.by_id(a, in_a.id).await.unwrap(),
+        Some(in_a.clone())
+    );
+    assert_eq!(
+        customers.by_id(b, in_a.id).await.unwrap(),
+        None,
+        "store scope"
+    );
+    assert_eq!(
+        customers.by_email(b, &in_a.email).await.unwrap(),
+        Some(in_b.clone())
+    );
+    let mut renamed = in_a.clone();
+    renamed.name = PersonName::parse("Ada Obi").unwrap();
+    // An update through the wrong store changes nothing.
+    customers.update(b, &renamed).await.unwrap();
+    assert_eq!(
+        customers.by_id(a, in_a.id).await.unwrap(),
+        Some(in_a.clone())
+    );
+    customers.update(a, &renamed).await.unwrap();
+    assert_eq!(customers.by_id(a, in_a.id).await.unwrap(), Some(renamed));
+}
+
+pub async fn a_team_save_based_on_an_old_version_is_refused(h: &Harness) {
+    let teams = h.storage().teams();
+    let store = store_id();
+    let owner = UserId::from_uuid(new_id());
+    let clerk = UserId::from_uuid(new_id());
+    teams
+        .create(&Team::founded(store, owner, at(1_700_000_000_000)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        teams.create(&Team::founded(store, owner, at(1))).await,
+        Err(StorageError::Conflict(_))
+    ));
+    let read = teams.get(store).await.unwrap().unwrap();
+    assert_eq!(read.version, 1);
+    let mut first = read.clone();
+    first
+        .admit(clerk, Role::Staff, at(1_700_000_000_500))
+        .unwrap();
+    let mut second = read.clone();
+    second
+        .admit(
+            UserId::from_uuid(new_id()),
+            Role::Admin,
+            at(1_700_000_000_600),
+        )
+        .unwrap();
+    assert!(teams.save(&first).await.unwrap());
+    assert!(
+        !teams.save(&second).await.unwrap(),
+        "based on version 1, now 2"
+    );
+    let stored = teams.get(store).await.unwrap().unwrap();
+    assert_eq!(stored.version, 2);
+    assert_eq!(stored.members, first.members);
+    assert_eq!(teams.stores_of(clerk).await.unwrap(), vec![store]);
+    assert_eq!(teams.stores_of(owner).await.unwrap(), vec![store]);
+    let mut without = stored.clone();
+    without.members.retain(|m| m.user_id != clerk);
+    assert!(teams.save(&without).await.unwrap());
+    assert!(teams.stores_of(clerk).await.unwrap().is_empty());
+}
+
+fn token(hash: &str, purpose: TokenPurpose, user: UserId, expires: i64) -> OneTimeToken {
+    OneTimeToken {
+        hash: hash.into(),
+        purpose,
+        subject: TokenSubject::Staff { user_id: user },
+        created_at: at(1_700_000_000_000),
+        expires_at: at(expires),
+    }
+}
+
+pub async fn a_one_time_token_is_consumed_once_and_never_after_expiry(h: &Harness) {
+    let tokens = h.storage().tokens();
+    let ada = UserId::from_uuid(new_id());
+    let now = at(1_800_000_000_000);
+    tokens
+        .insert(&token(
+            "h1",
+            TokenPurpose::VerifyEmail,
+            ada,
+            1_900_000_000_000,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens
+            .consume(TokenPurpose::PasswordReset, "h1", now)
+            .await
+            .unwrap(),
+        None,
+        "purpose"
+    );
+    let consumed = tokens
+        .consume(TokenPurpose::VerifyEmail, "h1", now)
+        .await
+        .unwrap();
+    assert_eq!(consumed.map(|t| t.hash), Some("h1".to_owned()));
+    assert_eq!(
+        tokens
+            .consume(TokenPurpose::VerifyEmail, "h1", now)
+            .await
+            .unwrap(),
+        None,
+        "once"
+    );
+
+    tokens
+        .insert(&token(
+            "h2",
+            TokenPurpose::PasswordReset,
+            ada,
+            1_800_000_000_000,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens
+            .consume(TokenPurpose::PasswordReset, "h2", now)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+
+    // A newer token of the same purpose replaces the older one.
+    tokens
+        .insert(&token(
+            "h3",
+            TokenPurpose::PasswordReset,
+            ada,
+            1_900_000_000_000,
+        ))
+        .await
+        .unwrap();
+    tokens
+        .insert(&token(
+            "h4",
+            TokenPurpose::PasswordReset,
+            ada,
+            1_900_000_000_000,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        tokens
+            .consume(TokenPurpose::PasswordReset, "h3", now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        tokens
+            .consume(TokenPurpose::PasswordReset, "h4", now)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+fn session(id: &str, account: AccountRef, expires: i64) -> Session {
+    Session {
+        id: id.into(),
+        account,
+        refresh_hash: "hash-0".into(),
+        generation: 0,
+        created_at: at(1_700_000_000_000),
+        expires_at: at(expires),
+    }
+}
+
+pub async fn a_session_rotates_once_and_a_reused_hash_revokes_it(h: &Harness) {
+    let sessions = h.storage().sessions();
+    let ada = AccountRef::Staff {
+        user_id: UserId::from_uuid(new_id()),
+    };
+    let now = at(1_800_000_000_000);
+    let later = at(1_900_000_000_000);
+    sessions
+        .insert(&session("s1", ada, 1_850_000_000_000))
+        .await
+        .unwrap();
+    let Rotation::Rotated(rotated) = sessions
+        .rotate("s1", "hash-0", "hash-1", later, now)
+        .await
+        .unwrap()
+    else {
+        panic!("the current hash rotates");
+    };
+    assert_eq!(rotated.refresh_hash, "hash-1");
+    assert_eq!(rotated.generation, 1);
+    assert_eq!(rotated.expires_at, later);
+    assert_eq!(sessions.get("s1", now).await.unwrap(), Some(rotated));
+    assert_eq!(
+        sessions
+            .rotate("s1", "hash-0", "hash-2", later, now)
+            .await
+            .unwrap(),
+        Rotation::Reused
+    );
+    assert_eq!(sessions.get("s1", now).await.unwrap(), None);
+    assert_eq!(
+        sessions
+            .rotate("s1", "hash-1", "hash-3", later, now)
+            .await
+            .unwrap(),
+        Rotation::Unknown
+    );
+    sessions
+        .insert(&session("s2", ada, 1_750_000_000_000))
+        .await
+        .unwrap();
+    assert_eq!(sessions.get("s2", now).await.unwrap(), None, "expired");
+}
+
+pub async fn revoking_an_account_ends_only_its_sessions(h: &Harness) {
+    let sessions = h.storage().sessions();
+    let store = store_id();
+    let ada = AccountRef::Customer {
+        store_id: store,
+        customer_id: CustomerId::from_uuid(new_id()),
+    };
+    let bob = AccountRef::Customer {
+        store_id: store,
+        customer_id: CustomerId::from_uuid(new_id()),
+    };
+    let now = at(1_800_000_000_000);
+    for (id, account) in [("a1", ada), ("a2", ada), ("b1", bob)] {
+        sessions
+            .insert(&session(id, account, 1_900_000_000_000))
+            .await
+            .unwrap();
+    }
+    assert_eq!(sessions.revoke_account(&ada).await.unwrap(), 2);
+    assert_eq!(sessions.get("a1", now).await.unwrap(), None);
+    assert!(sessions.get("b1", now).await.unwrap().is_some());
+    assert!(sessions.revoke("b1").await.unwrap());
+    assert!(!sessions.revoke("b1").await.unwrap());
+}
+
+fn mail(id: &str, due: i64) -> OutgoingMail {
+    OutgoingMail {
+        id: id.into(),
+        to: "ada@example.com".into(),
+        subject: format!("mail {id}"),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+        attempts: 0,
+        next_attempt_at: at(due),
+        lease_until: at(due),
+        last_error: None,
+        created_at: at(due),
+    }
+}
+
+pub async fn the_outbox_leases_due_mail_and_keeps_it_until_sent(h: &Harness) {
+    let outbox = h.storage().outbox();
+    let now = at(1_800_000_000_000);
+    outbox
+        .enqueue(&mail("m1", 1_799_999_999_000))
+        .await
+        .unwrap();
+    outbox
+        .enqueue(&mail("m2", 1_799_999_999_500))
+        .await
+        .unwrap();
+    outbox
+        .enqueue(&mail("later", 1_900_000_000_000))
+        .await
+        .unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 3);
+    let lease = now + SignedDuration::from_secs(60);
+    let claimed = outbox.claim_due(now, lease, 10).await.unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["m1", "m2"], "due mail, oldest first");
+    assert!(
+        outbox.claim_due(now, lease, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    outbox.mark_sent("m1").await.unwrap();
+    let retry_at = now + SignedDuration::from_secs(5);
+    outbox
+        .retry_later("m2", 1, retry_at, "connection refused")
+        .await
+        .unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 2, "nothing lost");
+    assert!(
+        outbox.claim_due(now, lease, 10).await.unwrap().is_empty(),
+        "not due yet"
+    );
+    let again = outbox
+        .claim_due(retry_at, retry_at + SignedDuration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
+    assert_eq!(again[0].last_error.as_deref(), Some("connection refused"));
+}
+
+fn entry(store: StoreId, actor: UserId, action: &str, millis: i64) -> AuditEntry {
+    AuditEntry {
+        id: AuditEntryId::from_uuid(new_id()),
+        store_id: store,
+        actor_id: actor,
+        actor_email: "ada@example.com".into(),
+        action: action.into(),
+        target: "store".into(),
+        summary: serde_json::json!({ "n": millis }),
+        request_id: Some("req-1".into()),
+        at: at(millis),
+    }
+}
+
+pub async fn audit_entries_list_newest_first_by_store_with_filters(h: &Harness) {
+    let audit = h.storage().audit();
+    let (store, other) = (store_id(), store_id());
+    let (ada, bob) = (UserId::from_uuid(new_id()), UserId::from_uuid(new_id()));
+    let mut written = Vec::new();
+    for (n, (actor, action)) in [
+        (ada, "role.created"),
+        (bob, "staff.invited"),
+        (ada, "role.created"),
+        (ada, "role.deleted"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = entry(
+            store,
+            actor,
+            action,
+            1_700_000_000_000 + i64::try_from(n).unwrap() * 1000,
+        );
+        audit.append(&e).await.unwrap();
+        written.push(e);
+    }
+    audit
+        .append(&entry(other, ada, "role.created", 1_700_000_000_000))
+        .await
+        .unwrap();
+    let all = audit
+        .list(
+            store,
+            &AuditQuery {
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let expected: Vec<_> = written.iter().rev().cloned().collect();
+    assert_eq!(all, expected);
+    let by_ada = audit
+        .list(
+            store,
+            &AuditQuery {
+                actor: Some(ada),
+                action: Some("role.created".into()),
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_ada.len(), 2);
+    let window = audit
+        .list(
+            store,
+            &AuditQuery {
+                from: Some(at(1_700_000_001_000)),
+                to: Some(at(1_700_000_002_000)),
+                limit: 10,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(window.len(), 2);
+    let page = audit
+        .list(
+            store,
+            &AuditQuery {
+                before: Some(written[2].id),
+                limit: 1,
+                ..AuditQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(page, vec![written[1].clone()]);
+}
