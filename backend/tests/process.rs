@@ -57,6 +57,8 @@ fn cli(data_dir: &Path, args: &[&str]) -> String {
 struct Server {
     child: Child,
     port: u16,
+    /// Every line the server logged so far.
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -69,9 +71,12 @@ impl Server {
             .expect("spawn server");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&logs);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
+                sink.lock().unwrap().push(line.clone());
                 if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
                     && event["message"] == "techverse listening"
                 {
@@ -85,6 +90,7 @@ impl Server {
         Self {
             child,
             port: u16::try_from(port).expect("port"),
+            logs,
         }
     }
 
@@ -400,6 +406,18 @@ fn a_platform_admin_made_with_the_cli_runs_the_operator_api_and_sessions_survive
     );
     assert_eq!(status, 200);
     assert_eq!(server.get("/api/v1/stores/merchant-shop").0, 404);
+
+    // Neither passwords nor tokens reach the logs.
+    let logs = server.logs.lock().unwrap().join("\n");
+    assert!(logs.contains("merchant signed up"), "the server does log");
+    for secret in [
+        "operator passphrase 42",
+        "merchant passphrase 7",
+        admin.as_str(),
+        merchant.as_str(),
+    ] {
+        assert!(!logs.contains(secret), "a secret was logged");
+    }
 
     // Sessions live in the embedded store: the access token still works after a restart.
     server.signal("-TERM");

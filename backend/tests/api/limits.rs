@@ -176,3 +176,118 @@ async fn two_instances_sharing_redis_enforce_one_limit_and_fall_back_when_it_fai
     assert_eq!(statuses(&b, 1).await, [429]);
     assert_eq!(a.get("/ready").await.status(), 200);
 }
+
+#[tokio::test]
+async fn with_redis_configured_refresh_sessions_live_in_redis() {
+    let redis = Service::redis().await;
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let prefix = format!("tv-test-{}:", uuid::Uuid::new_v4().simple());
+    let extra = [
+        ("TECHVERSE_REDIS_URL", url.as_str()),
+        ("TECHVERSE_REDIS_KEY_PREFIX", prefix.as_str()),
+    ];
+    let app = spawn_app_with(&extra).await;
+    let merchant = app.signup("redis-sessions").await;
+
+    let client = deadpool_redis::redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+        .arg(format!("{prefix}session:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "the session is in Redis: {keys:?}");
+    let session_id = merchant.refresh.split('.').next().unwrap();
+    assert_eq!(keys[0], format!("{prefix}session:{session_id}"));
+    let stored: String = deadpool_redis::redis::cmd("HGET")
+        .arg(&keys[0])
+        .arg("hash")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!merchant.refresh.contains(&stored), "only a hash is stored");
+
+    let rotated: serde_json::Value = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": merchant.refresh }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reused = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": merchant.refresh }),
+        )
+        .await;
+    assert_error(reused, 401, "session_revoked").await;
+    let me = app
+        .authed(
+            reqwest::Method::GET,
+            "/api/v1/me",
+            rotated["access_token"].as_str().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(me, 401, "unauthorized").await;
+
+    let login: serde_json::Value = app
+        .login_staff(&merchant.email, PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.login_staff(&merchant.email, PASSWORD).await;
+    let all: serde_json::Value = app
+        .authed(
+            reqwest::Method::POST,
+            "/api/v1/auth/logout-all",
+            login["access_token"].as_str().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["revoked_sessions"], 2);
+    let left: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+        .arg(format!("{prefix}session:*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn cross_origin_access_is_denied_unless_configured() {
+    let closed = spawn_app().await;
+    let preflight = |app: &TestApp| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/login"))
+            .header("origin", "https://admin.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let refused = preflight(&closed).await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let open = spawn_app_with(&[("TECHVERSE_CORS_ALLOWED_ORIGINS", "https://admin.example")]).await;
+    let allowed = preflight(&open).await.unwrap();
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://admin.example"
+    );
+    assert_eq!(
+        allowed.headers()["access-control-allow-credentials"],
+        "true"
+    );
+}
