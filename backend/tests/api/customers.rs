@@ -452,3 +452,105 @@ async fn a_suspended_store_refuses_its_customers() {
         .await;
     assert_error(login, 404, "store_not_found").await;
 }
+
+#[tokio::test]
+async fn a_customer_logs_out_one_session_and_can_ask_for_a_new_verification_link() {
+    let app = spawn_app().await;
+    app.create_store("bye-shop").await;
+    let shopper = app
+        .register_customer("bye-shop", "ada@example.com", PASSWORD)
+        .await;
+    let second: Value = app
+        .post_json(
+            "/api/v1/stores/bye-shop/auth/login",
+            &json!({ "email": "ada@example.com", "password": PASSWORD }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let out = app
+        .authed(
+            Method::POST,
+            "/api/v1/stores/bye-shop/auth/logout",
+            &shopper.access,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 204);
+    let me = app
+        .authed(
+            Method::GET,
+            "/api/v1/stores/bye-shop/customers/me",
+            &shopper.access,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_error(me, 401, "unauthorized").await;
+    let still = app
+        .authed(
+            Method::GET,
+            "/api/v1/stores/bye-shop/customers/me",
+            second["access_token"].as_str().unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(still.status(), 200, "only that session ended");
+
+    let first_link = app
+        .mailed_token("ada@example.com", "/s/bye-shop/verify-email")
+        .await;
+    let again = app
+        .post_json(
+            "/api/v1/stores/bye-shop/auth/verify-email/request",
+            &json!({ "email": "ada@example.com" }),
+        )
+        .await;
+    assert_eq!(again.status(), 202);
+    let unknown = app
+        .post_json(
+            "/api/v1/stores/bye-shop/auth/verify-email/request",
+            &json!({ "email": "zed@example.com" }),
+        )
+        .await;
+    assert_eq!(unknown.status(), 202);
+    let malformed = app
+        .post_json(
+            "/api/v1/stores/bye-shop/auth/verify-email/request",
+            &json!({ "email": "zed" }),
+        )
+        .await;
+    assert_error(malformed, 422, "validation_failed").await;
+    // The newer link replaces the older one.
+    let mut latest = first_link.clone();
+    for _ in 0..100 {
+        let tokens: Vec<String> = app
+            .mails()
+            .iter()
+            .filter_map(|m| crate::helpers::token_in(m, "/s/bye-shop/verify-email"))
+            .collect();
+        if tokens.len() == 2 {
+            latest = tokens.into_iter().find(|t| *t != first_link).unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_ne!(latest, first_link);
+    let old = app
+        .post_json(
+            "/api/v1/stores/bye-shop/auth/verify-email",
+            &json!({ "token": first_link }),
+        )
+        .await;
+    assert_error(old, 400, "invalid_token").await;
+    let new = app
+        .post_json(
+            "/api/v1/stores/bye-shop/auth/verify-email",
+            &json!({ "token": latest }),
+        )
+        .await;
+    assert_eq!(new.status(), 200);
+}
