@@ -128,7 +128,7 @@ async fn create_admin(settings: Settings, email: &str, name: &str) -> anyhow::Re
     };
     let settings = std::sync::Arc::new(settings);
     let storage = storage::connect(&settings).await?;
-    let ctx = crate::startup::context(&settings, &storage, None)?;
+    let ctx = crate::startup::context(&settings, &storage, None, &prometheus::Registry::new())?;
     let (user, created) = accounts::create_platform_admin(&ctx, email, name, &password)
         .await
         .map_err(|error| match error {

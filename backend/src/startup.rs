@@ -13,6 +13,7 @@ use crate::{
         password::Passwords,
         sessions::{RedisSessions, StorageSessions},
     },
+    cache::Cache,
     config::Settings,
     http::{self, AppState, observe::Metrics},
     mail::{self, outbox::MailQueue},
@@ -26,6 +27,7 @@ pub fn context(
     settings: &Arc<Settings>,
     storage: &Arc<dyn Storage>,
     redis: Option<&RedisHandle>,
+    registry: &prometheus::Registry,
 ) -> anyhow::Result<Context> {
     let sessions: Arc<dyn SessionRepository> = match redis {
         Some(redis) => Arc::new(RedisSessions::new(redis.clone())),
@@ -39,6 +41,7 @@ pub fn context(
         passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
         mail: MailQueue::new(Arc::clone(storage)),
         limiter: RateLimiter::new(settings, redis.cloned()),
+        cache: Cache::new(redis.cloned(), registry)?,
     })
 }
 
@@ -60,7 +63,8 @@ impl Application {
             .as_ref()
             .map(|url| RedisHandle::new(url, &settings.redis_key_prefix))
             .transpose()?;
-        let ctx = context(&settings, &storage, redis.as_ref())?;
+        let metrics = Metrics::new()?;
+        let ctx = context(&settings, &storage, redis.as_ref(), metrics.registry())?;
         let shutdown = CancellationToken::new();
         let tasks = TaskTracker::new();
         let mailer = mail::from_settings(&settings)?;
@@ -69,7 +73,7 @@ impl Application {
             settings: Arc::clone(&settings),
             storage,
             redis,
-            metrics: Metrics::new()?,
+            metrics,
             ctx,
         });
 

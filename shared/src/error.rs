@@ -53,6 +53,10 @@ pub enum ErrorCode {
     CsrfFailed,
     /// The request conflicts with the current state (a name in use, a concurrent change).
     Conflict,
+    /// A SKU is already used by another product of this store.
+    SkuTaken,
+    /// A stock change would take stock below zero or below what orders hold.
+    InsufficientStock,
     /// Too many requests; retry after the time in `Retry-After`.
     RateLimited,
     /// A dependency (storage, Redis) is not reachable right now.
@@ -87,6 +91,8 @@ impl ErrorCode {
             Self::AlreadyMember => "already_member",
             Self::CsrfFailed => "csrf_failed",
             Self::Conflict => "conflict",
+            Self::SkuTaken => "sku_taken",
+            Self::InsufficientStock => "insufficient_stock",
             Self::RateLimited => "rate_limited",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
@@ -116,6 +122,8 @@ impl ErrorCode {
             Self::AlreadyMember => 409,
             Self::CsrfFailed => 403,
             Self::Conflict => 409,
+            Self::SkuTaken => 409,
+            Self::InsufficientStock => 409,
             Self::RateLimited => 429,
             Self::ServiceUnavailable => 503,
             Self::InternalError => 500,
@@ -183,6 +191,8 @@ mod tests {
             ErrorCode::AlreadyMember,
             ErrorCode::CsrfFailed,
             ErrorCode::Conflict,
+            ErrorCode::SkuTaken,
+            ErrorCode::InsufficientStock,
             ErrorCode::RateLimited,
             ErrorCode::ServiceUnavailable,
             ErrorCode::InternalError,

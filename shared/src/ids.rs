@@ -49,4 +49,10 @@ id_type!(
     RoleId,
     /// One entry of a store's audit log.
     AuditEntryId,
+    /// A product of one store's catalogue.
+    ProductId,
+    /// One purchasable combination of a product's options (its own SKU, price and stock).
+    VariantId,
+    /// A category in a store's category tree.
+    CategoryId,
 );

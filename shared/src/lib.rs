@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod account;
+pub mod catalog;
 pub mod country;
 pub mod currency;
 pub mod error;
@@ -15,8 +16,14 @@ pub use account::{
     AddressView, AuditActor, AuditEntryView, AuditPage, CustomerView, MeResponse, MemberView,
     MyStore, RoleView, StaffUserView, TokenResponse,
 };
+pub use catalog::{
+    CategoryNode, FacetValue, Facets, ImageView, Money, OptionView, ProductDetail, ProductPage,
+    ProductStatus, ProductSummary, RatingView, SpecFacet, SpecGroupView, SpecView, VariantView,
+};
 pub use country::{CountryCode, UnknownCountry};
 pub use currency::{Currency, UnknownCurrency};
 pub use error::{ApiError, ApiErrorBody, ErrorCode, FieldError};
-pub use ids::{AddressId, AuditEntryId, CustomerId, RoleId, StoreId, UserId};
+pub use ids::{
+    AddressId, AuditEntryId, CategoryId, CustomerId, ProductId, RoleId, StoreId, UserId, VariantId,
+};
 pub use store::{PlatformStore, StorePage, StoreProfile, StoreSlug, StoreSlugError, StoreStatus};

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod catalog;
 pub mod customers;
 pub mod sessions;
 pub mod stores;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use crate::{
     auth::{jwt::JwtKeys, password::Passwords},
+    cache::Cache,
     config::Settings,
     mail::outbox::MailQueue,
     ratelimit::RateLimiter,
@@ -29,4 +31,6 @@ pub struct Context {
     pub passwords: Passwords,
     pub mail: MailQueue,
     pub limiter: Arc<RateLimiter>,
+    /// Public catalogue responses (in-process, plus Redis when configured).
+    pub cache: Arc<Cache>,
 }

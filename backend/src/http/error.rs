@@ -12,8 +12,8 @@ use techverse_shared::{ApiError as ApiErrorDto, ApiErrorBody, ErrorCode};
 
 use crate::{
     app::{
-        accounts::SignupError, customers::CustomerError, sessions::AuthError, stores::StoreError,
-        team::TeamError,
+        accounts::SignupError, catalog::CatalogError, customers::CustomerError,
+        sessions::AuthError, stores::StoreError, team::TeamError,
     },
     domain::{access::AccessError, validation::ValidationErrors},
     storage::StorageError,
@@ -228,6 +228,40 @@ impl From<TeamError> for ApiError {
     }
 }
 
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        let message = error.to_string();
+        let field = |field: &str, code: &str| {
+            let mut errors = ValidationErrors::default();
+            errors.add(field, code, message.clone());
+            Self::from(errors)
+        };
+        match error {
+            CatalogError::Invalid(errors) => errors.into(),
+            CatalogError::SlugTaken => Self::new(ErrorCode::SlugTaken, message)
+                .with_details(serde_json::json!({ "field": "slug" })),
+            CatalogError::SkuTaken => Self::from_code(ErrorCode::SkuTaken),
+            CatalogError::ProductNotFound
+            | CatalogError::VariantNotFound
+            | CatalogError::CategoryNotFound => Self::new(ErrorCode::NotFound, message),
+            CatalogError::Stale | CatalogError::CategoryHasChildren => {
+                Self::new(ErrorCode::Conflict, message)
+            }
+            CatalogError::InsufficientStock { on_hand, reserved } => {
+                Self::new(ErrorCode::InsufficientStock, message)
+                    .with_details(serde_json::json!({ "on_hand": on_hand, "reserved": reserved }))
+            }
+            CatalogError::Tree(crate::domain::catalog::TreeError::Cycle) => {
+                field("parent_id", "cycle")
+            }
+            CatalogError::Tree(crate::domain::catalog::TreeError::UnknownParent) => {
+                field("parent_id", "unknown_category")
+            }
+            CatalogError::Storage(storage) => storage.into(),
+        }
+    }
+}
+
 /// The message sent for a code when nothing more specific is known.
 fn default_message(code: ErrorCode) -> &'static str {
     match code {
@@ -253,6 +287,8 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::AlreadyMember => "already a member of this store",
         ErrorCode::CsrfFailed => "cross-site request refused",
         ErrorCode::Conflict => "the request conflicts with the current state",
+        ErrorCode::SkuTaken => "a SKU is already used by another product",
+        ErrorCode::InsufficientStock => "not enough stock for this change",
         ErrorCode::RateLimited => "too many requests",
         ErrorCode::ServiceUnavailable => "the service is temporarily unavailable",
         ErrorCode::InternalError => "internal server error",

@@ -58,6 +58,8 @@ pub fn app(
                 .configure(routes::stores::config)
                 .configure(routes::auth::config)
                 .configure(routes::customers::config)
+                .configure(routes::catalog::config)
+                .configure(routes::catalog_admin::config)
                 .configure(routes::staff::config)
                 .configure(routes::platform::config),
         )

@@ -82,6 +82,11 @@ impl Metrics {
         self.latency.with_label_values(&labels).observe(seconds);
     }
 
+    /// The registry, for components that bring their own metrics (the cache).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     pub fn set_mail_pending(&self, pending: u64) {
         self.mail_pending
             .set(i64::try_from(pending).unwrap_or(i64::MAX));

@@ -11,7 +11,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
-use techverse_shared::{CustomerId, StoreId, StoreSlug, StoreStatus, UserId};
+use techverse_shared::{
+    CategoryId, CustomerId, ProductId, ProductStatus, StoreId, StoreSlug, StoreStatus, UserId,
+    VariantId,
+};
 
 use crate::{
     config::Settings,
@@ -19,6 +22,8 @@ use crate::{
         access::Team,
         account::{Customer, Email, StaffUser},
         audit::{AuditEntry, AuditQuery},
+        catalog::{Category, Product},
+        events::StoreEvent,
         mail::OutgoingMail,
         session::{AccountRef, Rotation, Session},
         store::Store,
@@ -166,6 +171,92 @@ pub trait AuditRepository: Send + Sync {
     async fn list(&self, store: StoreId, query: &AuditQuery) -> StorageResult<Vec<AuditEntry>>;
 }
 
+/// What a stock adjustment found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StockChange {
+    /// Applied; the product as saved.
+    Adjusted(Box<Product>),
+    /// The change would take stock on hand below zero or below what orders hold reserved.
+    Insufficient {
+        on_hand: i64,
+        reserved: i64,
+    },
+    NotFound,
+}
+
+/// Products, categories, wishlists, the catalogue version and the store event log. Every
+/// method takes the store first.
+#[async_trait]
+pub trait CatalogRepository: Send + Sync {
+    /// A taken slug is `Conflict("products.slug")`, a taken SKU `Conflict("products.sku")`.
+    async fn insert_product(&self, store: StoreId, product: &Product) -> StorageResult<()>;
+    /// Saves `product` (read at `product.version`) as version + 1; `false` when it changed in
+    /// between. Same conflicts as insert.
+    async fn save_product(&self, store: StoreId, product: &Product) -> StorageResult<bool>;
+    async fn product(&self, store: StoreId, id: ProductId) -> StorageResult<Option<Product>>;
+    async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>>;
+    /// The store's products (with this status, if given), newest first.
+    async fn products(
+        &self,
+        store: StoreId,
+        status: Option<ProductStatus>,
+    ) -> StorageResult<Vec<Product>>;
+    /// Active products matching every word of `text` (words as prefixes), best match first.
+    /// `words` are plain lower-case words: no query syntax ever reaches the database.
+    async fn search(
+        &self,
+        store: StoreId,
+        words: &[String],
+        limit: u32,
+    ) -> StorageResult<Vec<ProductId>>;
+    /// Titles of active products with a word starting with `prefix` (lower-case).
+    async fn suggest(&self, store: StoreId, prefix: &str, limit: u32)
+    -> StorageResult<Vec<String>>;
+    /// Adds `delta` to a variant's stock on hand, atomically, refusing to go below what is
+    /// reserved (or below zero).
+    async fn adjust_stock(
+        &self,
+        store: StoreId,
+        product: ProductId,
+        variant: VariantId,
+        delta: i64,
+    ) -> StorageResult<StockChange>;
+    async fn categories(&self, store: StoreId) -> StorageResult<Vec<Category>>;
+    /// A taken slug is `Conflict("categories.slug")`.
+    async fn insert_category(&self, store: StoreId, category: &Category) -> StorageResult<()>;
+    /// `false` when there is no such category.
+    async fn update_category(&self, store: StoreId, category: &Category) -> StorageResult<bool>;
+    async fn delete_category(&self, store: StoreId, id: CategoryId) -> StorageResult<bool>;
+    async fn wishlist(&self, store: StoreId, customer: CustomerId)
+    -> StorageResult<Vec<ProductId>>;
+    /// Adds (idempotently) a product to a customer's wishlist.
+    async fn wishlist_add(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+        product: ProductId,
+    ) -> StorageResult<()>;
+    async fn wishlist_remove(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+        product: ProductId,
+    ) -> StorageResult<bool>;
+    /// The store's catalogue version (0 before the first write).
+    async fn catalog_version(&self, store: StoreId) -> StorageResult<i64>;
+    /// Bumps and returns the catalogue version: every cached catalogue page of the store is stale.
+    async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64>;
+    /// Appends an event, numbering it after the store's last one; returns its number.
+    async fn append_event(&self, store: StoreId, event: &StoreEvent) -> StorageResult<i64>;
+    /// Events after `after`, oldest first.
+    async fn events(
+        &self,
+        store: StoreId,
+        after: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<StoreEvent>>;
+}
+
 /// One storage backend: every repository plus health and schema management.
 #[async_trait]
 pub trait Storage: Send + Sync {
@@ -183,6 +274,7 @@ pub trait Storage: Send + Sync {
     fn sessions(&self) -> &dyn SessionRepository;
     fn outbox(&self) -> &dyn OutboxRepository;
     fn audit(&self) -> &dyn AuditRepository;
+    fn catalog(&self) -> &dyn CatalogRepository;
 }
 
 /// Opens the adapter the configuration asks for: MongoDB when a URI is set, else the embedded

@@ -1,6 +1,8 @@
 //! One module per resource; each registers its own routes.
 
 pub mod auth;
+pub mod catalog;
+pub mod catalog_admin;
 pub mod customers;
 pub mod ops;
 pub mod platform;

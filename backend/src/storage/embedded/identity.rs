@@ -24,15 +24,15 @@ use crate::{
     },
 };
 
-fn to_json<T: Serialize>(value: &T) -> StorageResult<String> {
+pub(super) fn to_json<T: Serialize>(value: &T) -> StorageResult<String> {
     serde_json::to_string(value).map_err(|e| StorageError::Corrupt(format!("encoding: {e}")))
 }
 
-fn from_json<T: DeserializeOwned>(text: &str) -> StorageResult<T> {
+pub(super) fn from_json<T: DeserializeOwned>(text: &str) -> StorageResult<T> {
     serde_json::from_str(text).map_err(|e| StorageError::Corrupt(format!("decoding: {e}")))
 }
 
-fn immediate(conn: &mut rusqlite::Connection) -> StorageResult<Transaction<'_>> {
+pub(super) fn immediate(conn: &mut rusqlite::Connection) -> StorageResult<Transaction<'_>> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(unavailable)
 }

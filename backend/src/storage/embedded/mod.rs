@@ -3,6 +3,7 @@
 //! Writes commit with `synchronous = FULL`, so a committed write survives `kill -9` and power
 //! loss. Calls run on the blocking thread pool; the connection sits behind a mutex.
 
+mod catalog;
 mod identity;
 mod schema;
 mod stores;
@@ -18,8 +19,9 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use super::{
-    AuditRepository, CustomerRepository, OutboxRepository, SessionRepository, Storage,
-    StorageError, StorageResult, StoreRepository, TeamRepository, TokenRepository, UserRepository,
+    AuditRepository, CatalogRepository, CustomerRepository, OutboxRepository, SessionRepository,
+    Storage, StorageError, StorageResult, StoreRepository, TeamRepository, TokenRepository,
+    UserRepository,
 };
 
 #[derive(Clone)]
@@ -125,6 +127,10 @@ impl Storage for EmbeddedStorage {
     }
 
     fn audit(&self) -> &dyn AuditRepository {
+        self
+    }
+
+    fn catalog(&self) -> &dyn CatalogRepository {
         self
     }
 }

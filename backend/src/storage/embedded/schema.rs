@@ -76,6 +76,57 @@ const MIGRATIONS: &[&str] = &[
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    // 3: catalogue. Products are JSON documents; SKUs get their own table for the per-store
+    // unique rule; active products are indexed for full-text search (FTS5).
+    "CREATE TABLE products (
+        store_id    TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        slug        TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        version     INTEGER NOT NULL,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, id),
+        UNIQUE (store_id, slug)
+    ) STRICT;
+    CREATE INDEX products_status ON products (store_id, status, created_at);
+    CREATE TABLE product_skus (
+        store_id    TEXT NOT NULL,
+        sku         TEXT NOT NULL COLLATE NOCASE,
+        product_id  TEXT NOT NULL,
+        PRIMARY KEY (store_id, sku)
+    ) STRICT;
+    CREATE INDEX product_skus_product ON product_skus (store_id, product_id);
+    CREATE VIRTUAL TABLE products_fts USING fts5(
+        product_id UNINDEXED, store_id UNINDEXED, title, brand, tags, body,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE categories (
+        store_id    TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        slug        TEXT NOT NULL,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, id),
+        UNIQUE (store_id, slug)
+    ) STRICT;
+    CREATE TABLE wishlists (
+        store_id    TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        product_id  TEXT NOT NULL,
+        added_at    INTEGER NOT NULL,
+        PRIMARY KEY (store_id, customer_id, product_id)
+    ) STRICT;
+    CREATE TABLE catalog_versions (
+        store_id    TEXT PRIMARY KEY,
+        version     INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE store_events (
+        store_id    TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, seq)
+    ) STRICT;",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -4,6 +4,7 @@
 //! unit-tested; this module only sends them. Only features Amazon DocumentDB also supports are
 //! used (plain CRUD, unique and compound indexes, no `$lookup` pipelines or change streams).
 
+mod catalog;
 mod identity;
 pub mod query;
 mod stores;
@@ -20,8 +21,9 @@ use mongodb::{
 };
 
 use super::{
-    AuditRepository, CustomerRepository, OutboxRepository, SessionRepository, Storage,
-    StorageError, StorageResult, StoreRepository, TeamRepository, TokenRepository, UserRepository,
+    AuditRepository, CatalogRepository, CustomerRepository, OutboxRepository, SessionRepository,
+    Storage, StorageError, StorageResult, StoreRepository, TeamRepository, TokenRepository,
+    UserRepository,
 };
 
 pub struct MongoStorage {
@@ -142,6 +144,10 @@ impl Storage for MongoStorage {
     }
 
     fn audit(&self) -> &dyn AuditRepository {
+        self
+    }
+
+    fn catalog(&self) -> &dyn CatalogRepository {
         self
     }
 }

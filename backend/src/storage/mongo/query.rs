@@ -19,6 +19,11 @@ pub const TOKENS: &str = "one_time_tokens";
 pub const SESSIONS: &str = "sessions";
 pub const OUTBOX: &str = "outbox";
 pub const AUDIT_LOG: &str = "audit_log";
+pub const PRODUCTS: &str = "products";
+pub const CATEGORIES: &str = "categories";
+pub const WISHLISTS: &str = "wishlists";
+pub const COUNTERS: &str = "counters";
+pub const STORE_EVENTS: &str = "store_events";
 
 /// Every collection's indexes. The store id is the first key of every compound index on
 /// tenant data, and unique rules are per store.
@@ -61,6 +66,46 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
         (
             AUDIT_LOG,
             vec![index("audit_store_id", doc! { "store_id": 1, "id": -1 })],
+        ),
+        (
+            PRODUCTS,
+            vec![
+                unique_index("products_store_slug", doc! { "store_id": 1, "slug": 1 }),
+                unique_index(
+                    "products_store_skus",
+                    doc! { "store_id": 1, "skus_lower": 1 },
+                ),
+                index(
+                    "products_store_status",
+                    doc! { "store_id": 1, "status": 1, "created_at": -1 },
+                ),
+                index(
+                    "products_search",
+                    doc! { "store_id": 1, "search_prefixes": 1 },
+                ),
+                index(
+                    "products_suggest",
+                    doc! { "store_id": 1, "title_prefixes": 1 },
+                ),
+            ],
+        ),
+        (
+            CATEGORIES,
+            vec![unique_index(
+                "categories_store_slug",
+                doc! { "store_id": 1, "slug": 1 },
+            )],
+        ),
+        (
+            WISHLISTS,
+            vec![index(
+                "wishlists_customer",
+                doc! { "store_id": 1, "customer_id": 1 },
+            )],
+        ),
+        (
+            STORE_EVENTS,
+            vec![index("store_events_seq", doc! { "store_id": 1, "seq": 1 })],
         ),
     ]
 }

@@ -1,0 +1,648 @@
+//! Catalogue use cases: the admin side (products, variants, stock, categories; each change
+//! audited and bumping the store's catalogue version) and the public side (lists with facets,
+//! product pages, the category tree, suggestions; all cached under versioned keys), plus
+//! customers' wishlists.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+use serde_json::json;
+use techverse_shared::{
+    CategoryId, CategoryNode, CustomerId, ProductDetail, ProductId, ProductPage, ProductStatus,
+    ProductSummary, StoreId, VariantId,
+};
+
+use super::{Context, audit};
+use crate::{
+    cache::Cached,
+    domain::{
+        self,
+        catalog::{self, Category, CategoryInput, Product, ProductInput, TreeError},
+        events::StoreEvent,
+        listing::{self, ListQuery},
+        store::Store,
+        validation::ValidationErrors,
+    },
+    storage::{StockChange, StorageError},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationErrors),
+    #[error("the slug is already used by another product")]
+    SlugTaken,
+    #[error("a SKU is already used by another product")]
+    SkuTaken,
+    #[error("no such product")]
+    ProductNotFound,
+    #[error("no such variant")]
+    VariantNotFound,
+    #[error("no such category")]
+    CategoryNotFound,
+    #[error("the product changed since it was read; reload and try again")]
+    Stale,
+    #[error("not enough stock: {on_hand} on hand, {reserved} reserved")]
+    InsufficientStock { on_hand: i64, reserved: i64 },
+    #[error(transparent)]
+    Tree(#[from] TreeError),
+    #[error("the category has sub-categories; move or delete them first")]
+    CategoryHasChildren,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn conflict(error: StorageError) -> CatalogError {
+    match error {
+        StorageError::Conflict("products.sku") => CatalogError::SkuTaken,
+        StorageError::Conflict(_) => CatalogError::SlugTaken,
+        other => CatalogError::Storage(other),
+    }
+}
+
+/// Marks every cached catalogue page of the store stale.
+async fn changed(ctx: &Context, store: StoreId) -> Result<(), StorageError> {
+    ctx.storage
+        .catalog()
+        .bump_catalog_version(store)
+        .await
+        .map(drop)
+}
+
+fn new_variant_id() -> VariantId {
+    VariantId::from_uuid(uuid::Uuid::now_v7())
+}
+
+/// Records `inventory.low_stock` for variants that went from above to at-or-below threshold.
+async fn low_stock_events(
+    ctx: &Context,
+    before: Option<&Product>,
+    after: &Product,
+) -> Result<(), StorageError> {
+    for variant in after.variants.iter().filter(|v| v.is_low()) {
+        let was_low = before
+            .and_then(|p| p.variant(variant.id))
+            .is_some_and(catalog::Variant::is_low);
+        if was_low {
+            continue;
+        }
+        let event = StoreEvent {
+            store_id: after.store_id,
+            seq: 0,
+            kind: "inventory.low_stock".to_owned(),
+            payload: json!({
+                "product_id": after.id,
+                "variant_id": variant.id,
+                "sku": variant.sku,
+                "available": variant.available(),
+                "threshold": variant.low_stock_threshold,
+            }),
+            at: domain::now(),
+        };
+        ctx.storage
+            .catalog()
+            .append_event(after.store_id, &event)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn check_categories(
+    ctx: &Context,
+    store: StoreId,
+    ids: &[CategoryId],
+) -> Result<(), CatalogError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let known: HashSet<CategoryId> = ctx
+        .storage
+        .catalog()
+        .categories(store)
+        .await?
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    let mut errors = ValidationErrors::default();
+    for (index, id) in ids.iter().enumerate() {
+        if !known.contains(id) {
+            errors.add(
+                &format!("category_ids[{index}]"),
+                "unknown_category",
+                "no such category in this store",
+            );
+        }
+    }
+    errors.finish(Some(())).map_err(Into::into)
+}
+
+pub async fn create_product(
+    ctx: &Context,
+    store: &Store,
+    actor: audit::Actor<'_>,
+    input: &ProductInput,
+) -> Result<Product, CatalogError> {
+    let id = ProductId::from_uuid(uuid::Uuid::now_v7());
+    let product = Product::parse(
+        input,
+        id,
+        store.id,
+        None,
+        &mut new_variant_id,
+        domain::now(),
+    )?;
+    check_categories(ctx, store.id, &product.category_ids).await?;
+    ctx.storage
+        .catalog()
+        .insert_product(store.id, &product)
+        .await
+        .map_err(conflict)?;
+    changed(ctx, store.id).await?;
+    low_stock_events(ctx, None, &product).await?;
+    audit::record(
+        ctx,
+        store.id,
+        actor,
+        "product.created",
+        format!("product:{id}"),
+        json!({ "title": product.title, "status": product.status, "variants": product.variants.len() }),
+    )
+    .await?;
+    Ok(Product {
+        version: 1,
+        ..product
+    })
+}
+
+/// Replaces a product's fields (variants matched by id keep their stock).
+pub async fn update_product(
+    ctx: &Context,
+    store: &Store,
+    actor: audit::Actor<'_>,
+    id: ProductId,
+    input: &ProductInput,
+) -> Result<Product, CatalogError> {
+    let existing = ctx
+        .storage
+        .catalog()
+        .product(store.id, id)
+        .await?
+        .ok_or(CatalogError::ProductNotFound)?;
+    let product = Product::parse(
+        input,
+        id,
+        store.id,
+        Some(&existing),
+        &mut new_variant_id,
+        domain::now(),
+    )?;
+    check_categories(ctx, store.id, &product.category_ids).await?;
+    save(ctx, store.id, &product).await?;
+    low_stock_events(ctx, Some(&existing), &product).await?;
+    audit::record(
+        ctx,
+        store.id,
+        actor,
+        "product.updated",
+        format!("product:{id}"),
+        json!({
+            "title": { "from": existing.title, "to": product.title },
+            "status": { "from": existing.status, "to": product.status },
+            "variants": { "from": existing.variants.len(), "to": product.variants.len() },
+        }),
+    )
+    .await?;
+    Ok(Product {
+        version: product.version + 1,
+        ..product
+    })
+}
+
+async fn save(ctx: &Context, store: StoreId, product: &Product) -> Result<(), CatalogError> {
+    if !ctx
+        .storage
+        .catalog()
+        .save_product(store, product)
+        .await
+        .map_err(conflict)?
+    {
+        return Err(CatalogError::Stale);
+    }
+    changed(ctx, store).await?;
+    Ok(())
+}
+
+pub async fn set_status(
+    ctx: &Context,
+    store: &Store,
+    actor: audit::Actor<'_>,
+    id: ProductId,
+    status: ProductStatus,
+) -> Result<Product, CatalogError> {
+    for _ in 0..5 {
+        let mut product = ctx
+            .storage
+            .catalog()
+            .product(store.id, id)
+            .await?
+            .ok_or(CatalogError::ProductNotFound)?;
+        let previous = product.status;
+        product.status = status;
+        product.updated_at = domain::now();
+        match save(ctx, store.id, &product).await {
+            Err(CatalogError::Stale) => continue,
+            Err(other) => return Err(other),
+            Ok(()) => {
+                audit::record(
+                    ctx,
+                    store.id,
+                    actor,
+                    "product.status_changed",
+                    format!("product:{id}"),
+                    json!({ "status": { "from": previous, "to": status } }),
+                )
+                .await?;
+                return Ok(Product {
+                    version: product.version + 1,
+                    ..product
+                });
+            }
+        }
+    }
+    Err(CatalogError::Stale)
+}
+
+pub async fn admin_product(
+    ctx: &Context,
+    store: StoreId,
+    id: ProductId,
+) -> Result<Product, CatalogError> {
+    ctx.storage
+        .catalog()
+        .product(store, id)
+        .await?
+        .ok_or(CatalogError::ProductNotFound)
+}
+
+/// Moves a variant's stock on hand by `delta` (with a reason for the audit log).
+pub async fn adjust_stock(
+    ctx: &Context,
+    store: &Store,
+    actor: audit::Actor<'_>,
+    product: ProductId,
+    variant: VariantId,
+    delta: i64,
+    reason: &str,
+) -> Result<Product, CatalogError> {
+    let mut errors = ValidationErrors::default();
+    if delta == 0 || delta.abs() > catalog::MAX_STOCK {
+        errors.add("delta", "out_of_range", "a non-zero change within limits");
+    }
+    let reason = errors.check("reason", domain::account::clean_text(reason, 200), |e| {
+        e.code()
+    });
+    let reason = errors.finish(reason)?;
+    let before = ctx.storage.catalog().product(store.id, product).await?;
+    let updated = match ctx
+        .storage
+        .catalog()
+        .adjust_stock(store.id, product, variant, delta)
+        .await?
+    {
+        StockChange::Adjusted(updated) => *updated,
+        StockChange::Insufficient { on_hand, reserved } => {
+            return Err(CatalogError::InsufficientStock { on_hand, reserved });
+        }
+        StockChange::NotFound if before.is_some() => return Err(CatalogError::VariantNotFound),
+        StockChange::NotFound => return Err(CatalogError::ProductNotFound),
+    };
+    changed(ctx, store.id).await?;
+    low_stock_events(ctx, before.as_ref(), &updated).await?;
+    let stock = updated.variant(variant).map(|v| v.stock_on_hand);
+    audit::record(
+        ctx,
+        store.id,
+        actor,
+        "inventory.adjusted",
+        format!("variant:{variant}"),
+        json!({ "product_id": product, "delta": delta, "reason": reason, "stock_on_hand": stock }),
+    )
+    .await?;
+    Ok(updated)
+}
+
+// ---- categories ---------------------------------------------------------------------------
+
+pub async fn create_category(
+    ctx: &Context,
+    store: StoreId,
+    actor: audit::Actor<'_>,
+    input: &CategoryInput,
+) -> Result<Category, CatalogError> {
+    let all = ctx.storage.catalog().categories(store).await?;
+    let siblings = all
+        .iter()
+        .filter(|c| c.parent_id == input.parent_id)
+        .count();
+    let category = Category::parse(
+        input,
+        CategoryId::from_uuid(uuid::Uuid::now_v7()),
+        store,
+        u32::try_from(siblings).unwrap_or(u32::MAX),
+    )?;
+    catalog::check_parent(&all, category.id, category.parent_id)?;
+    ctx.storage
+        .catalog()
+        .insert_category(store, &category)
+        .await
+        .map_err(|error| match error {
+            StorageError::Conflict(_) => slug_taken_field(),
+            other => other.into(),
+        })?;
+    changed(ctx, store).await?;
+    audit::record(
+        ctx,
+        store,
+        actor,
+        "category.created",
+        format!("category:{}", category.id),
+        json!({ "name": category.name, "parent_id": category.parent_id }),
+    )
+    .await?;
+    Ok(category)
+}
+
+fn slug_taken_field() -> CatalogError {
+    let mut errors = ValidationErrors::default();
+    errors.add("slug", "taken", "another category has this slug");
+    errors.into()
+}
+
+pub async fn update_category(
+    ctx: &Context,
+    store: StoreId,
+    actor: audit::Actor<'_>,
+    id: CategoryId,
+    input: &CategoryInput,
+) -> Result<Category, CatalogError> {
+    let all = ctx.storage.catalog().categories(store).await?;
+    let current = all
+        .iter()
+        .find(|c| c.id == id)
+        .ok_or(CatalogError::CategoryNotFound)?;
+    let category = Category::parse(input, id, store, current.position)?;
+    catalog::check_parent(&all, id, category.parent_id)?;
+    let found = ctx
+        .storage
+        .catalog()
+        .update_category(store, &category)
+        .await
+        .map_err(|error| match error {
+            StorageError::Conflict(_) => slug_taken_field(),
+            other => other.into(),
+        })?;
+    if !found {
+        return Err(CatalogError::CategoryNotFound);
+    }
+    changed(ctx, store).await?;
+    audit::record(ctx, store, actor, "category.updated", format!("category:{id}"), json!({ "name": { "from": current.name, "to": category.name }, "parent_id": { "from": current.parent_id, "to": category.parent_id } })).await?;
+    Ok(category)
+}
+
+pub async fn delete_category(
+    ctx: &Context,
+    store: StoreId,
+    actor: audit::Actor<'_>,
+    id: CategoryId,
+) -> Result<(), CatalogError> {
+    let all = ctx.storage.catalog().categories(store).await?;
+    let current = all
+        .iter()
+        .find(|c| c.id == id)
+        .ok_or(CatalogError::CategoryNotFound)?;
+    if all.iter().any(|c| c.parent_id == Some(id)) {
+        return Err(CatalogError::CategoryHasChildren);
+    }
+    ctx.storage.catalog().delete_category(store, id).await?;
+    changed(ctx, store).await?;
+    audit::record(
+        ctx,
+        store,
+        actor,
+        "category.deleted",
+        format!("category:{id}"),
+        json!({ "name": current.name }),
+    )
+    .await?;
+    Ok(())
+}
+
+// ---- public reads, cached -----------------------------------------------------------------
+
+/// The cache key of a public read: store, catalogue version, what was asked.
+async fn key(ctx: &Context, store: StoreId, what: &str) -> Result<String, StorageError> {
+    let version = ctx.storage.catalog().catalog_version(store).await?;
+    Ok(format!("{store}:v{version}:{what}"))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CatalogError> {
+    serde_json::to_vec(value)
+        .map_err(|e| CatalogError::Storage(StorageError::Corrupt(e.to_string())))
+}
+
+async fn cached<F>(
+    ctx: &Context,
+    store: StoreId,
+    what: &str,
+    compute: F,
+) -> Result<Cached, CatalogError>
+where
+    F: Future<Output = Result<Vec<u8>, CatalogError>>,
+{
+    let key = key(ctx, store, what).await?;
+    ctx.cache
+        .get_or_compute(key, compute)
+        .await
+        .map_err(|shared| match Arc::try_unwrap(shared) {
+            Ok(error) => error,
+            Err(shared) => match &*shared {
+                CatalogError::ProductNotFound => CatalogError::ProductNotFound,
+                other => {
+                    CatalogError::Storage(StorageError::Unavailable(anyhow::anyhow!("{other}")))
+                }
+            },
+        })
+}
+
+use std::sync::Arc;
+
+/// Plain lower-case words of a search box: letters and digits only, at most 10 of 40 chars.
+pub fn search_words(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase().chars().take(40).collect())
+        .take(10)
+        .collect()
+}
+
+/// The parsed public list query (everything but search text, which is given as words).
+#[derive(Debug, Clone, Default)]
+pub struct PublicQuery {
+    pub q: Option<String>,
+    pub list: ListQuery,
+    /// The canonical query string, for the cache key.
+    pub canonical: String,
+}
+
+pub async fn list(
+    ctx: &Context,
+    store: &Store,
+    query: PublicQuery,
+) -> Result<Cached, CatalogError> {
+    let what = format!("list?{}", query.canonical);
+    cached(ctx, store.id, &what, async {
+        let catalog = ctx.storage.catalog();
+        let mut list = query.list.clone();
+        if let Some(q) = &query.q {
+            let words = search_words(q);
+            list.matches = Some(if words.is_empty() {
+                Vec::new()
+            } else {
+                catalog.search(store.id, &words, 1000).await?
+            });
+        }
+        let products = catalog
+            .products(store.id, Some(ProductStatus::Active))
+            .await?;
+        let categories = catalog.categories(store.id).await?;
+        let page: ProductPage = listing::page(&products, &categories, &list, store.currency);
+        to_json(&page)
+    })
+    .await
+}
+
+pub async fn detail(ctx: &Context, store: &Store, slug: &str) -> Result<Cached, CatalogError> {
+    let what = format!("product/{slug}");
+    cached(ctx, store.id, &what, async {
+        let catalog = ctx.storage.catalog();
+        let product = catalog
+            .product_by_slug(store.id, slug)
+            .await?
+            .filter(|p| p.status == ProductStatus::Active)
+            .ok_or(CatalogError::ProductNotFound)?;
+        let related: Vec<ProductSummary> = if product.category_ids.is_empty() {
+            Vec::new()
+        } else {
+            let mut others: Vec<Product> = catalog
+                .products(store.id, Some(ProductStatus::Active))
+                .await?
+                .into_iter()
+                .filter(|p| {
+                    p.id != product.id
+                        && p.category_ids
+                            .iter()
+                            .any(|c| product.category_ids.contains(c))
+                })
+                .collect();
+            others.sort_by(|a, b| {
+                b.sold_count
+                    .cmp(&a.sold_count)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            others
+                .iter()
+                .take(4)
+                .map(|p| p.summary(store.currency))
+                .collect()
+        };
+        let detail = ProductDetail {
+            summary: product.summary(store.currency),
+            description_html: product.description_html.clone(),
+            category_ids: product.category_ids.clone(),
+            tags: product.tags.clone(),
+            images: product.image_views(),
+            options: product.option_views(),
+            variants: product.variant_views(store.currency),
+            specs: product.spec_views(),
+            seo_title: product.seo_title.clone(),
+            seo_description: product.seo_description.clone(),
+            related,
+            updated_at: product.updated_at,
+        };
+        to_json(&detail)
+    })
+    .await
+}
+
+pub async fn category_tree(ctx: &Context, store: &Store) -> Result<Cached, CatalogError> {
+    cached(ctx, store.id, "categories", async {
+        let categories = ctx.storage.catalog().categories(store.id).await?;
+        let tree: Vec<CategoryNode> = catalog::tree(&categories);
+        to_json(&json!({ "items": tree }))
+    })
+    .await
+}
+
+pub async fn suggest(ctx: &Context, store: &Store, q: &str) -> Result<Cached, CatalogError> {
+    let words = search_words(q);
+    let prefix = words.last().cloned().unwrap_or_default();
+    let what = format!("suggest?{prefix}");
+    cached(ctx, store.id, &what, async {
+        let titles = ctx.storage.catalog().suggest(store.id, &prefix, 8).await?;
+        to_json(&json!({ "items": titles }))
+    })
+    .await
+}
+
+// ---- wishlists ------------------------------------------------------------------------------
+
+pub async fn wishlist(
+    ctx: &Context,
+    store: &Store,
+    customer: CustomerId,
+) -> Result<Vec<ProductSummary>, CatalogError> {
+    let catalog = ctx.storage.catalog();
+    let mut items = Vec::new();
+    for id in catalog.wishlist(store.id, customer).await? {
+        if let Some(product) = catalog.product(store.id, id).await?
+            && product.status == ProductStatus::Active
+        {
+            items.push(product.summary(store.currency));
+        }
+    }
+    Ok(items)
+}
+
+pub async fn wishlist_add(
+    ctx: &Context,
+    store: &Store,
+    customer: CustomerId,
+    product: ProductId,
+) -> Result<(), CatalogError> {
+    let catalog = ctx.storage.catalog();
+    catalog
+        .product(store.id, product)
+        .await?
+        .filter(|p| p.status == ProductStatus::Active)
+        .ok_or(CatalogError::ProductNotFound)?;
+    catalog.wishlist_add(store.id, customer, product).await?;
+    Ok(())
+}
+
+pub async fn wishlist_remove(
+    ctx: &Context,
+    store: &Store,
+    customer: CustomerId,
+    product: ProductId,
+) -> Result<(), CatalogError> {
+    if ctx
+        .storage
+        .catalog()
+        .wishlist_remove(store.id, customer, product)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(CatalogError::ProductNotFound)
+    }
+}

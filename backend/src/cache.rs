@@ -1,0 +1,218 @@
+//! The read cache for public catalogue responses: an in-process layer (moka) in front of an
+//! optional shared layer (Redis). Keys carry the store and its catalogue version, so a key's
+//! value never changes: a catalogue write bumps the version and every old key is simply never
+//! asked for again, in this store only. Concurrent misses of one key compute once (moka's
+//! `try_get_with`). When Redis fails, responses are computed from storage and Redis is retried
+//! after a short pause.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use deadpool_redis::redis::{self, AsyncCommands};
+use prometheus::IntCounterVec;
+use sha2::{Digest, Sha256};
+
+use crate::redis::RedisHandle;
+
+const REDIS_TTL_SECS: u64 = 600;
+const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
+const REDIS_PAUSE: Duration = Duration::from_secs(2);
+
+/// A cached response body and its entity tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cached {
+    pub body: Arc<[u8]>,
+    pub etag: Arc<str>,
+}
+
+impl Cached {
+    pub fn new(body: Vec<u8>) -> Self {
+        let digest = Sha256::digest(&body);
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        Self {
+            body: body.into(),
+            etag: format!("\"{hex}\"").into(),
+        }
+    }
+
+    /// Whether an `If-None-Match` header value names this entity.
+    pub fn matches(&self, if_none_match: &str) -> bool {
+        if_none_match.trim() == "*"
+            || if_none_match
+                .split(',')
+                .map(|tag| tag.trim().trim_start_matches("W/"))
+                .any(|tag| tag == &*self.etag)
+    }
+}
+
+pub struct Cache {
+    local: moka::future::Cache<String, Cached>,
+    redis: Option<RedisHandle>,
+    redis_paused_until: Mutex<Option<Instant>>,
+    lookups: IntCounterVec,
+}
+
+impl Cache {
+    pub fn new(
+        redis: Option<RedisHandle>,
+        registry: &prometheus::Registry,
+    ) -> anyhow::Result<Arc<Self>> {
+        let lookups = IntCounterVec::new(
+            prometheus::Opts::new(
+                "cache_lookups_total",
+                "Catalogue cache lookups by layer and result",
+            ),
+            &["layer", "result"],
+        )?;
+        registry.register(Box::new(lookups.clone()))?;
+        Ok(Arc::new(Self {
+            local: moka::future::Cache::builder()
+                .max_capacity(64 * 1024 * 1024)
+                .weigher(|key: &String, value: &Cached| {
+                    u32::try_from(key.len() + value.body.len()).unwrap_or(u32::MAX)
+                })
+                .time_to_live(Duration::from_secs(REDIS_TTL_SECS))
+                .build(),
+            redis,
+            redis_paused_until: Mutex::new(None),
+            lookups,
+        }))
+    }
+
+    fn count(&self, layer: &str, result: &str) {
+        self.lookups.with_label_values(&[layer, result]).inc();
+    }
+
+    fn redis(&self) -> Option<&RedisHandle> {
+        let redis = self.redis.as_ref()?;
+        let paused = self
+            .redis_paused_until
+            .lock()
+            .ok()
+            .and_then(|guard| *guard)
+            .is_some_and(|until| Instant::now() < until);
+        (!paused).then_some(redis)
+    }
+
+    fn pause_redis(&self, error: &anyhow::Error) {
+        if let Ok(mut guard) = self.redis_paused_until.lock() {
+            if guard.is_none_or(|until| Instant::now() >= until) {
+                tracing::warn!(error = %error, "Redis cache failed; serving from storage for now");
+            }
+            *guard = Some(Instant::now() + REDIS_PAUSE);
+        }
+    }
+
+    async fn redis_get(&self, key: &str) -> Option<Vec<u8>> {
+        let redis = self.redis()?;
+        let work = async {
+            let mut conn = redis.connection().await?;
+            let value: Option<Vec<u8>> = conn.get(redis.key(&format!("cache:{key}"))).await?;
+            anyhow::Ok(value)
+        };
+        match tokio::time::timeout(REDIS_TIMEOUT, work).await {
+            Ok(Ok(value)) => value,
+            Ok(Err(error)) => {
+                self.pause_redis(&error);
+                None
+            }
+            Err(_) => {
+                self.pause_redis(&anyhow::anyhow!("no answer within {REDIS_TIMEOUT:?}"));
+                None
+            }
+        }
+    }
+
+    async fn redis_put(&self, key: &str, body: &[u8]) {
+        let Some(redis) = self.redis() else { return };
+        let work = async {
+            let mut conn = redis.connection().await?;
+            redis::cmd("SET")
+                .arg(redis.key(&format!("cache:{key}")))
+                .arg(body)
+                .arg("EX")
+                .arg(REDIS_TTL_SECS)
+                .query_async::<()>(&mut conn)
+                .await?;
+            anyhow::Ok(())
+        };
+        match tokio::time::timeout(REDIS_TIMEOUT, work).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => self.pause_redis(&error),
+            Err(_) => self.pause_redis(&anyhow::anyhow!("no answer within {REDIS_TIMEOUT:?}")),
+        }
+    }
+
+    /// The cached value of `key`, or `compute`'s (stored for next time). Only one `compute`
+    /// runs per key at a time in this process; others wait for its result.
+    pub async fn get_or_compute<E, F>(&self, key: String, compute: F) -> Result<Cached, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        F: Future<Output = Result<Vec<u8>, E>>,
+    {
+        if let Some(hit) = self.local.get(&key).await {
+            self.count("memory", "hit");
+            return Ok(hit);
+        }
+        self.count("memory", "miss");
+        self.local
+            .try_get_with(key.clone(), async {
+                if let Some(body) = self.redis_get(&key).await {
+                    self.count("redis", "hit");
+                    return Ok(Cached::new(body));
+                }
+                if self.redis.is_some() {
+                    self.count("redis", "miss");
+                }
+                let body = compute.await?;
+                self.redis_put(&key, &body).await;
+                Ok(Cached::new(body))
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrent_misses_compute_once() {
+        let cache = Cache::new(None, &prometheus::Registry::new()).unwrap();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let cache = Arc::clone(&cache);
+            let runs = Arc::clone(&runs);
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_compute::<(), _>("k".to_owned(), async move {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Ok(b"value".to_vec())
+                    })
+                    .await
+                    .unwrap()
+            }));
+        }
+        for task in tasks {
+            assert_eq!(&*task.await.unwrap().body, b"value");
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn etags_match_strong_weak_and_star() {
+        let cached = Cached::new(b"{}".to_vec());
+        let tag = cached.etag.to_string();
+        assert!(cached.matches(&tag));
+        assert!(cached.matches(&format!("W/{tag}")));
+        assert!(cached.matches(&format!("\"other\", {tag}")));
+        assert!(cached.matches("*"));
+        assert!(!cached.matches("\"other\""));
+    }
+}

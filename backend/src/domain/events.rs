@@ -1,0 +1,18 @@
+//! A store's event log: facts other parts of the system consume later (notifications,
+//! webhooks, the live feed). Each store numbers its events 1, 2, 3… in order.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use techverse_shared::StoreId;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoreEvent {
+    pub store_id: StoreId,
+    /// Per-store sequence number, assigned by storage on append (0 before).
+    pub seq: i64,
+    /// Stable dotted name, e.g. `inventory.low_stock`.
+    pub kind: String,
+    pub payload: serde_json::Value,
+    #[serde(with = "super::millis")]
+    pub at: Timestamp,
+}

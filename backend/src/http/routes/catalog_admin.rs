@@ -1,0 +1,285 @@
+//! The catalogue admin of a store (`/api/v1/admin/stores/{store}/…`): products, variants'
+//! stock, categories and the store's event log. Reads need `products.read`, changes
+//! `products.write`; every change is audited.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use techverse_shared::{
+    CategoryId, ErrorCode, Money, Permission, ProductId, ProductStatus, VariantId,
+};
+
+use crate::{
+    app::catalog,
+    domain::catalog::{CategoryInput, Product, ProductInput},
+    http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
+};
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/admin/stores/{store}/products")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        web::resource("/admin/stores/{store}/products/{product}")
+            .route(web::get().to(get))
+            .route(web::put().to(replace))
+            .route(web::patch().to(set_status)),
+    )
+    .service(
+        web::resource("/admin/stores/{store}/products/{product}/variants/{variant}/stock")
+            .route(web::post().to(adjust_stock)),
+    )
+    .service(
+        web::resource("/admin/stores/{store}/categories")
+            .route(web::get().to(categories))
+            .route(web::post().to(create_category)),
+    )
+    .service(
+        web::resource("/admin/stores/{store}/categories/{category}")
+            .route(web::patch().to(update_category))
+            .route(web::delete().to(delete_category)),
+    )
+    .service(web::resource("/admin/stores/{store}/events").route(web::get().to(events)));
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("no such {what}"))
+}
+
+/// A product as its staff see it: everything, including stock and reservations.
+#[derive(Debug, Serialize)]
+struct AdminProduct<'a> {
+    #[serde(flatten)]
+    product: &'a Product,
+    price_min: Money,
+    in_stock: bool,
+}
+
+fn view<'a>(staff: &StoreStaff, product: &'a Product) -> AdminProduct<'a> {
+    AdminProduct {
+        product,
+        price_min: Money::new(product.min_price(), staff.store.currency),
+        in_stock: product.in_stock(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    status: Option<String>,
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::ProductsRead)?;
+    let status = match params.status.as_deref() {
+        None => None,
+        Some(raw) => Some(ProductStatus::parse(raw).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::BadRequest,
+                "`status` is draft, active or archived",
+            )
+        })?),
+    };
+    let products = state
+        .ctx
+        .storage
+        .catalog()
+        .products(staff.store.id, status)
+        .await?;
+    let items: Vec<AdminProduct<'_>> = products.iter().map(|p| view(&staff, p)).collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    JsonBody(input): JsonBody<ProductInput>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::ProductsWrite)?;
+    let product = catalog::create_product(&state.ctx, &staff.store, staff.actor(), &input).await?;
+    Ok(HttpResponse::Created().json(view(&staff, &product)))
+}
+
+fn product_id(raw: &str) -> Result<ProductId, ApiError> {
+    raw.parse().map_err(|_| not_found("product"))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::ProductsRead)?;
+    let product = catalog::admin_product(&state.ctx, staff.store.id, product_id(&path.1)?).await?;
+    Ok(HttpResponse::Ok().json(view(&staff, &product)))
+}
+
+async fn replace(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    path: web::Path<(String, String)>,
+    JsonBody(input): JsonBody<ProductInput>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::ProductsWrite)?;
+    let product = catalog::update_product(
+        &state.ctx,
+        &staff.store,
+        staff.actor(),
+        product_id(&path.1)?,
+        &input,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view(&staff, &product)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: ProductStatus,
+}
+
+async fn set_status(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    path: web::Path<(String, String)>,
+    JsonBody(body): JsonBody<StatusBody>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::ProductsWrite)?;
+    let product = catalog::set_status(
+        &state.ctx,
+        &staff.store,
+        staff.actor(),
+        product_id(&path.1)?,
+        body.status,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view(&staff, &product)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StockBody {
+    /// Units to add (negative to remove).
+    delta: i64,
+    reason: String,
+}
+
+async fn adjust_stock(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    path: web::Path<(String, String, String)>,
+    JsonBody(body): JsonBody<StockBody>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::ProductsWrite)?;
+    let product = product_id(&path.1)?;
+    let variant: VariantId = path.2.parse().map_err(|_| not_found("variant"))?;
+    let updated = catalog::adjust_stock(
+        &state.ctx,
+        &staff.store,
+        staff.actor(),
+        product,
+        variant,
+        body.delta,
+        &body.reason,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(view(&staff, &updated)))
+}
+
+async fn categories(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::ProductsRead)?;
+    let all = state
+        .ctx
+        .storage
+        .catalog()
+        .categories(staff.store.id)
+        .await?;
+    Ok(
+        HttpResponse::Ok()
+            .json(json!({ "items": all, "tree": crate::domain::catalog::tree(&all) })),
+    )
+}
+
+async fn create_category(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    JsonBody(input): JsonBody<CategoryInput>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::ProductsWrite)?;
+    let category =
+        catalog::create_category(&state.ctx, staff.store.id, staff.actor(), &input).await?;
+    Ok(HttpResponse::Created().json(category))
+}
+
+fn category_id(raw: &str) -> Result<CategoryId, ApiError> {
+    raw.parse().map_err(|_| not_found("category"))
+}
+
+async fn update_category(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    path: web::Path<(String, String)>,
+    JsonBody(input): JsonBody<CategoryInput>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::ProductsWrite)?;
+    let category = catalog::update_category(
+        &state.ctx,
+        staff.store.id,
+        staff.actor(),
+        category_id(&path.1)?,
+        &input,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(category))
+}
+
+async fn delete_category(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::ProductsWrite)?;
+    catalog::delete_category(
+        &state.ctx,
+        staff.store.id,
+        staff.actor(),
+        category_id(&path.1)?,
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventParams {
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn events(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    params: web::Query<EventParams>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::ProductsRead)?;
+    let events = state
+        .ctx
+        .storage
+        .catalog()
+        .events(
+            staff.store.id,
+            params.after.unwrap_or(0),
+            params.limit.unwrap_or(100).clamp(1, 500),
+        )
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": events })))
+}

@@ -1,0 +1,503 @@
+//! `CatalogRepository` on SQLite: products as JSON documents with a SKU table for the per-store
+//! unique rule and an FTS5 index of active products, categories, wishlists, the catalogue
+//! version and the store event log.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Transaction};
+use techverse_shared::{CategoryId, CustomerId, ProductId, ProductStatus, StoreId, VariantId};
+
+use super::{
+    EmbeddedStorage,
+    identity::{from_json, immediate, to_json},
+    sql_error, unavailable,
+};
+use crate::{
+    domain::{
+        catalog::{Category, Product},
+        events::StoreEvent,
+    },
+    storage::{CatalogRepository, StockChange, StorageError, StorageResult},
+};
+
+/// Text the search index holds for a product: everything a shopper might type.
+fn search_body(product: &Product) -> String {
+    let mut body = product.description.clone();
+    for group in &product.specs {
+        for spec in &group.specs {
+            body.push(' ');
+            body.push_str(&spec.value);
+        }
+    }
+    for variant in &product.variants {
+        body.push(' ');
+        body.push_str(&variant.sku);
+        for option in &variant.options {
+            body.push(' ');
+            body.push_str(option);
+        }
+    }
+    body
+}
+
+/// An FTS5 query from plain words: each quoted and used as a prefix, all required. Words hold
+/// only letters and digits (see `app::catalog::search_words`), so no syntax gets through.
+pub fn fts_query(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|word| format!("\"{}\"*", word.replace('"', "")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Writes a product's SKUs and search row (after its document row).
+fn write_indexes(tx: &Transaction<'_>, store: &str, product: &Product) -> StorageResult<()> {
+    let id = product.id.to_string();
+    tx.execute(
+        "DELETE FROM product_skus WHERE store_id = ?1 AND product_id = ?2",
+        [store, &id],
+    )
+    .map_err(unavailable)?;
+    for variant in &product.variants {
+        tx.execute(
+            "INSERT INTO product_skus (store_id, sku, product_id) VALUES (?1, ?2, ?3)",
+            [store, &variant.sku, &id],
+        )
+        .map_err(sql_error("products.sku"))?;
+    }
+    tx.execute("DELETE FROM products_fts WHERE product_id = ?1", [&id])
+        .map_err(unavailable)?;
+    if product.status == ProductStatus::Active {
+        tx.execute(
+            "INSERT INTO products_fts (product_id, store_id, title, brand, tags, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            (
+                &id,
+                store,
+                &product.title,
+                product.brand.clone().unwrap_or_default(),
+                product.tags.join(" "),
+                search_body(product),
+            ),
+        )
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn read_product(tx: &Transaction<'_>, store: &str, id: &str) -> StorageResult<Option<Product>> {
+    let doc: Option<String> = tx
+        .query_row(
+            "SELECT doc FROM products WHERE store_id = ?1 AND id = ?2",
+            [store, id],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    doc.as_deref().map(from_json).transpose()
+}
+
+fn write_product(tx: &Transaction<'_>, store: &str, product: &Product) -> StorageResult<()> {
+    tx.execute(
+        "UPDATE products SET slug = ?3, status = ?4, version = ?5, doc = ?6 WHERE store_id = ?1 AND id = ?2",
+        (
+            store,
+            product.id.to_string(),
+            &product.slug,
+            product.status.as_str(),
+            product.version,
+            to_json(product)?,
+        ),
+    )
+    .map_err(sql_error("products.slug"))?;
+    write_indexes(tx, store, product)
+}
+
+fn parse_ids(ids: Vec<String>) -> StorageResult<Vec<ProductId>> {
+    ids.iter()
+        .map(|id| {
+            id.parse()
+                .map_err(|_| StorageError::Corrupt(format!("bad product id {id}")))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl CatalogRepository for EmbeddedStorage {
+    async fn insert_product(&self, store: StoreId, product: &Product) -> StorageResult<()> {
+        let mut product = product.clone();
+        product.store_id = store;
+        product.version = 1;
+        self.call(move |conn| {
+            let tx = immediate(conn)?;
+            let store = store.to_string();
+            tx.execute(
+                "INSERT INTO products (store_id, id, slug, status, created_at, version, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                (
+                    &store,
+                    product.id.to_string(),
+                    &product.slug,
+                    product.status.as_str(),
+                    product.created_at.as_millisecond(),
+                    product.version,
+                    to_json(&product)?,
+                ),
+            )
+            .map_err(sql_error("products.slug"))?;
+            write_indexes(&tx, &store, &product)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn save_product(&self, store: StoreId, product: &Product) -> StorageResult<bool> {
+        let expected = product.version;
+        let mut next = product.clone();
+        next.store_id = store;
+        next.version = expected + 1;
+        self.call(move |conn| {
+            let tx = immediate(conn)?;
+            let store = store.to_string();
+            let current: Option<i64> = tx
+                .query_row(
+                    "SELECT version FROM products WHERE store_id = ?1 AND id = ?2",
+                    [&store, &next.id.to_string()],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            if current != Some(expected) {
+                return Ok(false);
+            }
+            write_product(&tx, &store, &next)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn product(&self, store: StoreId, id: ProductId) -> StorageResult<Option<Product>> {
+        self.call(move |conn| {
+            let tx = conn.transaction().map_err(unavailable)?;
+            read_product(&tx, &store.to_string(), &id.to_string())
+        })
+        .await
+    }
+
+    async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>> {
+        let slug = slug.to_owned();
+        let doc: Option<String> = self
+            .call(move |conn| {
+                conn.query_row(
+                    "SELECT doc FROM products WHERE store_id = ?1 AND slug = ?2",
+                    [store.to_string(), slug],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(unavailable)
+            })
+            .await?;
+        doc.as_deref().map(from_json).transpose()
+    }
+
+    async fn products(
+        &self,
+        store: StoreId,
+        status: Option<ProductStatus>,
+    ) -> StorageResult<Vec<Product>> {
+        let docs: Vec<String> = self
+            .call(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT doc FROM products WHERE store_id = ?1 AND (?2 IS NULL OR status = ?2)
+                         ORDER BY created_at DESC, id DESC",
+                    )
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map((store.to_string(), status.map(ProductStatus::as_str)), |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        docs.iter().map(|doc| from_json(doc)).collect()
+    }
+
+    async fn search(
+        &self,
+        store: StoreId,
+        words: &[String],
+        limit: u32,
+    ) -> StorageResult<Vec<ProductId>> {
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = fts_query(words);
+        let ids: Vec<String> = self
+            .call(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT product_id FROM products_fts
+                         WHERE products_fts MATCH ?1 AND store_id = ?2
+                         ORDER BY bm25(products_fts, 0.0, 0.0, 10.0, 4.0, 2.0, 1.0), product_id
+                         LIMIT ?3",
+                    )
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map((query, store.to_string(), limit), |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        parse_ids(ids)
+    }
+
+    async fn suggest(
+        &self,
+        store: StoreId,
+        prefix: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<String>> {
+        if prefix.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = format!("title : {}", fts_query(&[prefix.to_owned()]));
+        self.call(move |conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT title FROM products_fts WHERE products_fts MATCH ?1 AND store_id = ?2
+                     ORDER BY length(title), title LIMIT ?3",
+                )
+                .map_err(unavailable)?;
+            let rows = statement
+                .query_map((query, store.to_string(), limit), |row| row.get(0))
+                .map_err(unavailable)?;
+            rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn adjust_stock(
+        &self,
+        store: StoreId,
+        product: ProductId,
+        variant: VariantId,
+        delta: i64,
+    ) -> StorageResult<StockChange> {
+        self.call(move |conn| {
+            let tx = immediate(conn)?;
+            let store = store.to_string();
+            let Some(mut found) = read_product(&tx, &store, &product.to_string())? else {
+                return Ok(StockChange::NotFound);
+            };
+            let Some(target) = found.variants.iter_mut().find(|v| v.id == variant) else {
+                return Ok(StockChange::NotFound);
+            };
+            let on_hand = target.stock_on_hand.saturating_add(delta);
+            if on_hand < 0 || on_hand < target.reserved {
+                return Ok(StockChange::Insufficient {
+                    on_hand: target.stock_on_hand,
+                    reserved: target.reserved,
+                });
+            }
+            target.stock_on_hand = on_hand;
+            found.version += 1;
+            write_product(&tx, &store, &found)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(StockChange::Adjusted(Box::new(found)))
+        })
+        .await
+    }
+
+    async fn categories(&self, store: StoreId) -> StorageResult<Vec<Category>> {
+        let docs: Vec<String> = self
+            .call(move |conn| {
+                let mut statement = conn
+                    .prepare_cached("SELECT doc FROM categories WHERE store_id = ?1 ORDER BY id")
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map([store.to_string()], |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        docs.iter().map(|doc| from_json(doc)).collect()
+    }
+
+    async fn insert_category(&self, store: StoreId, category: &Category) -> StorageResult<()> {
+        let doc = to_json(category)?;
+        let (id, slug) = (category.id.to_string(), category.slug.clone());
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT INTO categories (store_id, id, slug, doc) VALUES (?1, ?2, ?3, ?4)",
+                (store.to_string(), id, slug, doc),
+            )
+            .map(drop)
+            .map_err(sql_error("categories.slug"))
+        })
+        .await
+    }
+
+    async fn update_category(&self, store: StoreId, category: &Category) -> StorageResult<bool> {
+        let doc = to_json(category)?;
+        let (id, slug) = (category.id.to_string(), category.slug.clone());
+        self.call(move |conn| {
+            conn.execute(
+                "UPDATE categories SET slug = ?3, doc = ?4 WHERE store_id = ?1 AND id = ?2",
+                (store.to_string(), id, slug, doc),
+            )
+            .map(|changed| changed > 0)
+            .map_err(sql_error("categories.slug"))
+        })
+        .await
+    }
+
+    async fn delete_category(&self, store: StoreId, id: CategoryId) -> StorageResult<bool> {
+        self.call(move |conn| {
+            conn.execute(
+                "DELETE FROM categories WHERE store_id = ?1 AND id = ?2",
+                [store.to_string(), id.to_string()],
+            )
+            .map(|changed| changed > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn wishlist(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+    ) -> StorageResult<Vec<ProductId>> {
+        let ids: Vec<String> = self
+            .call(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT product_id FROM wishlists WHERE store_id = ?1 AND customer_id = ?2
+                         ORDER BY added_at DESC, product_id",
+                    )
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map([store.to_string(), customer.to_string()], |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        parse_ids(ids)
+    }
+
+    async fn wishlist_add(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+        product: ProductId,
+    ) -> StorageResult<()> {
+        let now = crate::domain::now().as_millisecond();
+        self.call(move |conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO wishlists (store_id, customer_id, product_id, added_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                (
+                    store.to_string(),
+                    customer.to_string(),
+                    product.to_string(),
+                    now,
+                ),
+            )
+            .map(drop)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn wishlist_remove(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+        product: ProductId,
+    ) -> StorageResult<bool> {
+        self.call(move |conn| {
+            conn.execute(
+                "DELETE FROM wishlists WHERE store_id = ?1 AND customer_id = ?2 AND product_id = ?3",
+                [store.to_string(), customer.to_string(), product.to_string()],
+            )
+            .map(|changed| changed > 0)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn catalog_version(&self, store: StoreId) -> StorageResult<i64> {
+        self.call(move |conn| {
+            conn.query_row(
+                "SELECT version FROM catalog_versions WHERE store_id = ?1",
+                [store.to_string()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map(Option::unwrap_or_default)
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64> {
+        self.call(move |conn| {
+            conn.query_row(
+                "INSERT INTO catalog_versions (store_id, version) VALUES (?1, 1)
+                 ON CONFLICT (store_id) DO UPDATE SET version = version + 1
+                 RETURNING version",
+                [store.to_string()],
+                |row| row.get(0),
+            )
+            .map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn append_event(&self, store: StoreId, event: &StoreEvent) -> StorageResult<i64> {
+        let mut event = event.clone();
+        self.call(move |conn| {
+            let tx = immediate(conn)?;
+            let store_text = store.to_string();
+            let last: i64 = tx
+                .query_row(
+                    "SELECT COALESCE(MAX(seq), 0) FROM store_events WHERE store_id = ?1",
+                    [&store_text],
+                    |row| row.get(0),
+                )
+                .map_err(unavailable)?;
+            event.seq = last + 1;
+            event.store_id = store;
+            tx.execute(
+                "INSERT INTO store_events (store_id, seq, kind, doc) VALUES (?1, ?2, ?3, ?4)",
+                (&store_text, event.seq, &event.kind, to_json(&event)?),
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)?;
+            Ok(event.seq)
+        })
+        .await
+    }
+
+    async fn events(
+        &self,
+        store: StoreId,
+        after: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<StoreEvent>> {
+        let docs: Vec<String> = self
+            .call(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT doc FROM store_events WHERE store_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    )
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map((store.to_string(), after, limit), |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        docs.iter().map(|doc| from_json(doc)).collect()
+    }
+}

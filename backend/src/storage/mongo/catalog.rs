@@ -1,0 +1,477 @@
+//! `CatalogRepository` on MongoDB. A product is one document; beside its JSON form it carries
+//! the lower-cased SKUs (unique per store through a multikey index) and, when active, the
+//! prefixes of its words for search. Prefix arrays give the same "every word as a prefix"
+//! matching as the embedded FTS5 index, on plain multikey indexes that Amazon DocumentDB also
+//! supports; `$text` would match whole words only. No regex is ever built from input.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use futures_util::TryStreamExt;
+use mongodb::{
+    bson::{Document, doc},
+    options::ReturnDocument,
+};
+use techverse_shared::{CategoryId, CustomerId, ProductId, ProductStatus, StoreId, VariantId};
+
+use super::{
+    MongoStorage,
+    identity::{from_document, to_document},
+    mongo_error, query, unavailable,
+};
+use crate::{
+    domain::{
+        catalog::{Category, Product},
+        events::StoreEvent,
+    },
+    storage::{CatalogRepository, StockChange, StorageError, StorageResult},
+};
+
+/// Lower-case words of a text (letters and digits only).
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+/// Every prefix (1–20 characters) of every word.
+pub fn prefixes<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for text in texts {
+        for word in words(text).take(400) {
+            let chars: Vec<char> = word.chars().collect();
+            for end in 1..=chars.len().min(20) {
+                out.insert(chars[..end].iter().collect::<String>());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The fields stored beside a product's JSON form.
+pub fn product_extra(product: &Product) -> Document {
+    let skus: Vec<String> = product
+        .variants
+        .iter()
+        .map(|v| v.sku.to_lowercase())
+        .collect();
+    let mut extra = doc! { "skus_lower": skus };
+    if product.status == ProductStatus::Active {
+        let tags = product.tags.join(" ");
+        let mut texts = vec![
+            product.title.as_str(),
+            tags.as_str(),
+            product.description.as_str(),
+        ];
+        if let Some(brand) = &product.brand {
+            texts.push(brand);
+        }
+        let specs: Vec<&str> = product
+            .specs
+            .iter()
+            .flat_map(|g| g.specs.iter().map(|s| s.value.as_str()))
+            .chain(product.variants.iter().map(|v| v.sku.as_str()))
+            .collect();
+        texts.extend(specs);
+        extra.insert("search_prefixes", prefixes(texts));
+        extra.insert("title_prefixes", prefixes([product.title.as_str()]));
+    }
+    extra
+}
+
+/// The filter for active products of a store having every word as a prefix.
+pub fn search_filter(store: StoreId, words: &[String]) -> Document {
+    let clauses: Vec<Document> = words
+        .iter()
+        .map(|w| doc! { "search_prefixes": { "$in": [w.as_str()] } })
+        .collect();
+    doc! { "store_id": store.to_string(), "status": "active", "$and": clauses }
+}
+
+/// Ranks matches like the embedded index weights its columns: title, then brand and tags.
+pub fn score(product: &Product, words: &[String]) -> i64 {
+    let title: Vec<String> = self::words(&product.title).collect();
+    let brand: Vec<String> = product
+        .brand
+        .as_deref()
+        .map(|b| self::words(b).collect())
+        .unwrap_or_default();
+    let tags: Vec<String> = product
+        .tags
+        .iter()
+        .flat_map(|t| self::words(t).collect::<Vec<_>>())
+        .collect();
+    words
+        .iter()
+        .map(|w| {
+            let hits =
+                |list: &[String]| list.iter().filter(|x| x.starts_with(w.as_str())).count() as i64;
+            10 * hits(&title) + 4 * hits(&brand) + 2 * hits(&tags) + 1
+        })
+        .sum()
+}
+
+impl MongoStorage {
+    async fn find_products(&self, filter: Document) -> StorageResult<Vec<Product>> {
+        let documents: Vec<Document> = self
+            .collection(query::PRODUCTS)
+            .find(filter)
+            .sort(doc! { "created_at": -1, "_id": -1 })
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        documents.into_iter().map(from_document).collect()
+    }
+}
+
+fn product_conflict(error: mongodb::error::Error) -> StorageError {
+    let text = error.to_string();
+    let constraint = if text.contains("skus") {
+        "products.sku"
+    } else {
+        "products.slug"
+    };
+    mongo_error(constraint)(error)
+}
+
+#[async_trait]
+impl CatalogRepository for MongoStorage {
+    async fn insert_product(&self, store: StoreId, product: &Product) -> StorageResult<()> {
+        let mut product = product.clone();
+        product.store_id = store;
+        product.version = 1;
+        let document = to_document(&product.id.to_string(), &product, product_extra(&product))?;
+        self.collection(query::PRODUCTS)
+            .insert_one(document)
+            .await
+            .map(drop)
+            .map_err(product_conflict)
+    }
+
+    async fn save_product(&self, store: StoreId, product: &Product) -> StorageResult<bool> {
+        let expected = product.version;
+        let mut next = product.clone();
+        next.store_id = store;
+        next.version = expected + 1;
+        let id = next.id.to_string();
+        let document = to_document(&id, &next, product_extra(&next))?;
+        let result = self
+            .collection(query::PRODUCTS)
+            .replace_one(
+                doc! { "store_id": store.to_string(), "_id": &id, "version": expected },
+                document,
+            )
+            .await
+            .map_err(product_conflict)?;
+        Ok(result.matched_count == 1)
+    }
+
+    async fn product(&self, store: StoreId, id: ProductId) -> StorageResult<Option<Product>> {
+        self.collection(query::PRODUCTS)
+            .find_one(doc! { "store_id": store.to_string(), "_id": id.to_string() })
+            .await
+            .map_err(unavailable)?
+            .map(from_document)
+            .transpose()
+    }
+
+    async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>> {
+        self.collection(query::PRODUCTS)
+            .find_one(doc! { "store_id": store.to_string(), "slug": slug })
+            .await
+            .map_err(unavailable)?
+            .map(from_document)
+            .transpose()
+    }
+
+    async fn products(
+        &self,
+        store: StoreId,
+        status: Option<ProductStatus>,
+    ) -> StorageResult<Vec<Product>> {
+        let mut filter = doc! { "store_id": store.to_string() };
+        if let Some(status) = status {
+            filter.insert("status", status.as_str());
+        }
+        self.find_products(filter).await
+    }
+
+    async fn search(
+        &self,
+        store: StoreId,
+        words: &[String],
+        limit: u32,
+    ) -> StorageResult<Vec<ProductId>> {
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.find_products(search_filter(store, words)).await?;
+        let mut ranked: Vec<(i64, ProductId)> =
+            found.iter().map(|p| (-score(p, words), p.id)).collect();
+        ranked.sort();
+        Ok(ranked
+            .into_iter()
+            .take(limit as usize)
+            .map(|(_, id)| id)
+            .collect())
+    }
+
+    async fn suggest(
+        &self,
+        store: StoreId,
+        prefix: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<String>> {
+        if prefix.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self
+            .find_products(doc! {
+                "store_id": store.to_string(),
+                "status": "active",
+                "title_prefixes": { "$in": [prefix] },
+            })
+            .await?;
+        let mut titles: Vec<String> = found.into_iter().map(|p| p.title).collect();
+        titles.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        titles.truncate(limit as usize);
+        Ok(titles)
+    }
+
+    async fn adjust_stock(
+        &self,
+        store: StoreId,
+        product: ProductId,
+        variant: VariantId,
+        delta: i64,
+    ) -> StorageResult<StockChange> {
+        // Read, check and write back under the product's version, retrying on a race.
+        for _ in 0..10 {
+            let Some(mut found) = self.product(store, product).await? else {
+                return Ok(StockChange::NotFound);
+            };
+            let Some(target) = found.variants.iter_mut().find(|v| v.id == variant) else {
+                return Ok(StockChange::NotFound);
+            };
+            let on_hand = target.stock_on_hand.saturating_add(delta);
+            if on_hand < 0 || on_hand < target.reserved {
+                return Ok(StockChange::Insufficient {
+                    on_hand: target.stock_on_hand,
+                    reserved: target.reserved,
+                });
+            }
+            target.stock_on_hand = on_hand;
+            if self.save_product(store, &found).await? {
+                found.version += 1;
+                return Ok(StockChange::Adjusted(Box::new(found)));
+            }
+        }
+        Err(StorageError::Unavailable(anyhow::anyhow!(
+            "stock adjustment kept racing"
+        )))
+    }
+
+    async fn categories(&self, store: StoreId) -> StorageResult<Vec<Category>> {
+        let documents: Vec<Document> = self
+            .collection(query::CATEGORIES)
+            .find(doc! { "store_id": store.to_string() })
+            .sort(doc! { "_id": 1 })
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        documents.into_iter().map(from_document).collect()
+    }
+
+    async fn insert_category(&self, store: StoreId, category: &Category) -> StorageResult<()> {
+        let mut category = category.clone();
+        category.store_id = store;
+        let document = to_document(&category.id.to_string(), &category, doc! {})?;
+        self.collection(query::CATEGORIES)
+            .insert_one(document)
+            .await
+            .map(drop)
+            .map_err(mongo_error("categories.slug"))
+    }
+
+    async fn update_category(&self, store: StoreId, category: &Category) -> StorageResult<bool> {
+        let mut category = category.clone();
+        category.store_id = store;
+        let id = category.id.to_string();
+        let document = to_document(&id, &category, doc! {})?;
+        let result = self
+            .collection(query::CATEGORIES)
+            .replace_one(doc! { "store_id": store.to_string(), "_id": &id }, document)
+            .await
+            .map_err(mongo_error("categories.slug"))?;
+        Ok(result.matched_count == 1)
+    }
+
+    async fn delete_category(&self, store: StoreId, id: CategoryId) -> StorageResult<bool> {
+        let result = self
+            .collection(query::CATEGORIES)
+            .delete_one(doc! { "store_id": store.to_string(), "_id": id.to_string() })
+            .await
+            .map_err(unavailable)?;
+        Ok(result.deleted_count == 1)
+    }
+
+    async fn wishlist(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+    ) -> StorageResult<Vec<ProductId>> {
+        let documents: Vec<Document> = self
+            .collection(query::WISHLISTS)
+            .find(doc! { "store_id": store.to_string(), "customer_id": customer.to_string() })
+            .sort(doc! { "added_at": -1, "product_id": 1 })
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        documents
+            .iter()
+            .map(|d| {
+                d.get_str("product_id")
+                    .ok()
+                    .and_then(|id| id.parse().ok())
+                    .ok_or_else(|| StorageError::Corrupt("wishlist: bad product_id".to_owned()))
+            })
+            .collect()
+    }
+
+    async fn wishlist_add(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+        product: ProductId,
+    ) -> StorageResult<()> {
+        let id = format!("{store}:{customer}:{product}");
+        let result = self
+            .collection(query::WISHLISTS)
+            .insert_one(doc! {
+                "_id": id,
+                "store_id": store.to_string(),
+                "customer_id": customer.to_string(),
+                "product_id": product.to_string(),
+                "added_at": crate::domain::now().as_millisecond(),
+            })
+            .await;
+        match result.map_err(mongo_error("wishlists.item")) {
+            Ok(_) | Err(StorageError::Conflict(_)) => Ok(()),
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn wishlist_remove(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+        product: ProductId,
+    ) -> StorageResult<bool> {
+        let result = self
+            .collection(query::WISHLISTS)
+            .delete_one(doc! { "_id": format!("{store}:{customer}:{product}") })
+            .await
+            .map_err(unavailable)?;
+        Ok(result.deleted_count == 1)
+    }
+
+    async fn catalog_version(&self, store: StoreId) -> StorageResult<i64> {
+        let found = self
+            .collection(query::COUNTERS)
+            .find_one(doc! { "_id": format!("catalog:{store}") })
+            .await
+            .map_err(unavailable)?;
+        Ok(found.and_then(|d| d.get_i64("value").ok()).unwrap_or(0))
+    }
+
+    async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64> {
+        self.increment(&format!("catalog:{store}")).await
+    }
+
+    async fn append_event(&self, store: StoreId, event: &StoreEvent) -> StorageResult<i64> {
+        let seq = self.increment(&format!("events:{store}")).await?;
+        let mut event = event.clone();
+        event.seq = seq;
+        event.store_id = store;
+        let document = to_document(&format!("{store}:{seq:020}"), &event, doc! {})?;
+        self.collection(query::STORE_EVENTS)
+            .insert_one(document)
+            .await
+            .map_err(unavailable)?;
+        Ok(seq)
+    }
+
+    async fn events(
+        &self,
+        store: StoreId,
+        after: i64,
+        limit: u32,
+    ) -> StorageResult<Vec<StoreEvent>> {
+        let documents: Vec<Document> = self
+            .collection(query::STORE_EVENTS)
+            .find(doc! { "store_id": store.to_string(), "seq": { "$gt": after } })
+            .sort(doc! { "seq": 1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        documents.into_iter().map(from_document).collect()
+    }
+}
+
+impl MongoStorage {
+    /// Atomically increments a named counter, creating it at 1.
+    async fn increment(&self, name: &str) -> StorageResult<i64> {
+        let updated = self
+            .collection(query::COUNTERS)
+            .find_one_and_update(doc! { "_id": name }, doc! { "$inc": { "value": 1_i64 } })
+            .upsert(true)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(unavailable)?;
+        updated
+            .and_then(|d| {
+                d.get_i64("value")
+                    .ok()
+                    .or_else(|| d.get_i32("value").ok().map(i64::from))
+            })
+            .ok_or_else(|| StorageError::Corrupt(format!("counter {name}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_cover_every_word_start_in_lower_case() {
+        let found = prefixes(["iPhone 15", "USB-C"]);
+        for expected in ["i", "ip", "iphone", "1", "15", "u", "usb", "c"] {
+            assert!(
+                found.contains(&expected.to_owned()),
+                "{expected} in {found:?}"
+            );
+        }
+        assert!(!found.contains(&"phone".to_owned()));
+    }
+
+    #[test]
+    fn search_filters_hold_words_as_values_never_as_operators() {
+        let store = StoreId::from_uuid(uuid::Uuid::nil());
+        let filter = search_filter(store, &["$where".to_owned(), ".*".to_owned()]);
+        let clauses = filter.get_array("$and").unwrap();
+        assert_eq!(clauses.len(), 2);
+        assert_eq!(
+            clauses[0].as_document().unwrap(),
+            &doc! { "search_prefixes": { "$in": ["$where"] } }
+        );
+    }
+}
