@@ -8,6 +8,7 @@
     reason = "test code: a failed step fails the test"
 )]
 
+mod catalog;
 mod customers;
 mod errors;
 mod helpers;
