@@ -9,6 +9,7 @@
     reason = "test code: a failed step fails the test"
 )]
 
+mod catalog;
 mod harness;
 mod identity;
 mod stores;
@@ -58,4 +59,9 @@ conformance!(
     identity::revoking_an_account_ends_only_its_sessions,
     identity::the_outbox_leases_due_mail_and_keeps_it_until_sent,
     identity::audit_entries_list_newest_first_by_store_with_filters,
+    catalog::product_slugs_and_skus_are_unique_per_store,
+    catalog::a_product_save_based_on_an_old_version_is_refused,
+    catalog::search_and_suggest_find_active_products_by_word_prefixes,
+    catalog::stock_moves_atomically_and_never_below_reserved,
+    catalog::categories_wishlists_versions_and_events_are_per_store,
 );
