@@ -45,6 +45,32 @@ pub enum Command {
     /// Manage platform administrators.
     #[command(subcommand)]
     Admins(AdminsCommand),
+    /// Import data into a store.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Export data from a store.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import products from a CSV in Shopify's product-export layout. Every row is checked
+    /// first; a file with errors imports nothing.
+    Products {
+        #[arg(long)]
+        store: String,
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Write the store's products as CSV (Shopify layout) to standard output.
+    Products {
+        #[arg(long)]
+        store: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,7 +140,95 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Admins(AdminsCommand::Create { email, name }) => {
             create_admin(settings, &email, &name).await
         }
+        Command::Import(ImportCommand::Products { store, file }) => {
+            import_products(settings, &store, &file).await
+        }
+        Command::Export(ExportCommand::Products { store }) => {
+            export_products(settings, &store).await
+        }
     }
+}
+
+/// The storage and use-case context for a one-off command.
+async fn command_context(settings: Settings) -> anyhow::Result<crate::app::Context> {
+    let settings = std::sync::Arc::new(settings);
+    let storage = storage::connect(&settings).await?;
+    crate::startup::context(&settings, &storage, None, &prometheus::Registry::new())
+}
+
+async fn find_store(ctx: &crate::app::Context, slug: &str) -> anyhow::Result<Store> {
+    let parsed =
+        techverse_shared::StoreSlug::parse(slug).map_err(|e| anyhow::anyhow!("--store: {e}"))?;
+    ctx.storage
+        .stores()
+        .by_slug(&parsed)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no store `{slug}`"))
+}
+
+async fn import_products(
+    settings: Settings,
+    slug: &str,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+    let ctx = command_context(settings).await?;
+    let store = find_store(&ctx, slug).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} products")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(format!("importing into {slug}"));
+    let progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let result = crate::app::catalog::import_csv(
+        &ctx,
+        &store,
+        crate::app::audit::Actor::operator(),
+        &bytes,
+        &progress,
+    )
+    .await;
+    bar.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    match result {
+        Ok(report) => {
+            writeln!(
+                out,
+                "imported into {slug}: {} created, {} updated, {} categories created",
+                report.created, report.updated, report.categories_created
+            )?;
+            Ok(())
+        }
+        Err(crate::app::catalog::ImportError::Rows(rows)) => {
+            let mut err = std::io::stderr().lock();
+            for row in &rows {
+                writeln!(
+                    err,
+                    "row {}, column {}: {} ({})",
+                    row.row, row.column, row.message, row.code
+                )?;
+            }
+            anyhow::bail!(
+                "{} problem(s) in {}; nothing was imported",
+                rows.len(),
+                file.display()
+            )
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+async fn export_products(settings: Settings, slug: &str) -> anyhow::Result<()> {
+    let ctx = command_context(settings).await?;
+    let store = find_store(&ctx, slug).await?;
+    let csv = crate::app::catalog::export_csv(&ctx, &store).await?;
+    std::io::stdout().lock().write_all(&csv)?;
+    Ok(())
 }
 
 async fn create_admin(settings: Settings, email: &str, name: &str) -> anyhow::Result<()> {
@@ -126,9 +240,7 @@ async fn create_admin(settings: Settings, email: &str, name: &str) -> anyhow::Re
             line.trim_end_matches(['\r', '\n']).to_owned()
         }
     };
-    let settings = std::sync::Arc::new(settings);
-    let storage = storage::connect(&settings).await?;
-    let ctx = crate::startup::context(&settings, &storage, None, &prometheus::Registry::new())?;
+    let ctx = command_context(settings).await?;
     let (user, created) = accounts::create_platform_admin(&ctx, email, name, &password)
         .await
         .map_err(|error| match error {

@@ -1,6 +1,6 @@
 //! Recording staff mutations in a store's audit log, and reading it back a page at a time.
 
-use techverse_shared::{AuditEntryId, AuditPage, StoreId};
+use techverse_shared::{AuditEntryId, AuditPage, StoreId, UserId};
 
 use super::Context;
 use crate::{
@@ -18,8 +18,28 @@ pub const MAX_PAGE: u32 = 200;
 /// Who did it, and in which request.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
-    pub user: &'a StaffUser,
+    pub user_id: UserId,
+    pub email: &'a str,
     pub request_id: Option<&'a str>,
+}
+
+impl<'a> Actor<'a> {
+    pub fn staff(user: &'a StaffUser, request_id: Option<&'a str>) -> Self {
+        Self {
+            user_id: user.id,
+            email: user.email.as_str(),
+            request_id,
+        }
+    }
+
+    /// The operator at the command line (no staff account; the nil user id).
+    pub fn operator() -> Self {
+        Self {
+            user_id: UserId::from_uuid(uuid::Uuid::nil()),
+            email: "operator (techverse CLI)",
+            request_id: None,
+        }
+    }
 }
 
 /// Appends one entry. `action` is a stable dotted name (`staff.role_changed`), `target` names
@@ -35,8 +55,8 @@ pub async fn record(
     let entry = AuditEntry {
         id: AuditEntryId::from_uuid(uuid::Uuid::now_v7()),
         store_id: store,
-        actor_id: actor.user.id,
-        actor_email: actor.user.email.to_string(),
+        actor_id: actor.user_id,
+        actor_email: actor.email.to_owned(),
         action: action.to_owned(),
         target,
         summary,

@@ -646,3 +646,141 @@ pub async fn wishlist_remove(
         Err(CatalogError::ProductNotFound)
     }
 }
+
+// ---- CSV import and export -------------------------------------------------------------------
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("the file has {} problem(s); nothing was imported", .0.len())]
+    Rows(Vec<super::product_csv::RowError>),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+}
+
+impl From<StorageError> for ImportError {
+    fn from(error: StorageError) -> Self {
+        Self::Catalog(error.into())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub categories_created: usize,
+}
+
+/// Imports a Shopify-layout CSV: every row is checked first; a file with any error imports
+/// nothing. Products whose handle exists are updated (variants matched by SKU keep their stock),
+/// others are created; `Type` names a category, created when missing. `progress(done, total)`
+/// is called as products are written.
+pub async fn import_csv(
+    ctx: &Context,
+    store: &Store,
+    actor: audit::Actor<'_>,
+    bytes: &[u8],
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<ImportReport, ImportError> {
+    use super::product_csv;
+    let (imported, mut problems) = product_csv::parse(bytes, store.currency);
+    let catalog = ctx.storage.catalog();
+    let existing = catalog.products(store.id, None).await?;
+    let mut categories = catalog.categories(store.id).await?;
+    let mut by_name: std::collections::BTreeMap<String, CategoryId> = categories
+        .iter()
+        .map(|c| (c.name.to_lowercase(), c.id))
+        .collect();
+    let mut new_categories = Vec::new();
+    for item in &imported {
+        let Some(name) = item.category.as_deref() else {
+            continue;
+        };
+        let std::collections::btree_map::Entry::Vacant(slot) = by_name.entry(name.to_lowercase())
+        else {
+            continue;
+        };
+        let input = CategoryInput {
+            name: name.to_owned(),
+            ..CategoryInput::default()
+        };
+        let id = CategoryId::from_uuid(uuid::Uuid::now_v7());
+        match Category::parse(&input, id, store.id, 0) {
+            Ok(category) => {
+                slot.insert(id);
+                new_categories.push(category);
+            }
+            Err(_) => problems.push(product_csv::RowError {
+                row: item.product_row,
+                column: "Type".into(),
+                code: "invalid".into(),
+                message: format!("`{name}` cannot be a category name"),
+            }),
+        }
+    }
+    let now = domain::now();
+    let validated = product_csv::validate(&imported, &existing, &by_name, |input, current| {
+        let id = current.map_or_else(|| ProductId::from_uuid(uuid::Uuid::now_v7()), |p| p.id);
+        Product::parse(input, id, store.id, current, &mut new_variant_id, now)
+    });
+    let products = match validated {
+        Ok(products) if problems.is_empty() => products,
+        Ok(_) => return Err(ImportError::Rows(product_csv::sorted(problems))),
+        Err(more) => {
+            problems.extend(more);
+            return Err(ImportError::Rows(product_csv::sorted(problems)));
+        }
+    };
+    for category in &new_categories {
+        catalog
+            .insert_category(store.id, category)
+            .await
+            .map_err(CatalogError::from)?;
+        categories.push(category.clone());
+    }
+    let mut report = ImportReport {
+        categories_created: new_categories.len(),
+        ..ImportReport::default()
+    };
+    let total = u64::try_from(products.len()).unwrap_or(u64::MAX);
+    for (done, product) in products.iter().enumerate() {
+        let before = existing.iter().find(|p| p.id == product.id);
+        if before.is_some() {
+            if !catalog
+                .save_product(store.id, product)
+                .await
+                .map_err(conflict)?
+            {
+                return Err(CatalogError::Stale.into());
+            }
+            report.updated += 1;
+        } else {
+            catalog
+                .insert_product(store.id, product)
+                .await
+                .map_err(conflict)?;
+            report.created += 1;
+        }
+        low_stock_events(ctx, before, product).await?;
+        progress(u64::try_from(done + 1).unwrap_or(u64::MAX), total);
+    }
+    changed(ctx, store.id).await?;
+    audit::record(
+        ctx,
+        store.id,
+        actor,
+        "product.imported",
+        "products".to_owned(),
+        json!({ "created": report.created, "updated": report.updated, "categories_created": report.categories_created }),
+    )
+    .await?;
+    Ok(report)
+}
+
+/// Every product of the store as Shopify-layout CSV.
+pub async fn export_csv(ctx: &Context, store: &Store) -> Result<Vec<u8>, CatalogError> {
+    let catalog = ctx.storage.catalog();
+    let products = catalog.products(store.id, None).await?;
+    let categories = catalog.categories(store.id).await?;
+    super::product_csv::export(&products, &categories, store.currency)
+        .map_err(|e| CatalogError::Storage(StorageError::Corrupt(e.to_string())))
+}

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod catalog;
 pub mod customers;
+pub mod product_csv;
 pub mod sessions;
 pub mod stores;
 pub mod team;

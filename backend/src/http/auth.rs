@@ -156,10 +156,7 @@ impl StoreStaff {
     }
 
     pub fn actor(&self) -> Actor<'_> {
-        Actor {
-            user: &self.user,
-            request_id: self.request_id.as_deref(),
-        }
+        Actor::staff(&self.user, self.request_id.as_deref())
     }
 }
 

@@ -13,6 +13,7 @@ mod customers;
 mod errors;
 mod helpers;
 mod identity;
+mod import;
 mod isolation;
 mod limits;
 mod mail;

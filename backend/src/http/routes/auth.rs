@@ -464,10 +464,7 @@ async fn accept_invitation(
     audit::record(
         &state.ctx,
         accepted.store_id,
-        audit::Actor {
-            user: &accepted.user,
-            request_id: request_id.as_deref(),
-        },
+        audit::Actor::staff(&accepted.user, request_id.as_deref()),
         "staff.joined",
         format!("user:{}", accepted.user.id),
         json!({ "role": accepted.role.key(), "created_account": accepted.created_account }),

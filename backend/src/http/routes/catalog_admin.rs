@@ -2,7 +2,8 @@
 //! stock, categories and the store's event log. Reads need `products.read`, changes
 //! `products.write`; every change is audited.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use techverse_shared::{
@@ -10,7 +11,7 @@ use techverse_shared::{
 };
 
 use crate::{
-    app::catalog,
+    app::catalog::{self, ImportError},
     domain::catalog::{CategoryInput, Product, ProductInput},
     http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
 };
@@ -21,6 +22,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list))
             .route(web::post().to(create)),
     )
+    // Before `/products/{product}`, which would otherwise take these names as ids.
+    .service(
+        web::resource("/admin/stores/{store}/products/export.csv").route(web::get().to(export)),
+    )
+    .service(web::resource("/admin/stores/{store}/products/import").route(web::post().to(import)))
     .service(
         web::resource("/admin/stores/{store}/products/{product}")
             .route(web::get().to(get))
@@ -282,4 +288,90 @@ async fn events(
         )
         .await?;
     Ok(HttpResponse::Ok().json(json!({ "items": events })))
+}
+
+/// Largest CSV accepted by the import endpoint.
+pub const IMPORT_LIMIT_BYTES: usize = 10 * 1024 * 1024;
+
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::Rows(rows) => {
+                Self::new(ErrorCode::ValidationFailed, error_text(rows.len()))
+                    .with_details(json!({ "rows": rows }))
+            }
+            ImportError::Catalog(catalog) => catalog.into(),
+        }
+    }
+}
+
+fn error_text(count: usize) -> String {
+    format!("the file has {count} problem(s); nothing was imported")
+}
+
+/// `multipart/form-data` with the CSV in a field named `file`.
+async fn import(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::ProductsWrite)?;
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !is_multipart {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "send the CSV as multipart/form-data in a field named `file`",
+        ));
+    }
+    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
+    let malformed = |_| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            "the multipart body could not be read",
+        )
+    };
+    let mut file = None;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(malformed)?;
+        let is_file = field.content_disposition().and_then(|d| d.get_name()) == Some("file");
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(malformed)?;
+            if bytes.len() + chunk.len() > IMPORT_LIMIT_BYTES {
+                return Err(ApiError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("the file is larger than {IMPORT_LIMIT_BYTES} bytes"),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if is_file {
+            file = Some(bytes);
+        }
+    }
+    let Some(file) = file else {
+        let mut errors = crate::domain::validation::ValidationErrors::default();
+        errors.add("file", "required", "attach the CSV in a field named `file`");
+        return Err(errors.into());
+    };
+    let report =
+        catalog::import_csv(&state.ctx, &staff.store, staff.actor(), &file, &|_, _| {}).await?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+async fn export(state: web::Data<AppState>, staff: StoreStaff) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::ProductsRead)?;
+    let csv = catalog::export_csv(&state.ctx, &staff.store).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}-products.csv\"", staff.store.slug),
+        ))
+        .body(csv))
 }
