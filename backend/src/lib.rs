@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod mail;
+pub mod media;
 pub mod ratelimit;
 pub mod redis;
 pub mod startup;

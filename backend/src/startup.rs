@@ -17,6 +17,7 @@ use crate::{
     config::Settings,
     http::{self, AppState, observe::Metrics},
     mail::{self, outbox::MailQueue},
+    media::LocalMedia,
     ratelimit::RateLimiter,
     redis::RedisHandle,
     storage::{self, SessionRepository, Storage},
@@ -42,6 +43,7 @@ pub fn context(
         mail: MailQueue::new(Arc::clone(storage)),
         limiter: RateLimiter::new(settings, redis.cloned()),
         cache: Cache::new(redis.cloned(), registry)?,
+        media: Arc::new(LocalMedia::new(settings.data_dir.join("media"))),
     })
 }
 

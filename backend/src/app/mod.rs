@@ -17,6 +17,7 @@ use crate::{
     cache::Cache,
     config::Settings,
     mail::outbox::MailQueue,
+    media::MediaStore,
     ratelimit::RateLimiter,
     storage::{SessionRepository, Storage},
 };
@@ -34,4 +35,6 @@ pub struct Context {
     pub limiter: Arc<RateLimiter>,
     /// Public catalogue responses (in-process, plus Redis when configured).
     pub cache: Arc<Cache>,
+    /// Uploaded images.
+    pub media: Arc<dyn MediaStore>,
 }

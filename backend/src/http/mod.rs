@@ -53,6 +53,7 @@ pub fn app(
         .wrap(cors)
         .wrap(from_fn(observe::observe))
         .configure(routes::ops::config)
+        .configure(routes::media::config_files)
         .service(
             web::scope("/api/v1")
                 .configure(routes::stores::config)
@@ -60,6 +61,7 @@ pub fn app(
                 .configure(routes::customers::config)
                 .configure(routes::catalog::config)
                 .configure(routes::catalog_admin::config)
+                .configure(routes::media::config_api)
                 .configure(routes::staff::config)
                 .configure(routes::platform::config),
         )

@@ -17,6 +17,7 @@ mod import;
 mod isolation;
 mod limits;
 mod mail;
+mod media;
 mod ops;
 mod platform;
 mod staff;

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod catalog;
 pub mod catalog_admin;
 pub mod customers;
+pub mod media;
 pub mod ops;
 pub mod platform;
 pub mod staff;
