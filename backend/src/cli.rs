@@ -51,6 +51,21 @@ pub enum Command {
     /// Export data from a store.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Create sample data.
+    #[command(subcommand)]
+    Seed(SeedCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// Create the `demo` store (NGN) with tech products, categories, stock and an owner whose
+    /// credentials are printed. Does nothing when the store exists.
+    Demo {
+        /// How many products (at least the 46 realistic ones; more are numbered copies, for
+        /// benchmarks).
+        #[arg(long, default_value_t = 46)]
+        products: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +161,7 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Export(ExportCommand::Products { store }) => {
             export_products(settings, &store).await
         }
+        Command::Seed(SeedCommand::Demo { products }) => seed_demo(settings, products).await,
     }
 }
 
@@ -221,6 +237,26 @@ async fn import_products(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+async fn seed_demo(settings: Settings, products: usize) -> anyhow::Result<()> {
+    let ctx = command_context(settings).await?;
+    let mut out = std::io::stdout().lock();
+    match crate::app::seed::seed_demo(&ctx, products).await? {
+        crate::app::seed::Seeded::Created {
+            products,
+            owner_email,
+            owner_password,
+        } => {
+            writeln!(out, "created store demo with {products} products")?;
+            writeln!(out, "owner: {owner_email}")?;
+            writeln!(out, "password: {owner_password}")?;
+        }
+        crate::app::seed::Seeded::AlreadyThere => {
+            writeln!(out, "store demo already exists; nothing changed")?;
+        }
+    }
+    Ok(())
 }
 
 async fn export_products(settings: Settings, slug: &str) -> anyhow::Result<()> {

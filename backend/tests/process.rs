@@ -432,3 +432,101 @@ fn a_platform_admin_made_with_the_cli_runs_the_operator_api_and_sessions_survive
     assert_eq!(status, 200);
     assert_eq!(server.get("/api/v1/stores/merchant-shop").0, 200);
 }
+
+#[test]
+fn the_demo_seed_and_the_csv_import_run_from_the_command_line() {
+    let data = tempfile::tempdir().unwrap();
+    let out = cli(data.path(), &["seed", "demo"]);
+    assert!(out.contains("created store demo with 46 products"), "{out}");
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap()
+        .to_owned();
+    let again = cli(data.path(), &["seed", "demo"]);
+    assert!(again.contains("already exists"), "{again}");
+
+    let csv = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shopify_products.csv");
+    let out = cli(
+        data.path(),
+        &[
+            "stores",
+            "create",
+            "--slug",
+            "moved-shop",
+            "--name",
+            "Moved",
+            "--currency",
+            "NGN",
+        ],
+    );
+    assert!(out.contains("created store"));
+    let out = cli(
+        data.path(),
+        &[
+            "import",
+            "products",
+            "--store",
+            "moved-shop",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("3 created"), "{out}");
+    let bad = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shopify_invalid.csv");
+    let failed = techverse(data.path())
+        .args([
+            "import",
+            "products",
+            "--store",
+            "moved-shop",
+            bad.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!failed.status.success());
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("row 4, column Variant Price"), "{stderr}");
+    let exported = cli(
+        data.path(),
+        &["export", "products", "--store", "moved-shop"],
+    );
+    assert!(exported.starts_with("Handle,Title"));
+    assert_eq!(
+        exported
+            .lines()
+            .filter(|l| l.starts_with("pixel-9,"))
+            .count(),
+        3
+    );
+
+    let server = Server::start(data.path());
+    let (status, body) = server.get("/api/v1/stores/demo/products?limit=100");
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        page["total"].as_u64().unwrap() >= 40,
+        "active demo products: {}",
+        page["total"]
+    );
+    assert!(
+        page["facets"]["in_stock"].as_u64().unwrap() < page["total"].as_u64().unwrap(),
+        "some sold out"
+    );
+    let image = page["items"][0]["image"]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, svg) = server.get(&image);
+    assert_eq!(status, 200);
+    assert!(svg.starts_with("<svg"));
+    let (status, body) = server.send(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        &format!(r#"{{"email":"owner@demo.techverse.local","password":"{password}"}}"#),
+    );
+    assert_eq!(status, 200, "the printed credentials work: {body}");
+    let (status, tree) = server.get("/api/v1/stores/demo/categories");
+    assert_eq!(status, 200);
+    assert!(tree.contains("Laptops") && tree.contains("Phones & Tablets"));
+}

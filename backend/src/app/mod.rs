@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod customers;
 pub mod product_csv;
+pub mod seed;
 pub mod sessions;
 pub mod stores;
 pub mod team;
