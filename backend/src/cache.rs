@@ -10,20 +10,27 @@ use std::{
     time::{Duration, Instant},
 };
 
+use bytes::Bytes;
 use deadpool_redis::redis::{self, AsyncCommands};
 use prometheus::IntCounterVec;
 use sha2::{Digest, Sha256};
+use techverse_shared::StoreId;
+
+use crate::domain::catalog::Product;
 
 use crate::redis::RedisHandle;
+
+/// A store's active products at one catalogue version, shared by every cold list query.
+pub type ProductSnapshot = Arc<Vec<Product>>;
 
 const REDIS_TTL_SECS: u64 = 600;
 const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
 const REDIS_PAUSE: Duration = Duration::from_secs(2);
 
-/// A cached response body and its entity tag.
+/// A cached response body and its entity tag. `Bytes` so a hit is sent without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cached {
-    pub body: Arc<[u8]>,
+    pub body: Bytes,
     pub etag: Arc<str>,
 }
 
@@ -49,6 +56,9 @@ impl Cached {
 
 pub struct Cache {
     local: moka::future::Cache<String, Cached>,
+    /// Active products per (store, catalogue version): cold list pages filter these in memory
+    /// instead of reading and parsing every product again.
+    snapshots: moka::future::Cache<(StoreId, i64), ProductSnapshot>,
     redis: Option<RedisHandle>,
     redis_paused_until: Mutex<Option<Instant>>,
     lookups: IntCounterVec,
@@ -74,6 +84,10 @@ impl Cache {
                     u32::try_from(key.len() + value.body.len()).unwrap_or(u32::MAX)
                 })
                 .time_to_live(Duration::from_secs(REDIS_TTL_SECS))
+                .build(),
+            snapshots: moka::future::Cache::builder()
+                .max_capacity(16)
+                .time_to_idle(Duration::from_secs(REDIS_TTL_SECS))
                 .build(),
             redis,
             redis_paused_until: Mutex::new(None),
@@ -143,6 +157,23 @@ impl Cache {
             Ok(Err(error)) => self.pause_redis(&error),
             Err(_) => self.pause_redis(&anyhow::anyhow!("no answer within {REDIS_TIMEOUT:?}")),
         }
+    }
+
+    /// The store's active products at `version`, loaded once per version (concurrent callers
+    /// wait for the one load).
+    pub async fn products<E, F>(
+        &self,
+        store: StoreId,
+        version: i64,
+        load: F,
+    ) -> Result<ProductSnapshot, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        F: Future<Output = Result<Vec<Product>, E>>,
+    {
+        self.snapshots
+            .try_get_with((store, version), async { load.await.map(Arc::new) })
+            .await
     }
 
     /// The cached value of `key`, or `compute`'s (stored for next time). Only one `compute`

@@ -3,7 +3,7 @@
 //! product pages, the category tree, suggestions; all cached under versioned keys), plus
 //! customers' wishlists.
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::Arc};
 
 use serde::Serialize;
 use serde_json::json;
@@ -440,9 +440,28 @@ pub async fn delete_category(
 // ---- public reads, cached -----------------------------------------------------------------
 
 /// The cache key of a public read: store, catalogue version, what was asked.
-async fn key(ctx: &Context, store: StoreId, what: &str) -> Result<String, StorageError> {
-    let version = ctx.storage.catalog().catalog_version(store).await?;
-    Ok(format!("{store}:v{version}:{what}"))
+fn key(store: StoreId, version: i64, what: &str) -> String {
+    format!("{store}:v{version}:{what}")
+}
+
+/// The store's active products at `version` (a shared snapshot, loaded once per version).
+async fn active_products(
+    ctx: &Context,
+    store: StoreId,
+    version: i64,
+) -> Result<crate::cache::ProductSnapshot, CatalogError> {
+    ctx.cache
+        .products(
+            store,
+            version,
+            ctx.storage
+                .catalog()
+                .products(store, Some(ProductStatus::Active)),
+        )
+        .await
+        .map_err(|shared| {
+            CatalogError::Storage(StorageError::Unavailable(anyhow::anyhow!("{shared}")))
+        })
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CatalogError> {
@@ -450,16 +469,21 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CatalogError> {
         .map_err(|e| CatalogError::Storage(StorageError::Corrupt(e.to_string())))
 }
 
-async fn cached<F>(
+/// The cached response for `what` at the store's current catalogue version, computed by
+/// `compute(version)` on a miss.
+async fn cached<F, Fut>(
     ctx: &Context,
     store: StoreId,
     what: &str,
     compute: F,
 ) -> Result<Cached, CatalogError>
 where
-    F: Future<Output = Result<Vec<u8>, CatalogError>>,
+    F: FnOnce(i64) -> Fut,
+    Fut: Future<Output = Result<Vec<u8>, CatalogError>>,
 {
-    let key = key(ctx, store, what).await?;
+    let version = ctx.storage.catalog().catalog_version(store).await?;
+    let key = key(store, version, what);
+    let compute = compute(version);
     ctx.cache
         .get_or_compute(key, compute)
         .await
@@ -473,8 +497,6 @@ where
             },
         })
 }
-
-use std::sync::Arc;
 
 /// Plain lower-case words of a search box: letters and digits only, at most 10 of 40 chars.
 pub fn search_words(q: &str) -> Vec<String> {
@@ -500,7 +522,7 @@ pub async fn list(
     query: PublicQuery,
 ) -> Result<Cached, CatalogError> {
     let what = format!("list?{}", query.canonical);
-    cached(ctx, store.id, &what, async {
+    cached(ctx, store.id, &what, |version| async move {
         let catalog = ctx.storage.catalog();
         let mut list = query.list.clone();
         if let Some(q) = &query.q {
@@ -511,9 +533,7 @@ pub async fn list(
                 catalog.search(store.id, &words, 1000).await?
             });
         }
-        let products = catalog
-            .products(store.id, Some(ProductStatus::Active))
-            .await?;
+        let products = active_products(ctx, store.id, version).await?;
         let categories = catalog.categories(store.id).await?;
         let page: ProductPage = listing::page(&products, &categories, &list, store.currency);
         to_json(&page)
@@ -523,7 +543,7 @@ pub async fn list(
 
 pub async fn detail(ctx: &Context, store: &Store, slug: &str) -> Result<Cached, CatalogError> {
     let what = format!("product/{slug}");
-    cached(ctx, store.id, &what, async {
+    cached(ctx, store.id, &what, |version| async move {
         let catalog = ctx.storage.catalog();
         let product = catalog
             .product_by_slug(store.id, slug)
@@ -533,10 +553,9 @@ pub async fn detail(ctx: &Context, store: &Store, slug: &str) -> Result<Cached, 
         let related: Vec<ProductSummary> = if product.category_ids.is_empty() {
             Vec::new()
         } else {
-            let mut others: Vec<Product> = catalog
-                .products(store.id, Some(ProductStatus::Active))
-                .await?
-                .into_iter()
+            let snapshot = active_products(ctx, store.id, version).await?;
+            let mut others: Vec<&Product> = snapshot
+                .iter()
                 .filter(|p| {
                     p.id != product.id
                         && p.category_ids
@@ -575,7 +594,7 @@ pub async fn detail(ctx: &Context, store: &Store, slug: &str) -> Result<Cached, 
 }
 
 pub async fn category_tree(ctx: &Context, store: &Store) -> Result<Cached, CatalogError> {
-    cached(ctx, store.id, "categories", async {
+    cached(ctx, store.id, "categories", |_| async {
         let categories = ctx.storage.catalog().categories(store.id).await?;
         let tree: Vec<CategoryNode> = catalog::tree(&categories);
         to_json(&json!({ "items": tree }))
@@ -587,7 +606,7 @@ pub async fn suggest(ctx: &Context, store: &Store, q: &str) -> Result<Cached, Ca
     let words = search_words(q);
     let prefix = words.last().cloned().unwrap_or_default();
     let what = format!("suggest?{prefix}");
-    cached(ctx, store.id, &what, async {
+    cached(ctx, store.id, &what, |_| async move {
         let titles = ctx.storage.catalog().suggest(store.id, &prefix, 8).await?;
         to_json(&json!({ "items": titles }))
     })

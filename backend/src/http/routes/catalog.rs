@@ -54,7 +54,7 @@ pub fn respond(req: &HttpRequest, cached: &Cached) -> HttpResponse {
     } else {
         response
             .content_type("application/json")
-            .body(cached.body.to_vec())
+            .body(cached.body.clone())
     }
 }
 

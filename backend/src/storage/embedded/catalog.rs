@@ -428,14 +428,13 @@ impl CatalogRepository for EmbeddedStorage {
 
     async fn catalog_version(&self, store: StoreId) -> StorageResult<i64> {
         self.call(move |conn| {
-            conn.query_row(
-                "SELECT version FROM catalog_versions WHERE store_id = ?1",
-                [store.to_string()],
-                |row| row.get(0),
-            )
-            .optional()
-            .map(Option::unwrap_or_default)
-            .map_err(unavailable)
+            conn.prepare_cached("SELECT version FROM catalog_versions WHERE store_id = ?1")
+                .and_then(|mut statement| {
+                    statement.query_row([store.to_string()], |row| row.get(0))
+                })
+                .optional()
+                .map(Option::unwrap_or_default)
+                .map_err(unavailable)
         })
         .await
     }

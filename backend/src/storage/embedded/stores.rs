@@ -68,7 +68,8 @@ impl EmbeddedStorage {
         let sql = format!("SELECT {COLUMNS} FROM stores WHERE {column} = ?1");
         let row = self
             .call(move |conn| {
-                conn.query_row(&sql, [value], StoreRow::read)
+                conn.prepare_cached(&sql)
+                    .and_then(|mut statement| statement.query_row([value], StoreRow::read))
                     .optional()
                     .map_err(unavailable)
             })

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Catalogue read benchmark: builds release, seeds a store with 10,000 products (embedded
+# store), starts the server and measures with wrk (installed from Debian when missing):
+#   list page (20 items) warm cache, list page cold cache (a new query each request), product
+#   detail (warm), search query (warm).
+# Prints requests/s and p50/p99 latency for each. Figures, not a test gate.
+#
+# Environment: PRODUCTS (default 10000), DURATION (default 10s), CONNECTIONS (default 64),
+# THREADS (default 2), CARGO_TARGET_DIR (default ~/.cache/techverse-target).
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/techverse-target}"
+PRODUCTS="${PRODUCTS:-10000}"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v wrk >/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+cargo build --release --locked --bin techverse
+BIN="$CARGO_TARGET_DIR/release/techverse"
+DATA=$(mktemp -d)
+SERVER_PID=""
+cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$DATA"; }
+trap cleanup EXIT
+
+export TECHVERSE_DATA_DIR="$DATA"
+export TECHVERSE_LOG_LEVEL=warn
+export TECHVERSE_LOG_FORMAT=json
+# The benchmark client is one IP hammering one store: lift the abuse limits.
+export TECHVERSE_RATE_LIMIT_IP_PER_MINUTE=1000000000
+export TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE=1000000000
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export TECHVERSE_LISTEN_ADDR="127.0.0.1:$PORT"
+
+echo "seeding $PRODUCTS products…"
+start=$(date +%s)
+"$BIN" seed demo --products "$PRODUCTS" | head -1
+echo "seeded in $(( $(date +%s) - start ))s"
+
+"$BIN" serve >"$DATA/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
+
+BASE="http://127.0.0.1:$PORT/api/v1/stores/demo"
+SLUG=$(curl -fs "$BASE/products?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["slug"])')
+
+cat >"$DATA/cold.lua" <<'LUA'
+-- Every request asks a different list (a new max_price), so none is in the cache.
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", "/api/v1/stores/demo/products?limit=20&max_price=" .. (100000000 + counter * 7 + math.random(1, 6)))
+end
+LUA
+
+run() {
+    local name=$1 url=$2 script=${3:-}
+    # Warm up (and fill the cache for the warm cases).
+    curl -fs "$url" >/dev/null
+    local out
+    if [ -n "$script" ]; then
+        out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url")
+    else
+        out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url")
+    fi
+    local rps p50 p99 errors
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+    errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+    printf '%-28s %12s req/s   p50 %9s   p99 %9s   non-2xx %s\n' "$name" "$rps" "$p50" "$p99" "${errors:-0}"
+}
+
+echo
+echo "catalogue benchmark: $PRODUCTS products, embedded store, wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+run "list page, warm cache" "$BASE/products?limit=20"
+run "list page, cold cache" "$BASE/products" "$DATA/cold.lua"
+run "product detail, warm" "$BASE/products/$SLUG"
+run "search 'galaxy', warm" "$BASE/products?q=galaxy&limit=20"
