@@ -861,3 +861,127 @@ async fn customers_keep_a_wishlist_of_active_products() {
     let anonymous = app.get(path).await;
     assert_error(anonymous, 401, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn staff_read_list_and_replace_products_keeping_variant_stock() {
+    let app = spawn_app().await;
+    let owner = app.signup("edit-shop").await;
+    let created = product(
+        &app,
+        &owner,
+        phone("Acme One", "ONE", 300_000, "draft", &[]),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let path = admin("edit-shop", &format!("/products/{id}"));
+    let read: Value = send(&app, Method::GET, &path, &owner.access, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["status"], "draft");
+    assert_eq!(read["variants"][0]["stock_on_hand"], 10);
+    assert_eq!(read["version"], 1);
+
+    let drafts: Value = send(
+        &app,
+        Method::GET,
+        &admin("edit-shop", "/products?status=draft"),
+        &owner.access,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(drafts["items"].as_array().unwrap().len(), 1);
+    let active: Value = send(
+        &app,
+        Method::GET,
+        &admin("edit-shop", "/products?status=active"),
+        &owner.access,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(active["items"].as_array().unwrap().is_empty());
+    let bad = send(
+        &app,
+        Method::GET,
+        &admin("edit-shop", "/products?status=gone"),
+        &owner.access,
+        None,
+    )
+    .await;
+    assert_error(bad, 400, "bad_request").await;
+
+    // Replace: keep the first variant (by id, with its stock), drop the second, add a third.
+    let mut body = phone("Acme One Plus", "ONE", 310_000, "active", &[]);
+    body["slug"] = json!("acme-one");
+    body["variants"] = json!([
+        { "id": read["variants"][0]["id"], "sku": "ONE-B128", "options": ["Black", "128 GB"], "price": 310_000, "stock": 999 },
+        { "sku": "ONE-S128", "options": ["Silver", "128 GB"], "price": 320_000, "stock": 4 }
+    ]);
+    let replaced = send(&app, Method::PUT, &path, &owner.access, Some(body)).await;
+    assert_eq!(replaced.status(), 200);
+    let replaced: Value = replaced.json().await.unwrap();
+    assert_eq!(replaced["title"], "Acme One Plus");
+    assert_eq!(
+        replaced["variants"][0]["stock_on_hand"], 10,
+        "stock moves only by adjustments"
+    );
+    assert_eq!(replaced["variants"][1]["stock_on_hand"], 4);
+    assert_eq!(replaced["variants"].as_array().unwrap().len(), 2);
+    let public_page: Value = app
+        .get("/api/v1/stores/edit-shop/products/acme-one")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public_page["title"], "Acme One Plus");
+    let foreign_variant = send(
+        &app,
+        Method::PUT,
+        &path,
+        &owner.access,
+        Some(json!({ "title": "X", "variants": [{ "id": uuid::Uuid::nil(), "sku": "Z", "price": 1 }] })),
+    )
+    .await;
+    let body = assert_error(foreign_variant, 422, "validation_failed").await;
+    assert_eq!(
+        body["error"]["details"]["fields"][0]["field"],
+        "variants[0].id"
+    );
+    let missing = send(
+        &app,
+        Method::PUT,
+        &admin("edit-shop", &format!("/products/{}", uuid::Uuid::nil())),
+        &owner.access,
+        Some(phone("X", "X", 1, "active", &[])),
+    )
+    .await;
+    assert_error(missing, 404, "not_found").await;
+    let junk = send(
+        &app,
+        Method::GET,
+        &admin("edit-shop", "/products/not-an-id"),
+        &owner.access,
+        None,
+    )
+    .await;
+    assert_error(junk, 404, "not_found").await;
+    let audit: Value = send(
+        &app,
+        Method::GET,
+        &admin("edit-shop", "/audit-log?action=product.updated"),
+        &owner.access,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(audit["items"][0]["summary"]["title"]["to"], "Acme One Plus");
+}

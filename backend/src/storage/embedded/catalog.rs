@@ -427,7 +427,7 @@ impl CatalogRepository for EmbeddedStorage {
     }
 
     async fn catalog_version(&self, store: StoreId) -> StorageResult<i64> {
-        self.call(move |conn| {
+        self.read_point(move |conn| {
             conn.prepare_cached("SELECT version FROM catalog_versions WHERE store_id = ?1")
                 .and_then(|mut statement| {
                     statement.query_row([store.to_string()], |row| row.get(0))

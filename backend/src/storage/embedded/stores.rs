@@ -67,7 +67,7 @@ impl EmbeddedStorage {
     ) -> StorageResult<Option<Store>> {
         let sql = format!("SELECT {COLUMNS} FROM stores WHERE {column} = ?1");
         let row = self
-            .call(move |conn| {
+            .read_point(move |conn| {
                 conn.prepare_cached(&sql)
                     .and_then(|mut statement| statement.query_row([value], StoreRow::read))
                     .optional()
