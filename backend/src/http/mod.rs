@@ -9,6 +9,7 @@ pub mod observe;
 pub mod platform_auth;
 pub mod routes;
 pub mod tenant;
+pub mod upload;
 
 use std::sync::Arc;
 

@@ -3,7 +3,6 @@
 //! `products.write`; every change is audited.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use techverse_shared::{
@@ -13,7 +12,7 @@ use techverse_shared::{
 use crate::{
     app::catalog::{self, ImportError},
     domain::catalog::{CategoryInput, Product, ProductInput},
-    http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
+    http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody, upload},
 };
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -317,48 +316,7 @@ async fn import(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_write(Permission::ProductsWrite)?;
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if !is_multipart {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "send the CSV as multipart/form-data in a field named `file`",
-        ));
-    }
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
-    let malformed = |_| {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            "the multipart body could not be read",
-        )
-    };
-    let mut file = None;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(malformed)?;
-        let is_file = field.content_disposition().and_then(|d| d.get_name()) == Some("file");
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(malformed)?;
-            if bytes.len() + chunk.len() > IMPORT_LIMIT_BYTES {
-                return Err(ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!("the file is larger than {IMPORT_LIMIT_BYTES} bytes"),
-                ));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if is_file {
-            file = Some(bytes);
-        }
-    }
-    let Some(file) = file else {
-        let mut errors = crate::domain::validation::ValidationErrors::default();
-        errors.add("file", "required", "attach the CSV in a field named `file`");
-        return Err(errors.into());
-    };
+    let file = upload::read_file(&req, payload, IMPORT_LIMIT_BYTES, "CSV").await?;
     let report =
         catalog::import_csv(&state.ctx, &staff.store, staff.actor(), &file, &|_, _| {}).await?;
     Ok(HttpResponse::Ok().json(report))

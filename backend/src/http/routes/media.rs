@@ -3,13 +3,12 @@
 //! generated; size is capped.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
-use futures_util::StreamExt;
 use serde_json::json;
 use techverse_shared::{ErrorCode, Permission, StoreId};
 
 use crate::{
     app::audit,
-    http::{AppState, auth::StoreStaff, error::ApiError},
+    http::{AppState, auth::StoreStaff, error::ApiError, upload},
     media::{ImageKind, MAX_IMAGE_BYTES, served_type},
 };
 
@@ -28,53 +27,7 @@ async fn upload(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     staff.require_write(Permission::ProductsWrite)?;
-    let is_multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if !is_multipart {
-        return Err(ApiError::new(
-            ErrorCode::UnsupportedMediaType,
-            "send the image as multipart/form-data in a field named `file`",
-        ));
-    }
-    let mut multipart = actix_multipart::Multipart::new(req.headers(), payload);
-    let malformed = |_| {
-        ApiError::new(
-            ErrorCode::BadRequest,
-            "the multipart body could not be read",
-        )
-    };
-    let mut file = None;
-    while let Some(field) = multipart.next().await {
-        let mut field = field.map_err(malformed)?;
-        let is_file = field.content_disposition().and_then(|d| d.get_name()) == Some("file");
-        let mut bytes = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(malformed)?;
-            if bytes.len() + chunk.len() > MAX_IMAGE_BYTES {
-                return Err(ApiError::new(
-                    ErrorCode::PayloadTooLarge,
-                    format!("an image has at most {MAX_IMAGE_BYTES} bytes"),
-                )
-                .with_details(json!({ "limit_bytes": MAX_IMAGE_BYTES })));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        if is_file {
-            file = Some(bytes);
-        }
-    }
-    let Some(bytes) = file else {
-        let mut errors = crate::domain::validation::ValidationErrors::default();
-        errors.add(
-            "file",
-            "required",
-            "attach the image in a field named `file`",
-        );
-        return Err(errors.into());
-    };
+    let bytes = upload::read_file(&req, payload, MAX_IMAGE_BYTES, "image").await?;
     let kind = ImageKind::sniff(&bytes).ok_or_else(|| {
         ApiError::new(
             ErrorCode::UnsupportedMediaType,
