@@ -5,7 +5,10 @@
 use std::{
     collections::HashMap,
     num::NonZeroU32,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -107,6 +110,7 @@ pub struct RateLimiter {
     redis_paused_until: Mutex<Option<Instant>>,
     /// Login failures per key: (count, last failure in ms since the epoch).
     failures: Cache<String, (u32, i64)>,
+    local_hits: AtomicU64,
 }
 
 impl RateLimiter {
@@ -129,6 +133,7 @@ impl RateLimiter {
                 .max_capacity(100_000)
                 .time_to_idle(Duration::from_secs(3600))
                 .build(),
+            local_hits: AtomicU64::new(0),
         })
     }
 
@@ -202,7 +207,13 @@ impl RateLimiter {
                 reset_secs: 0,
             };
         };
-        if limiter.len() > 50_000 {
+        // Forget idle keys now and then (counting keys walks every shard, so not each time).
+        if self
+            .local_hits
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(4096)
+            && limiter.len() > 50_000
+        {
             limiter.retain_recent();
         }
         let per_cell = WINDOW.as_secs_f64() / f64::from(limit);
