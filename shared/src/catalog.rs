@@ -4,47 +4,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::{CategoryId, Currency, ProductId, VariantId};
-
-/// An amount of money: an integer count of minor units of a currency. Never a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Money {
-    pub minor: i64,
-    pub currency: Currency,
-}
-
-impl Money {
-    pub const fn new(minor: i64, currency: Currency) -> Self {
-        Self { minor, currency }
-    }
-
-    /// `12,500.00 NGN`-style text: grouped major units, the currency's decimals, the code.
-    pub fn format(&self) -> String {
-        let exponent = u32::from(self.currency.exponent());
-        let scale = 10_i64.pow(exponent);
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let magnitude = self.minor.unsigned_abs();
-        let scale = scale.unsigned_abs();
-        let major = (magnitude / scale).to_string();
-        let mut grouped = String::with_capacity(major.len() + major.len() / 3);
-        for (index, digit) in major.chars().enumerate() {
-            if index > 0 && (major.len() - index).is_multiple_of(3) {
-                grouped.push(',');
-            }
-            grouped.push(digit);
-        }
-        if exponent == 0 {
-            format!("{sign}{grouped} {}", self.currency)
-        } else {
-            let minor = magnitude % scale;
-            format!(
-                "{sign}{grouped}.{minor:0width$} {}",
-                self.currency,
-                width = exponent as usize
-            )
-        }
-    }
-}
+use crate::{CategoryId, Money, ProductId, VariantId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -207,29 +167,4 @@ pub struct ProductPage {
     pub facets: Facets,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn money(minor: i64, code: &str) -> Money {
-        Money::new(
-            minor,
-            Currency::from_code(code).unwrap_or_else(|_| unreachable!()),
-        )
-    }
-
-    #[test]
-    fn money_formats_from_minor_units_with_the_currency_exponent() {
-        assert_eq!(money(1_250_000, "NGN").format(), "12,500.00 NGN");
-        assert_eq!(money(5, "USD").format(), "0.05 USD");
-        assert_eq!(money(-123_456, "USD").format(), "-1,234.56 USD");
-        assert_eq!(money(1500, "JPY").format(), "1,500 JPY");
-        assert_eq!(money(1_234_567, "KWD").format(), "1,234.567 KWD");
-        assert_eq!(
-            money(i64::MIN, "USD").format(),
-            "-92,233,720,368,547,758.08 USD"
-        );
-    }
 }

@@ -9,6 +9,7 @@ pub mod country;
 pub mod currency;
 pub mod error;
 pub mod ids;
+pub mod money;
 pub mod store;
 
 pub use access::Permission;
@@ -17,7 +18,7 @@ pub use account::{
     MyStore, RoleView, StaffUserView, TokenResponse,
 };
 pub use catalog::{
-    CategoryNode, FacetValue, Facets, ImageView, Money, OptionView, ProductDetail, ProductPage,
+    CategoryNode, FacetValue, Facets, ImageView, OptionView, ProductDetail, ProductPage,
     ProductStatus, ProductSummary, RatingView, SpecFacet, SpecGroupView, SpecView, VariantView,
 };
 pub use country::{CountryCode, UnknownCountry};
@@ -26,4 +27,5 @@ pub use error::{ApiError, ApiErrorBody, ErrorCode, FieldError};
 pub use ids::{
     AddressId, AuditEntryId, CategoryId, CustomerId, ProductId, RoleId, StoreId, UserId, VariantId,
 };
+pub use money::{Money, MoneyError};
 pub use store::{PlatformStore, StorePage, StoreProfile, StoreSlug, StoreSlugError, StoreStatus};
