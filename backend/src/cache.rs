@@ -10,22 +10,21 @@ use std::{
     time::{Duration, Instant},
 };
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use deadpool_redis::redis::{self, AsyncCommands};
 use prometheus::IntCounterVec;
 use sha2::{Digest, Sha256};
 use techverse_shared::StoreId;
 
-use crate::domain::catalog::Product;
-
-use crate::redis::RedisHandle;
+use crate::{domain::catalog::Product, redis::RedisHandle};
 
 /// A store's active products at one catalogue version, shared by every cold list query.
 pub type ProductSnapshot = Arc<Vec<Product>>;
 
-const REDIS_TTL_SECS: u64 = 600;
-const REDIS_TIMEOUT: Duration = Duration::from_millis(300);
-const REDIS_PAUSE: Duration = Duration::from_secs(2);
+const SHARED_TTL_SECS: u64 = 600;
+const SHARED_TIMEOUT: Duration = Duration::from_millis(300);
+const SHARED_PAUSE: Duration = Duration::from_secs(2);
 
 /// A cached response body and its entity tag. `Bytes` so a hit is sent without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,19 +53,65 @@ impl Cached {
     }
 }
 
+/// The shared cache layer: a key-value store every instance sees. Failures are the caller's to
+/// tolerate (the cache is an optimisation, never the source of truth).
+#[async_trait]
+pub trait SharedCache: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>>;
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> anyhow::Result<()>;
+}
+
+/// The Redis adapter of [`SharedCache`].
+pub struct RedisCache {
+    redis: RedisHandle,
+}
+
+impl RedisCache {
+    pub fn new(redis: RedisHandle) -> Self {
+        Self { redis }
+    }
+}
+
+#[async_trait]
+impl SharedCache for RedisCache {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn get(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
+        let mut conn = self.redis.connection().await?;
+        Ok(conn.get(self.redis.key(&format!("cache:{key}"))).await?)
+    }
+
+    async fn put(&self, key: &str, value: &[u8], ttl: Duration) -> anyhow::Result<()> {
+        let mut conn = self.redis.connection().await?;
+        redis::cmd("SET")
+            .arg(self.redis.key(&format!("cache:{key}")))
+            .arg(value)
+            .arg("EX")
+            .arg(ttl.as_secs().max(1))
+            .query_async::<()>(&mut conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The catalogue cache: the in-process adapter (moka) always, in front of a shared adapter
+/// (Redis) when one is configured.
 pub struct Cache {
     local: moka::future::Cache<String, Cached>,
     /// Active products per (store, catalogue version): cold list pages filter these in memory
     /// instead of reading and parsing every product again.
     snapshots: moka::future::Cache<(StoreId, i64), ProductSnapshot>,
-    redis: Option<RedisHandle>,
-    redis_paused_until: Mutex<Option<Instant>>,
+    shared: Option<Arc<dyn SharedCache>>,
+    shared_paused_until: Mutex<Option<Instant>>,
     lookups: IntCounterVec,
 }
 
 impl Cache {
     pub fn new(
-        redis: Option<RedisHandle>,
+        shared: Option<Arc<dyn SharedCache>>,
         registry: &prometheus::Registry,
     ) -> anyhow::Result<Arc<Self>> {
         let lookups = IntCounterVec::new(
@@ -83,14 +128,14 @@ impl Cache {
                 .weigher(|key: &String, value: &Cached| {
                     u32::try_from(key.len() + value.body.len()).unwrap_or(u32::MAX)
                 })
-                .time_to_live(Duration::from_secs(REDIS_TTL_SECS))
+                .time_to_live(Duration::from_secs(SHARED_TTL_SECS))
                 .build(),
             snapshots: moka::future::Cache::builder()
                 .max_capacity(16)
-                .time_to_idle(Duration::from_secs(REDIS_TTL_SECS))
+                .time_to_idle(Duration::from_secs(SHARED_TTL_SECS))
                 .build(),
-            redis,
-            redis_paused_until: Mutex::new(None),
+            shared,
+            shared_paused_until: Mutex::new(None),
             lookups,
         }))
     }
@@ -99,63 +144,55 @@ impl Cache {
         self.lookups.with_label_values(&[layer, result]).inc();
     }
 
-    fn redis(&self) -> Option<&RedisHandle> {
-        let redis = self.redis.as_ref()?;
+    /// The shared layer, unless it failed a moment ago.
+    fn shared(&self) -> Option<&dyn SharedCache> {
+        let shared = self.shared.as_deref()?;
         let paused = self
-            .redis_paused_until
+            .shared_paused_until
             .lock()
             .ok()
             .and_then(|guard| *guard)
             .is_some_and(|until| Instant::now() < until);
-        (!paused).then_some(redis)
+        (!paused).then_some(shared)
     }
 
-    fn pause_redis(&self, error: &anyhow::Error) {
-        if let Ok(mut guard) = self.redis_paused_until.lock() {
+    fn pause_shared(&self, name: &str, error: &anyhow::Error) {
+        if let Ok(mut guard) = self.shared_paused_until.lock() {
             if guard.is_none_or(|until| Instant::now() >= until) {
-                tracing::warn!(error = %error, "Redis cache failed; serving from storage for now");
+                tracing::warn!(error = %error, layer = name, "shared cache failed; serving from storage for now");
             }
-            *guard = Some(Instant::now() + REDIS_PAUSE);
+            *guard = Some(Instant::now() + SHARED_PAUSE);
         }
     }
 
-    async fn redis_get(&self, key: &str) -> Option<Vec<u8>> {
-        let redis = self.redis()?;
-        let work = async {
-            let mut conn = redis.connection().await?;
-            let value: Option<Vec<u8>> = conn.get(redis.key(&format!("cache:{key}"))).await?;
-            anyhow::Ok(value)
-        };
-        match tokio::time::timeout(REDIS_TIMEOUT, work).await {
+    async fn shared_get(&self, key: &str) -> Option<Vec<u8>> {
+        let shared = self.shared()?;
+        match tokio::time::timeout(SHARED_TIMEOUT, shared.get(key)).await {
             Ok(Ok(value)) => value,
             Ok(Err(error)) => {
-                self.pause_redis(&error);
+                self.pause_shared(shared.name(), &error);
                 None
             }
             Err(_) => {
-                self.pause_redis(&anyhow::anyhow!("no answer within {REDIS_TIMEOUT:?}"));
+                self.pause_shared(
+                    shared.name(),
+                    &anyhow::anyhow!("no answer within {SHARED_TIMEOUT:?}"),
+                );
                 None
             }
         }
     }
 
-    async fn redis_put(&self, key: &str, body: &[u8]) {
-        let Some(redis) = self.redis() else { return };
-        let work = async {
-            let mut conn = redis.connection().await?;
-            redis::cmd("SET")
-                .arg(redis.key(&format!("cache:{key}")))
-                .arg(body)
-                .arg("EX")
-                .arg(REDIS_TTL_SECS)
-                .query_async::<()>(&mut conn)
-                .await?;
-            anyhow::Ok(())
-        };
-        match tokio::time::timeout(REDIS_TIMEOUT, work).await {
+    async fn shared_put(&self, key: &str, body: &[u8]) {
+        let Some(shared) = self.shared() else { return };
+        let ttl = Duration::from_secs(SHARED_TTL_SECS);
+        match tokio::time::timeout(SHARED_TIMEOUT, shared.put(key, body, ttl)).await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => self.pause_redis(&error),
-            Err(_) => self.pause_redis(&anyhow::anyhow!("no answer within {REDIS_TIMEOUT:?}")),
+            Ok(Err(error)) => self.pause_shared(shared.name(), &error),
+            Err(_) => self.pause_shared(
+                shared.name(),
+                &anyhow::anyhow!("no answer within {SHARED_TIMEOUT:?}"),
+            ),
         }
     }
 
@@ -190,15 +227,15 @@ impl Cache {
         self.count("memory", "miss");
         self.local
             .try_get_with(key.clone(), async {
-                if let Some(body) = self.redis_get(&key).await {
+                if let Some(body) = self.shared_get(&key).await {
                     self.count("redis", "hit");
                     return Ok(Cached::new(body));
                 }
-                if self.redis.is_some() {
+                if self.shared.is_some() {
                     self.count("redis", "miss");
                 }
                 let body = compute.await?;
-                self.redis_put(&key, &body).await;
+                self.shared_put(&key, &body).await;
                 Ok(Cached::new(body))
             })
             .await
@@ -234,6 +271,34 @@ mod tests {
             assert_eq!(&*task.await.unwrap().body, b"value");
         }
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    struct Broken;
+
+    #[async_trait]
+    impl SharedCache for Broken {
+        fn name(&self) -> &'static str {
+            "broken"
+        }
+
+        async fn get(&self, _: &str) -> anyhow::Result<Option<Vec<u8>>> {
+            anyhow::bail!("down")
+        }
+
+        async fn put(&self, _: &str, _: &[u8], _: Duration) -> anyhow::Result<()> {
+            anyhow::bail!("down")
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_shared_layer_falls_back_to_computing() {
+        let cache = Cache::new(Some(Arc::new(Broken)), &prometheus::Registry::new()).unwrap();
+        let value = cache
+            .get_or_compute::<(), _>("k".to_owned(), async { Ok(b"fresh".to_vec()) })
+            .await
+            .unwrap();
+        assert_eq!(&value.body[..], b"fresh");
+        assert!(cache.shared().is_none(), "paused after the failure");
     }
 
     #[test]

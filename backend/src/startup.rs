@@ -13,7 +13,7 @@ use crate::{
         password::Passwords,
         sessions::{RedisSessions, StorageSessions},
     },
-    cache::Cache,
+    cache::{Cache, RedisCache, SharedCache},
     config::Settings,
     http::{self, AppState, observe::Metrics},
     mail::{self, outbox::MailQueue},
@@ -42,7 +42,10 @@ pub fn context(
         passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
         mail: MailQueue::new(Arc::clone(storage)),
         limiter: RateLimiter::new(settings, redis.cloned()),
-        cache: Cache::new(redis.cloned(), registry)?,
+        cache: Cache::new(
+            redis.map(|r| Arc::new(RedisCache::new(r.clone())) as Arc<dyn SharedCache>),
+            registry,
+        )?,
         media: Arc::new(LocalMedia::new(settings.data_dir.join("media"))),
     })
 }
