@@ -22,7 +22,10 @@ use crate::{
         token::{OneTimeToken, TokenPurpose, TokenSubject},
         validation::ValidationErrors,
     },
-    mail::templates::{self, Branding},
+    mail::{
+        outbox::Rendered,
+        templates::{self, Branding},
+    },
     storage::StorageError,
 };
 
@@ -268,6 +271,52 @@ pub async fn login(
     }
 }
 
+/// The message of a single-use link: (brand, name, link, expiry phrase) -> mail.
+type LinkTemplate = fn(&Branding, &str, &str, &str) -> Rendered;
+
+/// Issues a single-use token for `account` and mails the link to `page` carrying it, stating
+/// the token's true expiry in the realm's time zone.
+async fn mail_link(
+    ctx: &Context,
+    realm: &Realm,
+    account: &Account,
+    purpose: TokenPurpose,
+    ttl_secs: u64,
+    page: &str,
+    template: LinkTemplate,
+) -> Result<(), AuthError> {
+    let (token, expires_at) = issue_token(ctx, purpose, account.token_subject(), ttl_secs).await?;
+    let brand = realm.branding();
+    let expiry = templates::expiry_phrase(expires_at, domain::now(), &brand.timezone);
+    let message = template(
+        &brand,
+        account.name(),
+        &realm.link(ctx, page, &token),
+        &expiry,
+    );
+    ctx.mail.enqueue(account.email().as_str(), message).await?;
+    Ok(())
+}
+
+/// Redeems a single-use token of this realm: the account it was issued for.
+async fn redeem(
+    ctx: &Context,
+    realm: &Realm,
+    purpose: TokenPurpose,
+    token: &str,
+) -> Result<Account, AuthError> {
+    let consumed = ctx
+        .storage
+        .tokens()
+        .consume(purpose, &tokens::hash(token), domain::now())
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    realm
+        .load(ctx, &consumed.subject)
+        .await?
+        .ok_or(AuthError::InvalidToken)
+}
+
 /// Mails a verification link to an account whose email is not verified yet.
 pub async fn send_verification(
     ctx: &Context,
@@ -277,23 +326,16 @@ pub async fn send_verification(
     if account.verified() {
         return Ok(());
     }
-    let (token, expires_at) = issue_token(
+    mail_link(
         ctx,
+        realm,
+        account,
         TokenPurpose::VerifyEmail,
-        account.token_subject(),
         ctx.settings.verify_email_ttl_secs,
+        "verify-email",
+        templates::verify_email,
     )
-    .await?;
-    let brand = realm.branding();
-    let expiry = templates::expiry_phrase(expires_at, domain::now(), &brand.timezone);
-    let message = templates::verify_email(
-        &brand,
-        account.name(),
-        &realm.link(ctx, "verify-email", &token),
-        &expiry,
-    );
-    ctx.mail.enqueue(account.email().as_str(), message).await?;
-    Ok(())
+    .await
 }
 
 /// Answers the same whether or not the email belongs to an account.
@@ -310,20 +352,7 @@ pub async fn request_verification(
 }
 
 pub async fn verify_email(ctx: &Context, realm: &Realm, token: &str) -> Result<Account, AuthError> {
-    let consumed = ctx
-        .storage
-        .tokens()
-        .consume(
-            TokenPurpose::VerifyEmail,
-            &tokens::hash(token),
-            domain::now(),
-        )
-        .await?
-        .ok_or(AuthError::InvalidToken)?;
-    let mut account = realm
-        .load(ctx, &consumed.subject)
-        .await?
-        .ok_or(AuthError::InvalidToken)?;
+    let mut account = redeem(ctx, realm, TokenPurpose::VerifyEmail, token).await?;
     account.update(Some(true), None);
     realm.save(ctx, &account).await?;
     Ok(account)
@@ -339,23 +368,16 @@ pub async fn request_password_reset(
     let Some(account) = realm.find(ctx, &email).await? else {
         return Ok(());
     };
-    let (token, expires_at) = issue_token(
+    mail_link(
         ctx,
+        realm,
+        &account,
         TokenPurpose::PasswordReset,
-        account.token_subject(),
         ctx.settings.password_reset_ttl_secs,
+        "reset-password",
+        templates::password_reset,
     )
-    .await?;
-    let brand = realm.branding();
-    let expiry = templates::expiry_phrase(expires_at, domain::now(), &brand.timezone);
-    let message = templates::password_reset(
-        &brand,
-        account.name(),
-        &realm.link(ctx, "reset-password", &token),
-        &expiry,
-    );
-    ctx.mail.enqueue(account.email().as_str(), message).await?;
-    Ok(())
+    .await
 }
 
 /// Sets a new password with a reset token, then revokes every session of the account.
@@ -368,20 +390,7 @@ pub async fn reset_password(
     let mut errors = ValidationErrors::default();
     let password = errors.check("password", NewPassword::parse(password, None), |e| e.code());
     let password = errors.finish(password)?;
-    let consumed = ctx
-        .storage
-        .tokens()
-        .consume(
-            TokenPurpose::PasswordReset,
-            &tokens::hash(token),
-            domain::now(),
-        )
-        .await?
-        .ok_or(AuthError::InvalidToken)?;
-    let mut account = realm
-        .load(ctx, &consumed.subject)
-        .await?
-        .ok_or(AuthError::InvalidToken)?;
+    let mut account = redeem(ctx, realm, TokenPurpose::PasswordReset, token).await?;
     let hash = ctx.passwords.hash(&password).await?;
     // Following the link proves the inbox is theirs.
     account.update(Some(true), Some(hash));
