@@ -477,6 +477,24 @@ impl Product {
             .then(|| u32::try_from(self.rating_total * 100 / self.rating_count).unwrap_or(0))
     }
 
+    /// Adds `delta` to a variant's stock on hand; never below zero or below what is reserved.
+    pub fn adjust_stock(&mut self, variant: VariantId, delta: i64) -> Result<(), StockRefusal> {
+        let target = self
+            .variants
+            .iter_mut()
+            .find(|v| v.id == variant)
+            .ok_or(StockRefusal::UnknownVariant)?;
+        let on_hand = target.stock_on_hand.saturating_add(delta);
+        if on_hand < 0 || on_hand < target.reserved {
+            return Err(StockRefusal::Insufficient {
+                on_hand: target.stock_on_hand,
+                reserved: target.reserved,
+            });
+        }
+        target.stock_on_hand = on_hand;
+        Ok(())
+    }
+
     pub fn variant(&self, id: VariantId) -> Option<&Variant> {
         self.variants.iter().find(|v| v.id == id)
     }
@@ -806,6 +824,17 @@ fn parse_specs(errors: &mut ValidationErrors, input: &[SpecGroupInput]) -> Vec<S
         }
     }
     groups
+}
+
+/// Why a stock adjustment was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockRefusal {
+    UnknownVariant,
+    /// The change would take stock on hand below zero or below what orders hold reserved.
+    Insufficient {
+        on_hand: i64,
+        reserved: i64,
+    },
 }
 
 /// A category in a store's tree.

@@ -184,6 +184,18 @@ pub enum StockChange {
     NotFound,
 }
 
+impl From<crate::domain::catalog::StockRefusal> for StockChange {
+    fn from(refusal: crate::domain::catalog::StockRefusal) -> Self {
+        use crate::domain::catalog::StockRefusal;
+        match refusal {
+            StockRefusal::UnknownVariant => Self::NotFound,
+            StockRefusal::Insufficient { on_hand, reserved } => {
+                Self::Insufficient { on_hand, reserved }
+            }
+        }
+    }
+}
+
 /// Products, categories, wishlists, the catalogue version and the store event log. Every
 /// method takes the store first.
 #[async_trait]

@@ -289,17 +289,9 @@ impl CatalogRepository for EmbeddedStorage {
             let Some(mut found) = read_product(&tx, &store, &product.to_string())? else {
                 return Ok(StockChange::NotFound);
             };
-            let Some(target) = found.variants.iter_mut().find(|v| v.id == variant) else {
-                return Ok(StockChange::NotFound);
-            };
-            let on_hand = target.stock_on_hand.saturating_add(delta);
-            if on_hand < 0 || on_hand < target.reserved {
-                return Ok(StockChange::Insufficient {
-                    on_hand: target.stock_on_hand,
-                    reserved: target.reserved,
-                });
+            if let Err(refusal) = found.adjust_stock(variant, delta) {
+                return Ok(refusal.into());
             }
-            target.stock_on_hand = on_hand;
             found.version += 1;
             write_product(&tx, &store, &found)?;
             tx.commit().map_err(unavailable)?;

@@ -252,17 +252,9 @@ impl CatalogRepository for MongoStorage {
             let Some(mut found) = self.product(store, product).await? else {
                 return Ok(StockChange::NotFound);
             };
-            let Some(target) = found.variants.iter_mut().find(|v| v.id == variant) else {
-                return Ok(StockChange::NotFound);
-            };
-            let on_hand = target.stock_on_hand.saturating_add(delta);
-            if on_hand < 0 || on_hand < target.reserved {
-                return Ok(StockChange::Insufficient {
-                    on_hand: target.stock_on_hand,
-                    reserved: target.reserved,
-                });
+            if let Err(refusal) = found.adjust_stock(variant, delta) {
+                return Ok(refusal.into());
             }
-            target.stock_on_hand = on_hand;
             if self.save_product(store, &found).await? {
                 found.version += 1;
                 return Ok(StockChange::Adjusted(Box::new(found)));
