@@ -5,10 +5,7 @@
 //! `try_get_with`). When Redis fails, responses are computed from storage and Redis is retried
 //! after a short pause.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -17,7 +14,10 @@ use prometheus::IntCounterVec;
 use sha2::{Digest, Sha256};
 use techverse_shared::StoreId;
 
-use crate::{domain::catalog::Product, redis::RedisHandle};
+use crate::{
+    domain::catalog::Product,
+    redis::{Breaker, RedisHandle},
+};
 
 /// A store's active products at one catalogue version, shared by every cold list query.
 pub type ProductSnapshot = Arc<Vec<Product>>;
@@ -105,7 +105,7 @@ pub struct Cache {
     /// instead of reading and parsing every product again.
     snapshots: moka::future::Cache<(StoreId, i64), ProductSnapshot>,
     shared: Option<Arc<dyn SharedCache>>,
-    shared_paused_until: Mutex<Option<Instant>>,
+    breaker: Breaker,
     lookups: IntCounterVec,
 }
 
@@ -135,7 +135,7 @@ impl Cache {
                 .time_to_idle(Duration::from_secs(SHARED_TTL_SECS))
                 .build(),
             shared,
-            shared_paused_until: Mutex::new(None),
+            breaker: Breaker::new("shared cache", SHARED_TIMEOUT, SHARED_PAUSE),
             lookups,
         }))
     }
@@ -144,55 +144,15 @@ impl Cache {
         self.lookups.with_label_values(&[layer, result]).inc();
     }
 
-    /// The shared layer, unless it failed a moment ago.
-    fn shared(&self) -> Option<&dyn SharedCache> {
-        let shared = self.shared.as_deref()?;
-        let paused = self
-            .shared_paused_until
-            .lock()
-            .ok()
-            .and_then(|guard| *guard)
-            .is_some_and(|until| Instant::now() < until);
-        (!paused).then_some(shared)
-    }
-
-    fn pause_shared(&self, name: &str, error: &anyhow::Error) {
-        if let Ok(mut guard) = self.shared_paused_until.lock() {
-            if guard.is_none_or(|until| Instant::now() >= until) {
-                tracing::warn!(error = %error, layer = name, "shared cache failed; serving from storage for now");
-            }
-            *guard = Some(Instant::now() + SHARED_PAUSE);
-        }
-    }
-
     async fn shared_get(&self, key: &str) -> Option<Vec<u8>> {
-        let shared = self.shared()?;
-        match tokio::time::timeout(SHARED_TIMEOUT, shared.get(key)).await {
-            Ok(Ok(value)) => value,
-            Ok(Err(error)) => {
-                self.pause_shared(shared.name(), &error);
-                None
-            }
-            Err(_) => {
-                self.pause_shared(
-                    shared.name(),
-                    &anyhow::anyhow!("no answer within {SHARED_TIMEOUT:?}"),
-                );
-                None
-            }
-        }
+        let shared = self.shared.as_deref()?;
+        self.breaker.call(shared.get(key)).await.flatten()
     }
 
     async fn shared_put(&self, key: &str, body: &[u8]) {
-        let Some(shared) = self.shared() else { return };
-        let ttl = Duration::from_secs(SHARED_TTL_SECS);
-        match tokio::time::timeout(SHARED_TIMEOUT, shared.put(key, body, ttl)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => self.pause_shared(shared.name(), &error),
-            Err(_) => self.pause_shared(
-                shared.name(),
-                &anyhow::anyhow!("no answer within {SHARED_TIMEOUT:?}"),
-            ),
+        if let Some(shared) = self.shared.as_deref() {
+            let ttl = Duration::from_secs(SHARED_TTL_SECS);
+            self.breaker.call(shared.put(key, body, ttl)).await;
         }
     }
 
@@ -298,7 +258,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&value.body[..], b"fresh");
-        assert!(cache.shared().is_none(), "paused after the failure");
+        assert!(cache.breaker.is_paused(), "paused after the failure");
     }
 
     #[test]

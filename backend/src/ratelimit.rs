@@ -6,10 +6,10 @@ use std::{
     collections::HashMap,
     num::NonZeroU32,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use deadpool_redis::redis::{self, Script};
@@ -19,7 +19,10 @@ use governor::{
 };
 use moka::sync::Cache;
 
-use crate::{config::Settings, redis::RedisHandle};
+use crate::{
+    config::Settings,
+    redis::{Breaker, RedisHandle},
+};
 
 /// One kind of limit. Windows are one minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -107,7 +110,7 @@ pub struct RateLimiter {
     limits: HashMap<Rule, u32>,
     local: HashMap<Rule, Local>,
     redis: Option<RedisHandle>,
-    redis_paused_until: Mutex<Option<Instant>>,
+    breaker: Breaker,
     /// Login failures per key: (count, last failure in ms since the epoch).
     failures: Cache<String, (u32, i64)>,
     local_hits: AtomicU64,
@@ -128,7 +131,7 @@ impl RateLimiter {
             limits,
             local,
             redis,
-            redis_paused_until: Mutex::new(None),
+            breaker: Breaker::new("Redis rate limiting", REDIS_TIMEOUT, REDIS_PAUSE),
             failures: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_idle(Duration::from_secs(3600))
@@ -141,35 +144,12 @@ impl RateLimiter {
         self.limits.get(&rule).copied().unwrap_or(1)
     }
 
-    /// The Redis handle, unless Redis failed a moment ago.
-    fn redis(&self) -> Option<&RedisHandle> {
-        let redis = self.redis.as_ref()?;
-        let paused = self
-            .redis_paused_until
-            .lock()
-            .ok()
-            .and_then(|guard| *guard)
-            .is_some_and(|until| Instant::now() < until);
-        (!paused).then_some(redis)
-    }
-
-    fn pause_redis(&self, error: &anyhow::Error) {
-        if let Ok(mut guard) = self.redis_paused_until.lock() {
-            if guard.is_none_or(|until| Instant::now() >= until) {
-                tracing::warn!(error = %error, "Redis rate limiting failed; limiting in-process for now");
-            }
-            *guard = Some(Instant::now() + REDIS_PAUSE);
-        }
-    }
-
     /// Counts one request against `rule` for `key`.
     pub async fn hit(&self, rule: Rule, key: &str) -> Decision {
-        if let Some(redis) = self.redis() {
-            match tokio::time::timeout(REDIS_TIMEOUT, self.hit_redis(redis, rule, key)).await {
-                Ok(Ok(decision)) => return decision,
-                Ok(Err(error)) => self.pause_redis(&error),
-                Err(_) => self.pause_redis(&anyhow::anyhow!("no answer within {REDIS_TIMEOUT:?}")),
-            }
+        if let Some(redis) = &self.redis
+            && let Some(decision) = self.breaker.call(self.hit_redis(redis, rule, key)).await
+        {
+            return decision;
         }
         self.hit_local(rule, key)
     }
@@ -242,7 +222,7 @@ impl RateLimiter {
 
     /// Login failures recorded for `key` and when the last one happened (ms since the epoch).
     pub async fn failures(&self, key: &str) -> (u32, i64) {
-        if let Some(redis) = self.redis() {
+        if let Some(redis) = &self.redis {
             let work = async {
                 let mut conn = redis.connection().await?;
                 let (count, last): (Option<u32>, Option<i64>) = redis::cmd("HMGET")
@@ -253,10 +233,8 @@ impl RateLimiter {
                     .await?;
                 anyhow::Ok((count.unwrap_or(0), last.unwrap_or(0)))
             };
-            match tokio::time::timeout(REDIS_TIMEOUT, work).await {
-                Ok(Ok(found)) => return found,
-                Ok(Err(error)) => self.pause_redis(&error),
-                Err(_) => self.pause_redis(&anyhow::anyhow!("no answer within {REDIS_TIMEOUT:?}")),
+            if let Some(found) = self.breaker.call(work).await {
+                return found;
             }
         }
         self.failures.get(key).unwrap_or((0, 0))
@@ -264,7 +242,7 @@ impl RateLimiter {
 
     pub async fn record_failure(&self, key: &str) {
         let now = jiff::Timestamp::now().as_millisecond();
-        if let Some(redis) = self.redis() {
+        if let Some(redis) = &self.redis {
             let work = async {
                 let mut conn = redis.connection().await?;
                 let redis_key = redis.key(&format!("login-failures:{key}"));
@@ -277,10 +255,8 @@ impl RateLimiter {
                     .await?;
                 anyhow::Ok(())
             };
-            match tokio::time::timeout(REDIS_TIMEOUT, work).await {
-                Ok(Ok(())) => return,
-                Ok(Err(error)) => self.pause_redis(&error),
-                Err(_) => self.pause_redis(&anyhow::anyhow!("no answer within {REDIS_TIMEOUT:?}")),
+            if self.breaker.call(work).await.is_some() {
+                return;
             }
         }
         let (count, _) = self.failures.get(key).unwrap_or((0, 0));
@@ -290,7 +266,7 @@ impl RateLimiter {
 
     pub async fn clear_failures(&self, key: &str) {
         self.failures.invalidate(key);
-        if let Some(redis) = self.redis() {
+        if let Some(redis) = &self.redis {
             let work = async {
                 let mut conn = redis.connection().await?;
                 redis::cmd("DEL")
@@ -299,9 +275,7 @@ impl RateLimiter {
                     .await?;
                 anyhow::Ok(())
             };
-            if let Ok(Err(error)) = tokio::time::timeout(REDIS_TIMEOUT, work).await {
-                self.pause_redis(&error);
-            }
+            self.breaker.call(work).await;
         }
     }
 }

@@ -63,3 +63,52 @@ impl RedisHandle {
             .context("Redis did not answer in time")?
     }
 }
+
+/// Keeps a failing dependency out of the request path for a short pause after each failure, so
+/// a Redis that is down costs one timeout per pause rather than one per request.
+pub struct Breaker {
+    what: &'static str,
+    timeout: Duration,
+    pause: Duration,
+    paused_until: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Breaker {
+    pub fn new(what: &'static str, timeout: Duration, pause: Duration) -> Self {
+        Self {
+            what,
+            timeout,
+            pause,
+            paused_until: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Whether calls are being skipped after a recent failure.
+    pub fn is_paused(&self) -> bool {
+        self.paused_until
+            .lock()
+            .ok()
+            .and_then(|guard| *guard)
+            .is_some_and(|until| std::time::Instant::now() < until)
+    }
+
+    /// Runs `work` unless paused. A failure or a timeout pauses the dependency (logged once per
+    /// outage) and gives `None`, so the caller falls back.
+    pub async fn call<T>(&self, work: impl Future<Output = anyhow::Result<T>>) -> Option<T> {
+        if self.is_paused() {
+            return None;
+        }
+        let error = match tokio::time::timeout(self.timeout, work).await {
+            Ok(Ok(value)) => return Some(value),
+            Ok(Err(error)) => error,
+            Err(_) => anyhow::anyhow!("no answer within {:?}", self.timeout),
+        };
+        if let Ok(mut guard) = self.paused_until.lock() {
+            if guard.is_none_or(|until| std::time::Instant::now() >= until) {
+                tracing::warn!(error = %error, dependency = self.what, "failed; falling back for now");
+            }
+            *guard = Some(std::time::Instant::now() + self.pause);
+        }
+        None
+    }
+}
