@@ -6,29 +6,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Merchant, PASSWORD, Service, TestApp, assert_error, spawn_app, spawn_app_with,
+    Merchant, PASSWORD, Service, TestApp, admin, assert_error, send, spawn_app, spawn_app_with,
 };
-
-fn admin(store: &str, rest: &str) -> String {
-    format!("/api/v1/admin/stores/{store}{rest}")
-}
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let request = app.authed(method, path, token);
-    match body {
-        Some(body) => request.json(&body),
-        None => request,
-    }
-    .send()
-    .await
-    .unwrap()
-}
 
 /// A phone with two colours and two storage sizes.
 fn phone(title: &str, sku: &str, price: i64, status: &str, categories: &[&str]) -> Value {

@@ -451,3 +451,24 @@ impl Drop for Service {
         self.stop();
     }
 }
+
+/// The path of a store admin endpoint: `/api/v1/admin/stores/{store}{rest}`.
+pub fn admin(store: &str, rest: &str) -> String {
+    format!("/api/v1/admin/stores/{store}{rest}")
+}
+
+/// Sends an authenticated request with an optional JSON body.
+pub async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Response {
+    let request = app.authed(method, path, token);
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    request.send().await.expect("request")
+}

@@ -4,26 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_error, spawn_app};
-
-fn admin(store: &str, rest: &str) -> String {
-    format!("/api/v1/admin/stores/{store}{rest}")
-}
-
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> reqwest::Response {
-    let request = app.authed(method, path, token);
-    let request = match body {
-        Some(body) => request.json(&body),
-        None => request,
-    };
-    request.send().await.unwrap()
-}
+use crate::helpers::{PASSWORD, TestApp, admin, assert_error, send, spawn_app};
 
 async fn audit_actions(app: &TestApp, store: &str, token: &str) -> Vec<String> {
     let page: Value = send(
