@@ -61,6 +61,10 @@ pub struct Settings {
     pub password_reset_ttl_secs: u64,
     /// Lifetime of a staff invitation.
     pub invitation_ttl_secs: u64,
+    /// A cart expires after this many hours without use.
+    pub cart_ttl_hours: u32,
+    /// How often the sweeper expires overdue unpaid orders and deletes expired carts.
+    pub order_sweep_interval_secs: u64,
     /// Staff must verify their email before opening more stores or inviting staff.
     pub require_verified_email: bool,
     /// SMTP server for outgoing mail (`smtp://host:port`, `smtps://user:pass@host`); unset
@@ -113,6 +117,8 @@ struct Defaults {
     verify_email_ttl_secs: u64,
     password_reset_ttl_secs: u64,
     invitation_ttl_secs: u64,
+    cart_ttl_hours: u32,
+    order_sweep_interval_secs: u64,
     require_verified_email: bool,
     mail_from: &'static str,
     public_url: &'static str,
@@ -141,6 +147,8 @@ const DEFAULTS: Defaults = Defaults {
     verify_email_ttl_secs: 24 * 3600,
     password_reset_ttl_secs: 3600,
     invitation_ttl_secs: 7 * 24 * 3600,
+    cart_ttl_hours: 30 * 24,
+    order_sweep_interval_secs: 30,
     require_verified_email: true,
     mail_from: "TechVerse <no-reply@techverse.local>",
     public_url: "http://localhost:8080",
@@ -182,6 +190,8 @@ pub const ENV_KEYS: &[&str] = &[
     "verify_email_ttl_secs",
     "password_reset_ttl_secs",
     "invitation_ttl_secs",
+    "cart_ttl_hours",
+    "order_sweep_interval_secs",
     "require_verified_email",
     "smtp_url",
     "mail_from",
@@ -207,6 +217,8 @@ const NUMERIC_KEYS: &[&str] = &[
     "verify_email_ttl_secs",
     "password_reset_ttl_secs",
     "invitation_ttl_secs",
+    "cart_ttl_hours",
+    "order_sweep_interval_secs",
     "rate_limit_ip_per_minute",
     "rate_limit_user_per_minute",
     "rate_limit_store_per_minute",

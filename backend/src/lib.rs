@@ -12,6 +12,7 @@ pub mod domain;
 pub mod http;
 pub mod mail;
 pub mod media;
+pub mod payments;
 pub mod ratelimit;
 pub mod redis;
 pub mod startup;

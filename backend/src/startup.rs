@@ -18,6 +18,7 @@ use crate::{
     http::{self, AppState, observe::Metrics},
     mail::{self, outbox::MailQueue},
     media::LocalMedia,
+    payments::ManualPayments,
     ratelimit::RateLimiter,
     redis::RedisHandle,
     storage::{self, SessionRepository, Storage},
@@ -47,6 +48,7 @@ pub fn context(
             registry,
         )?,
         media: Arc::new(LocalMedia::new(settings.data_dir.join("media"))),
+        payments: Arc::new(ManualPayments),
     })
 }
 
@@ -74,6 +76,11 @@ impl Application {
         let tasks = TaskTracker::new();
         let mailer = mail::from_settings(&settings)?;
         tasks.spawn(ctx.mail.clone().run_worker(mailer, shutdown.clone()));
+        tasks.spawn(crate::app::orders::run_sweeper(
+            ctx.clone(),
+            std::time::Duration::from_secs(settings.order_sweep_interval_secs.max(1)),
+            shutdown.clone(),
+        ));
         let state = web::Data::new(AppState {
             settings: Arc::clone(&settings),
             storage,

@@ -57,6 +57,24 @@ pub enum ErrorCode {
     SkuTaken,
     /// A stock change would take stock below zero or below what orders hold.
     InsufficientStock,
+    /// A checkout asked for more units than are available; `details.lines` names each.
+    OutOfStock,
+    /// The `Idempotency-Key` was already used with a different request body.
+    IdempotencyKeyReused,
+    /// A request with this `Idempotency-Key` is still being processed; retry shortly.
+    IdempotencyKeyInFlight,
+    /// The order cannot make this move from its current state.
+    InvalidTransition,
+    /// The discount code is unknown, expired, used up or does not apply to this cart.
+    DiscountNotApplicable,
+    /// The cart is empty, or nothing in it can be bought.
+    CartEmpty,
+    /// The chosen shipping method does not serve the address or is unknown.
+    ShippingUnavailable,
+    /// The chosen payment method is not offered by the store.
+    PaymentMethodUnavailable,
+    /// This customer has already reviewed this product.
+    AlreadyReviewed,
     /// Too many requests; retry after the time in `Retry-After`.
     RateLimited,
     /// A dependency (storage, Redis) is not reachable right now.
@@ -93,6 +111,15 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::SkuTaken => "sku_taken",
             Self::InsufficientStock => "insufficient_stock",
+            Self::OutOfStock => "out_of_stock",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyKeyInFlight => "idempotency_key_in_flight",
+            Self::InvalidTransition => "invalid_transition",
+            Self::DiscountNotApplicable => "discount_not_applicable",
+            Self::CartEmpty => "cart_empty",
+            Self::ShippingUnavailable => "shipping_unavailable",
+            Self::PaymentMethodUnavailable => "payment_method_unavailable",
+            Self::AlreadyReviewed => "already_reviewed",
             Self::RateLimited => "rate_limited",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
@@ -124,6 +151,15 @@ impl ErrorCode {
             Self::Conflict => 409,
             Self::SkuTaken => 409,
             Self::InsufficientStock => 409,
+            Self::OutOfStock => 409,
+            Self::IdempotencyKeyReused => 422,
+            Self::IdempotencyKeyInFlight => 409,
+            Self::InvalidTransition => 409,
+            Self::DiscountNotApplicable => 422,
+            Self::CartEmpty => 422,
+            Self::ShippingUnavailable => 422,
+            Self::PaymentMethodUnavailable => 422,
+            Self::AlreadyReviewed => 409,
             Self::RateLimited => 429,
             Self::ServiceUnavailable => 503,
             Self::InternalError => 500,

@@ -55,4 +55,24 @@ id_type!(
     VariantId,
     /// A category in a store's category tree.
     CategoryId,
+    /// A shopping cart (a guest's or a customer's).
+    CartId,
+    /// One line of a cart.
+    CartLineId,
+    /// An order.
+    OrderId,
+    /// One line of an order.
+    OrderLineId,
+    /// A discount code of one store.
+    DiscountId,
+    /// A shipping zone of one store (countries, optional regions, tax rate, methods).
+    ShippingZoneId,
+    /// One shipping method of a zone.
+    ShippingMethodId,
+    /// A fulfilment (shipment) of some order lines.
+    FulfilmentId,
+    /// A refund recorded on an order.
+    RefundId,
+    /// A customer's review of a product.
+    ReviewId,
 );

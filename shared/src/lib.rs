@@ -5,6 +5,7 @@
 pub mod access;
 pub mod account;
 pub mod catalog;
+pub mod commerce;
 pub mod country;
 pub mod currency;
 pub mod error;
@@ -21,11 +22,20 @@ pub use catalog::{
     CategoryNode, FacetValue, Facets, ImageView, OptionView, ProductDetail, ProductPage,
     ProductStatus, ProductSummary, RatingView, SpecFacet, SpecGroupView, SpecView, VariantView,
 };
+pub use commerce::{
+    CartLineView, CartView, CartWarning, CartWarningCode, FulfilledLine, FulfilmentView,
+    OrderActorView, OrderAddress, OrderLineView, OrderNoteView, OrderPage, OrderStatus,
+    OrderSummaryView, OrderView, PaymentMethod, PaymentStatus, RatingSummary, RefundView,
+    ReviewPage, ReviewStatus, ReviewView, ShippingChoiceView, ShippingKind, ShippingMethodView,
+    ShortLine, Totals, TransitionView,
+};
 pub use country::{CountryCode, UnknownCountry};
 pub use currency::{Currency, UnknownCurrency};
 pub use error::{ApiError, ApiErrorBody, ErrorCode, FieldError};
 pub use ids::{
-    AddressId, AuditEntryId, CategoryId, CustomerId, ProductId, RoleId, StoreId, UserId, VariantId,
+    AddressId, AuditEntryId, CartId, CartLineId, CategoryId, CustomerId, DiscountId, FulfilmentId,
+    OrderId, OrderLineId, ProductId, RefundId, ReviewId, RoleId, ShippingMethodId, ShippingZoneId,
+    StoreId, UserId, VariantId,
 };
 pub use money::{Money, MoneyError};
 pub use store::{PlatformStore, StorePage, StoreProfile, StoreSlug, StoreSlugError, StoreStatus};

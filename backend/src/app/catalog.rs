@@ -79,26 +79,8 @@ async fn low_stock_events(
     before: Option<&Product>,
     after: &Product,
 ) -> Result<(), StorageError> {
-    for variant in after.variants.iter().filter(|v| v.is_low()) {
-        let was_low = before
-            .and_then(|p| p.variant(variant.id))
-            .is_some_and(catalog::Variant::is_low);
-        if was_low {
-            continue;
-        }
-        let event = StoreEvent {
-            store_id: after.store_id,
-            seq: 0,
-            kind: "inventory.low_stock".to_owned(),
-            payload: json!({
-                "product_id": after.id,
-                "variant_id": variant.id,
-                "sku": variant.sku,
-                "available": variant.available(),
-                "threshold": variant.low_stock_threshold,
-            }),
-            at: domain::now(),
-        };
+    for (kind, payload) in after.low_stock_events(before) {
+        let event = StoreEvent::new(after.store_id, kind, payload, domain::now());
         ctx.storage
             .catalog()
             .append_event(after.store_id, &event)

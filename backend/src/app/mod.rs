@@ -3,9 +3,15 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod carts;
 pub mod catalog;
+pub mod checkout;
+pub mod commerce;
 pub mod customers;
+pub mod discounts;
+pub mod orders;
 pub mod product_csv;
+pub mod reviews;
 pub mod seed;
 pub mod sessions;
 pub mod stores;
@@ -19,6 +25,7 @@ use crate::{
     config::Settings,
     mail::outbox::MailQueue,
     media::MediaStore,
+    payments::PaymentProvider,
     ratelimit::RateLimiter,
     storage::{SessionRepository, Storage},
 };
@@ -38,4 +45,6 @@ pub struct Context {
     pub cache: Arc<Cache>,
     /// Uploaded images.
     pub media: Arc<dyn MediaStore>,
+    /// Starts payment for new orders (the manual provider: cash on delivery, bank transfer).
+    pub payments: Arc<dyn PaymentProvider>,
 }

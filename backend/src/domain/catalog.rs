@@ -495,6 +495,71 @@ impl Product {
         Ok(())
     }
 
+    /// Applies one order's stock move to a variant. A reservation of a tracked variant is
+    /// refused when fewer units are available than asked; the other moves always apply and
+    /// never take a count below zero.
+    pub fn apply_stock_move(
+        &mut self,
+        variant: VariantId,
+        op: super::order::StockOp,
+        quantity: i64,
+    ) -> Result<(), StockRefusal> {
+        use super::order::StockOp;
+        let target = self
+            .variants
+            .iter_mut()
+            .find(|v| v.id == variant)
+            .ok_or(StockRefusal::UnknownVariant)?;
+        match op {
+            StockOp::Reserve => {
+                if target.track_inventory && target.stock_on_hand - target.reserved < quantity {
+                    return Err(StockRefusal::Insufficient {
+                        on_hand: target.stock_on_hand,
+                        reserved: target.reserved,
+                    });
+                }
+                target.reserved += quantity;
+            }
+            StockOp::Release => target.reserved = (target.reserved - quantity).max(0),
+            StockOp::Commit => {
+                target.reserved = (target.reserved - quantity).max(0);
+                target.stock_on_hand = (target.stock_on_hand - quantity).max(0);
+                self.sold_count += quantity;
+            }
+            StockOp::Restock => {
+                target.stock_on_hand += quantity;
+                self.sold_count = (self.sold_count - quantity).max(0);
+            }
+        }
+        Ok(())
+    }
+
+    /// `inventory.low_stock` for each variant that went from above its threshold to at or
+    /// below it between `before` (None: a new product) and this state.
+    pub fn low_stock_events(&self, before: Option<&Self>) -> Vec<super::order::EventDraft> {
+        self.variants
+            .iter()
+            .filter(|variant| variant.is_low())
+            .filter(|variant| {
+                !before
+                    .and_then(|p| p.variant(variant.id))
+                    .is_some_and(Variant::is_low)
+            })
+            .map(|variant| {
+                (
+                    "inventory.low_stock",
+                    serde_json::json!({
+                        "product_id": self.id,
+                        "variant_id": variant.id,
+                        "sku": variant.sku,
+                        "available": variant.available(),
+                        "threshold": variant.low_stock_threshold,
+                    }),
+                )
+            })
+            .collect()
+    }
+
     pub fn variant(&self, id: VariantId) -> Option<&Variant> {
         self.variants.iter().find(|v| v.id == id)
     }

@@ -16,3 +16,16 @@ pub struct StoreEvent {
     #[serde(with = "super::millis")]
     pub at: Timestamp,
 }
+
+impl StoreEvent {
+    /// A new event; storage numbers it when appending.
+    pub fn new(store_id: StoreId, kind: &str, payload: serde_json::Value, at: Timestamp) -> Self {
+        Self {
+            store_id,
+            seq: 0,
+            kind: kind.to_owned(),
+            payload,
+            at,
+        }
+    }
+}

@@ -5,11 +5,17 @@ pub mod access;
 pub mod account;
 pub mod address;
 pub mod audit;
+pub mod cart;
 pub mod catalog;
+pub mod discount;
 pub mod events;
 pub mod listing;
 pub mod mail;
+pub mod order;
+pub mod pricing;
+pub mod review;
 pub mod session;
+pub mod shipping;
 pub mod store;
 pub mod token;
 pub mod validation;
@@ -38,5 +44,29 @@ pub mod millis {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
         let millis = i64::deserialize(deserializer)?;
         Timestamp::from_millisecond(millis).map_err(D::Error::custom)
+    }
+
+    /// The same for optional timestamps (`null` when absent).
+    pub mod option {
+        use jiff::Timestamp;
+        use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+        pub fn serialize<S: Serializer>(
+            at: &Option<Timestamp>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => serializer.serialize_some(&at.as_millisecond()),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Timestamp>, D::Error> {
+            Option::<i64>::deserialize(deserializer)?
+                .map(|millis| Timestamp::from_millisecond(millis).map_err(D::Error::custom))
+                .transpose()
+        }
     }
 }

@@ -97,7 +97,14 @@ impl FromRequest for CustomerAuth {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
-        Box::pin(async move {
+        Box::pin(async move { Self::from_http(&req).await })
+    }
+}
+
+impl CustomerAuth {
+    pub async fn from_http(req: &HttpRequest) -> Result<Self, ApiError> {
+        {
+            let req = req.clone();
             let state = app_state(&req)?;
             let store = public_store(&req, &state).await?;
             let claims = authenticate(&req, &state, Audience::Customer(store.id)).await?;
@@ -117,7 +124,7 @@ impl FromRequest for CustomerAuth {
                 customer,
                 claims,
             })
-        })
+        }
     }
 }
 
@@ -198,6 +205,60 @@ impl FromRequest for StoreStaff {
                 team,
                 permissions,
                 request_id,
+            })
+        })
+    }
+}
+
+/// A shopper in the (public) store in the path: signed in (a valid customer bearer token, or
+/// 401) or a guest, with the guest cart token (`X-Cart-Token`) and order token
+/// (`X-Order-Token`) they sent, if any.
+pub struct Shopper {
+    pub store: Store,
+    pub customer: Option<Customer>,
+    pub cart_token: Option<String>,
+    pub order_token: Option<String>,
+}
+
+fn header_text(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty() && value.len() <= 200)
+        .map(str::to_owned)
+}
+
+impl Shopper {
+    pub fn cart_access(&self) -> crate::app::carts::CartAccess {
+        crate::app::carts::CartAccess {
+            customer: self.customer.as_ref().map(|c| c.id),
+            token: self.cart_token.clone(),
+        }
+    }
+}
+
+impl FromRequest for Shopper {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            let (store, customer) = if bearer(&req).is_some() {
+                let CustomerAuth {
+                    store, customer, ..
+                } = CustomerAuth::from_http(&req).await?;
+                (store, Some(customer))
+            } else {
+                (public_store(&req, &state).await?, None)
+            };
+            Ok(Self {
+                store,
+                customer,
+                cart_token: header_text(&req, "x-cart-token"),
+                order_token: header_text(&req, "x-order-token"),
             })
         })
     }

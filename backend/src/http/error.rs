@@ -12,8 +12,8 @@ use techverse_shared::{ApiError as ApiErrorDto, ApiErrorBody, ErrorCode};
 
 use crate::{
     app::{
-        accounts::SignupError, catalog::CatalogError, customers::CustomerError,
-        sessions::AuthError, stores::StoreError, team::TeamError,
+        accounts::SignupError, catalog::CatalogError, commerce::CommerceError,
+        customers::CustomerError, sessions::AuthError, stores::StoreError, team::TeamError,
     },
     domain::{access::AccessError, validation::ValidationErrors},
     storage::StorageError,
@@ -262,6 +262,63 @@ impl From<CatalogError> for ApiError {
     }
 }
 
+impl From<CommerceError> for ApiError {
+    fn from(error: CommerceError) -> Self {
+        use crate::domain::{cart::CartError, order::OrderError};
+        let message = error.to_string();
+        let field = |field: &str, code: &str| {
+            let mut errors = ValidationErrors::default();
+            errors.add(field, code, message.clone());
+            Self::from(errors)
+        };
+        match error {
+            CommerceError::Invalid(errors) | CommerceError::Order(OrderError::Invalid(errors)) => {
+                errors.into()
+            }
+            CommerceError::CartNotFound
+            | CommerceError::OrderNotFound
+            | CommerceError::DiscountNotFound
+            | CommerceError::ReviewNotFound
+            | CommerceError::ProductNotFound
+            | CommerceError::Cart(CartError::NoSuchLine) => Self::new(ErrorCode::NotFound, message),
+            CommerceError::Cart(CartError::BadQuantity) => field("quantity", "out_of_range"),
+            CommerceError::Cart(CartError::TooManyLines) => field("variant_id", "too_many_lines"),
+            CommerceError::CartEmpty => Self::from_code(ErrorCode::CartEmpty),
+            CommerceError::UnknownDiscount => Self::new(ErrorCode::DiscountNotApplicable, message)
+                .with_details(serde_json::json!({ "reason": "unknown_code" })),
+            CommerceError::DiscountRefused(refusal) => {
+                Self::new(ErrorCode::DiscountNotApplicable, refusal.to_string())
+                    .with_details(serde_json::json!({ "reason": refusal.code() }))
+            }
+            CommerceError::DiscountCodeTaken => Self::new(ErrorCode::Conflict, message)
+                .with_details(serde_json::json!({ "field": "code" })),
+            CommerceError::ShippingUnavailable => Self::from_code(ErrorCode::ShippingUnavailable),
+            CommerceError::PaymentMethodUnavailable => {
+                Self::from_code(ErrorCode::PaymentMethodUnavailable)
+            }
+            CommerceError::OutOfStock(lines) => Self::from_code(ErrorCode::OutOfStock)
+                .with_details(serde_json::json!({ "lines": lines })),
+            CommerceError::IdempotencyKeyMissing => Self::new(ErrorCode::BadRequest, message)
+                .with_details(serde_json::json!({ "header": "Idempotency-Key" })),
+            CommerceError::IdempotencyKeyReused => Self::from_code(ErrorCode::IdempotencyKeyReused),
+            CommerceError::IdempotencyKeyInFlight => {
+                Self::from_code(ErrorCode::IdempotencyKeyInFlight)
+            }
+            CommerceError::Order(OrderError::InvalidTransition { from, to }) => {
+                Self::new(ErrorCode::InvalidTransition, message)
+                    .with_details(serde_json::json!({ "from": from, "to": to }))
+            }
+            CommerceError::MissingPermission(permission) => {
+                AccessError::MissingPermission(permission).into()
+            }
+            CommerceError::Stale => Self::new(ErrorCode::Conflict, message),
+            CommerceError::AlreadyReviewed => Self::from_code(ErrorCode::AlreadyReviewed),
+            CommerceError::Pricing(_) => field("quantity", "out_of_range"),
+            CommerceError::Storage(storage) => storage.into(),
+        }
+    }
+}
+
 /// The message sent for a code when nothing more specific is known.
 fn default_message(code: ErrorCode) -> &'static str {
     match code {
@@ -289,6 +346,15 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::Conflict => "the request conflicts with the current state",
         ErrorCode::SkuTaken => "a SKU is already used by another product",
         ErrorCode::InsufficientStock => "not enough stock for this change",
+        ErrorCode::OutOfStock => "some items are not available in the quantity asked",
+        ErrorCode::IdempotencyKeyReused => "this Idempotency-Key was used with another request",
+        ErrorCode::IdempotencyKeyInFlight => "a request with this Idempotency-Key is in progress",
+        ErrorCode::InvalidTransition => "the order cannot make this change in its current state",
+        ErrorCode::DiscountNotApplicable => "the discount code does not apply",
+        ErrorCode::CartEmpty => "the cart has nothing that can be bought",
+        ErrorCode::ShippingUnavailable => "this shipping method does not serve the address",
+        ErrorCode::PaymentMethodUnavailable => "the store does not offer this payment method",
+        ErrorCode::AlreadyReviewed => "you have already reviewed this product",
         ErrorCode::RateLimited => "too many requests",
         ErrorCode::ServiceUnavailable => "the service is temporarily unavailable",
         ErrorCode::InternalError => "internal server error",

@@ -62,6 +62,8 @@ pub fn app(
                 .configure(routes::customers::config)
                 .configure(routes::catalog::config)
                 .configure(routes::catalog_admin::config)
+                .configure(routes::shop::config)
+                .configure(routes::orders_admin::config)
                 .configure(routes::media::config_api)
                 .configure(routes::staff::config)
                 .configure(routes::platform::config),
@@ -78,6 +80,8 @@ fn cors(settings: &Settings) -> actix_cors::Cors {
             "authorization",
             "content-type",
             "idempotency-key",
+            "x-cart-token",
+            "x-order-token",
             "x-request-id",
             routes::auth::CSRF_HEADER,
         ])
@@ -87,6 +91,7 @@ fn cors(settings: &Settings) -> actix_cors::Cors {
             "ratelimit-reset",
             "retry-after",
             "x-request-id",
+            "idempotent-replayed",
         ])
         .supports_credentials()
         .max_age(600);

@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use secrecy::ExposeSecret;
 use techverse_shared::{
-    CategoryId, CustomerId, ProductId, ProductStatus, StoreId, StoreSlug, StoreStatus, UserId,
-    VariantId,
+    CartId, CategoryId, CustomerId, DiscountId, OrderId, OrderStatus, PaymentStatus, ProductId,
+    ProductStatus, ReviewId, ReviewStatus, StoreId, StoreSlug, StoreStatus, UserId, VariantId,
 };
 
 use crate::{
@@ -22,10 +22,15 @@ use crate::{
         access::Team,
         account::{Customer, Email, StaffUser},
         audit::{AuditEntry, AuditQuery},
+        cart::Cart,
         catalog::{Category, Product},
+        discount::Discount,
         events::StoreEvent,
         mail::OutgoingMail,
+        order::{Order, StockMove},
+        review::Review,
         session::{AccountRef, Rotation, Session},
+        shipping::CheckoutSettings,
         store::Store,
         token::{OneTimeToken, TokenPurpose},
     },
@@ -207,6 +212,12 @@ pub trait CatalogRepository: Send + Sync {
     async fn save_product(&self, store: StoreId, product: &Product) -> StorageResult<bool>;
     async fn product(&self, store: StoreId, id: ProductId) -> StorageResult<Option<Product>>;
     async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>>;
+    /// The product holding this variant.
+    async fn product_by_variant(
+        &self,
+        store: StoreId,
+        variant: VariantId,
+    ) -> StorageResult<Option<Product>>;
     /// The store's products (with this status, if given), newest first.
     async fn products(
         &self,
@@ -269,6 +280,178 @@ pub trait CatalogRepository: Send + Sync {
     ) -> StorageResult<Vec<StoreEvent>>;
 }
 
+/// An idempotency key as checkout scopes it: per store, per customer or cart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// `customer:<id>` or `cart:<id>`.
+    pub scope: String,
+    pub key: String,
+    /// SHA-256 of the request body, to tell a replay from a reuse.
+    pub request_hash: String,
+    /// The order's lookup token, kept with the key so a replay answers exactly as the first
+    /// response did (keys are forgotten after a day).
+    pub order_token: String,
+}
+
+/// What an earlier request with the same key left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    /// `None` while that request is still running.
+    pub order_id: Option<OrderId>,
+    pub order_token: Option<String>,
+}
+
+/// One use of a discount code, counted atomically with the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscountUse {
+    pub discount_id: DiscountId,
+    /// `customer:<id>` or `email:<address>`: whose use it is.
+    pub customer_key: String,
+    pub usage_limit: Option<i64>,
+    pub per_customer_limit: Option<i64>,
+}
+
+/// Everything checkout writes, all or nothing.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    /// The order, with `number` still 0: storage assigns the next number of the store.
+    pub order: Order,
+    pub idempotency: IdempotencyKey,
+    pub discount: Option<DiscountUse>,
+    /// The cart the order came from; it is deleted with the order.
+    pub cart_id: Option<CartId>,
+    /// Events to append with the order (their `order` payload numbers are filled in).
+    pub events: Vec<StoreEvent>,
+}
+
+/// A variant checkout could not hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    pub variant_id: VariantId,
+    pub requested: i64,
+    pub available: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placement {
+    /// Stored: the order with its number.
+    Placed(Box<Order>),
+    /// Some lines could not be reserved; nothing was written.
+    Short(Vec<Shortfall>),
+    /// The key was used before: what that request left (compare the hash).
+    Seen(IdempotencyRecord),
+    /// The discount's usage limit (total or this customer's) was reached meanwhile.
+    DiscountUsedUp,
+}
+
+/// A staff query over a store's orders: newest first, keyset-paged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderQuery {
+    pub status: Option<OrderStatus>,
+    pub payment_status: Option<PaymentStatus>,
+    pub customer: Option<CustomerId>,
+    /// An order number.
+    pub number: Option<i64>,
+    /// The start of the buyer's email (lower-case).
+    pub email_prefix: Option<String>,
+    /// Orders strictly older than this `(created_at ms, id)`.
+    pub before: Option<(i64, OrderId)>,
+    pub limit: u32,
+}
+
+/// Carts, discounts, checkout settings, orders (with their stock moves, idempotency keys and
+/// numbering) and reviews. Every method takes the store first.
+#[async_trait]
+pub trait CommerceRepository: Send + Sync {
+    async fn insert_cart(&self, store: StoreId, cart: &Cart) -> StorageResult<()>;
+    /// A cart that has not expired at `now`.
+    async fn cart(&self, store: StoreId, id: CartId, now: Timestamp)
+    -> StorageResult<Option<Cart>>;
+    /// The customer's live cart, if any.
+    async fn customer_cart(
+        &self,
+        store: StoreId,
+        customer: CustomerId,
+        now: Timestamp,
+    ) -> StorageResult<Option<Cart>>;
+    /// Saves `cart` (read at `cart.version`) as version + 1; `false` when it changed meanwhile.
+    async fn save_cart(&self, store: StoreId, cart: &Cart) -> StorageResult<bool>;
+    async fn delete_cart(&self, store: StoreId, id: CartId) -> StorageResult<bool>;
+    /// Deletes carts (of every store) that expired before `now`; returns how many.
+    async fn delete_expired_carts(&self, now: Timestamp) -> StorageResult<u64>;
+
+    /// A taken code is `Conflict("discounts.code")`.
+    async fn insert_discount(&self, store: StoreId, discount: &Discount) -> StorageResult<()>;
+    /// Replaces the discount's fields but never its usage count. `false` when missing.
+    async fn update_discount(&self, store: StoreId, discount: &Discount) -> StorageResult<bool>;
+    async fn discount(&self, store: StoreId, id: DiscountId) -> StorageResult<Option<Discount>>;
+    /// By normalised (upper-case) code.
+    async fn discount_by_code(&self, store: StoreId, code: &str)
+    -> StorageResult<Option<Discount>>;
+    async fn discounts(&self, store: StoreId) -> StorageResult<Vec<Discount>>;
+    async fn delete_discount(&self, store: StoreId, id: DiscountId) -> StorageResult<bool>;
+    /// How many orders `customer_key` has placed with the discount.
+    async fn discount_uses(
+        &self,
+        store: StoreId,
+        id: DiscountId,
+        customer_key: &str,
+    ) -> StorageResult<i64>;
+
+    async fn checkout_settings(&self, store: StoreId) -> StorageResult<Option<CheckoutSettings>>;
+    /// Saves settings read at `settings.version` (0: none yet) as version + 1; `false` when
+    /// they changed meanwhile.
+    async fn save_checkout_settings(
+        &self,
+        store: StoreId,
+        settings: &CheckoutSettings,
+    ) -> StorageResult<bool>;
+
+    /// Checkout, all or nothing: unless the idempotency key was seen, reserves every line's
+    /// stock (atomic conditional decrements in variant order; on a shortfall what was held is
+    /// released), counts the discount use, numbers and stores the order, appends its events,
+    /// records the key and deletes the cart.
+    async fn place_order(&self, store: StoreId, new: &NewOrder) -> StorageResult<Placement>;
+    async fn idempotency_record(
+        &self,
+        store: StoreId,
+        scope: &str,
+        key: &str,
+    ) -> StorageResult<Option<IdempotencyRecord>>;
+    /// Forgets idempotency keys (of every store) created before `before`; returns how many.
+    async fn delete_idempotency_keys(&self, before: Timestamp) -> StorageResult<u64>;
+    async fn order(&self, store: StoreId, id: OrderId) -> StorageResult<Option<Order>>;
+    /// Saves `order` (read at `order.version`) as version + 1 with its stock moves and events.
+    /// `false` (and nothing written) when the order changed meanwhile.
+    async fn save_order(
+        &self,
+        store: StoreId,
+        order: &Order,
+        moves: &[StockMove],
+        events: &[StoreEvent],
+    ) -> StorageResult<bool>;
+    async fn orders(&self, store: StoreId, query: &OrderQuery) -> StorageResult<Vec<Order>>;
+    /// Unpaid orders of any store whose payment deadline is at or before `now`.
+    async fn overdue_orders(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<(StoreId, OrderId)>>;
+
+    /// One review per customer per product: a second is `Conflict("reviews.customer")`.
+    async fn insert_review(&self, store: StoreId, review: &Review) -> StorageResult<()>;
+    async fn save_review(&self, store: StoreId, review: &Review) -> StorageResult<bool>;
+    async fn review(&self, store: StoreId, id: ReviewId) -> StorageResult<Option<Review>>;
+    /// Reviews of the store (of one product, with one status, when given), newest first.
+    async fn reviews(
+        &self,
+        store: StoreId,
+        product: Option<ProductId>,
+        status: Option<ReviewStatus>,
+    ) -> StorageResult<Vec<Review>>;
+}
+
 /// One storage backend: every repository plus health and schema management.
 #[async_trait]
 pub trait Storage: Send + Sync {
@@ -287,6 +470,7 @@ pub trait Storage: Send + Sync {
     fn outbox(&self) -> &dyn OutboxRepository;
     fn audit(&self) -> &dyn AuditRepository;
     fn catalog(&self) -> &dyn CatalogRepository;
+    fn commerce(&self) -> &dyn CommerceRepository;
 }
 
 /// Opens the adapter the configuration asks for: MongoDB when a URI is set, else the embedded

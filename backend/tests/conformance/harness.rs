@@ -72,6 +72,11 @@ impl Harness {
         self.storage.as_ref()
     }
 
+    /// The same storage, for tasks that run concurrently.
+    pub fn shared(&self) -> Arc<dyn Storage> {
+        Arc::clone(&self.storage)
+    }
+
     /// A new storage instance on the same data, as after a process restart.
     pub async fn reopen(&self) -> Arc<dyn Storage> {
         match &self.backend {

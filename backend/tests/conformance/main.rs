@@ -10,6 +10,7 @@
 )]
 
 mod catalog;
+mod commerce;
 mod harness;
 mod identity;
 mod stores;
@@ -64,4 +65,15 @@ conformance!(
     catalog::search_and_suggest_find_active_products_by_word_prefixes,
     catalog::stock_moves_atomically_and_never_below_reserved,
     catalog::categories_wishlists_versions_and_events_are_per_store,
+    commerce::concurrent_checkouts_for_the_last_units_sell_exactly_the_stock,
+    commerce::a_short_line_places_nothing_and_holds_nothing,
+    commerce::one_idempotency_key_places_one_order,
+    commerce::order_numbers_count_per_store_and_events_follow_the_order,
+    commerce::expiry_releases_the_stock_exactly_once,
+    commerce::paying_then_refunding_moves_stock_on_hand,
+    commerce::discount_limits_are_counted_with_the_order,
+    commerce::carts_expire_and_save_by_version,
+    commerce::settings_save_by_version,
+    commerce::orders_list_by_filters_and_cursor,
+    commerce::one_review_per_customer_and_product,
 );

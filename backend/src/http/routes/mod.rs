@@ -6,6 +6,8 @@ pub mod catalog_admin;
 pub mod customers;
 pub mod media;
 pub mod ops;
+pub mod orders_admin;
 pub mod platform;
+pub mod shop;
 pub mod staff;
 pub mod stores;

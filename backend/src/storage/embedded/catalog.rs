@@ -57,7 +57,17 @@ fn write_indexes(tx: &Transaction<'_>, store: &str, product: &Product) -> Storag
         [store, &id],
     )
     .map_err(unavailable)?;
+    tx.execute(
+        "DELETE FROM product_variants WHERE store_id = ?1 AND product_id = ?2",
+        [store, &id],
+    )
+    .map_err(unavailable)?;
     for variant in &product.variants {
+        tx.execute(
+            "INSERT INTO product_variants (store_id, variant_id, product_id) VALUES (?1, ?2, ?3)",
+            [store, &variant.id.to_string(), &id],
+        )
+        .map_err(unavailable)?;
         tx.execute(
             "INSERT INTO product_skus (store_id, sku, product_id) VALUES (?1, ?2, ?3)",
             [store, &variant.sku, &id],
@@ -84,7 +94,11 @@ fn write_indexes(tx: &Transaction<'_>, store: &str, product: &Product) -> Storag
     Ok(())
 }
 
-fn read_product(tx: &Transaction<'_>, store: &str, id: &str) -> StorageResult<Option<Product>> {
+pub(super) fn read_product(
+    tx: &Transaction<'_>,
+    store: &str,
+    id: &str,
+) -> StorageResult<Option<Product>> {
     let doc: Option<String> = tx
         .query_row(
             "SELECT doc FROM products WHERE store_id = ?1 AND id = ?2",
@@ -96,7 +110,11 @@ fn read_product(tx: &Transaction<'_>, store: &str, id: &str) -> StorageResult<Op
     doc.as_deref().map(from_json).transpose()
 }
 
-fn write_product(tx: &Transaction<'_>, store: &str, product: &Product) -> StorageResult<()> {
+pub(super) fn write_product(
+    tx: &Transaction<'_>,
+    store: &str,
+    product: &Product,
+) -> StorageResult<()> {
     tx.execute(
         "UPDATE products SET slug = ?3, status = ?4, version = ?5, doc = ?6 WHERE store_id = ?1 AND id = ?2",
         (
@@ -110,6 +128,61 @@ fn write_product(tx: &Transaction<'_>, store: &str, product: &Product) -> Storag
     )
     .map_err(sql_error("products.slug"))?;
     write_indexes(tx, store, product)
+}
+
+/// Bumps the store's catalogue version (inside whatever transaction `conn` is in).
+pub(super) fn bump_version(conn: &rusqlite::Connection, store: StoreId) -> StorageResult<i64> {
+    conn.query_row(
+        "INSERT INTO catalog_versions (store_id, version) VALUES (?1, 1)
+         ON CONFLICT (store_id) DO UPDATE SET version = version + 1
+         RETURNING version",
+        [store.to_string()],
+        |row| row.get(0),
+    )
+    .map_err(unavailable)
+}
+
+/// Appends an event after the store's last one, inside the caller's transaction.
+pub(super) fn append_event(
+    tx: &Transaction<'_>,
+    store: StoreId,
+    mut event: StoreEvent,
+) -> StorageResult<i64> {
+    let store_text = store.to_string();
+    let last: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM store_events WHERE store_id = ?1",
+            [&store_text],
+            |row| row.get(0),
+        )
+        .map_err(unavailable)?;
+    event.seq = last + 1;
+    event.store_id = store;
+    tx.execute(
+        "INSERT INTO store_events (store_id, seq, kind, doc) VALUES (?1, ?2, ?3, ?4)",
+        (&store_text, event.seq, &event.kind, to_json(&event)?),
+    )
+    .map_err(unavailable)?;
+    Ok(event.seq)
+}
+
+/// Saves a product whose indexed fields did not change (a stock move): the document only.
+pub(super) fn write_stock(
+    tx: &Transaction<'_>,
+    store: &str,
+    product: &Product,
+) -> StorageResult<()> {
+    tx.execute(
+        "UPDATE products SET version = ?3, doc = ?4 WHERE store_id = ?1 AND id = ?2",
+        (
+            store,
+            product.id.to_string(),
+            product.version,
+            to_json(product)?,
+        ),
+    )
+    .map(drop)
+    .map_err(unavailable)
 }
 
 fn parse_ids(ids: Vec<String>) -> StorageResult<Vec<ProductId>> {
@@ -181,6 +254,20 @@ impl CatalogRepository for EmbeddedStorage {
             let tx = conn.transaction().map_err(unavailable)?;
             read_product(&tx, &store.to_string(), &id.to_string())
         })
+        .await
+    }
+
+    async fn product_by_variant(
+        &self,
+        store: StoreId,
+        variant: VariantId,
+    ) -> StorageResult<Option<Product>> {
+        self.doc(
+            "SELECT p.doc FROM product_variants v
+             JOIN products p ON p.store_id = v.store_id AND p.id = v.product_id
+             WHERE v.store_id = ?1 AND v.variant_id = ?2",
+            [store.to_string(), variant.to_string()],
+        )
         .await
     }
 
@@ -293,7 +380,7 @@ impl CatalogRepository for EmbeddedStorage {
                 return Ok(refusal.into());
             }
             found.version += 1;
-            write_product(&tx, &store, &found)?;
+            write_stock(&tx, &store, &found)?;
             tx.commit().map_err(unavailable)?;
             Ok(StockChange::Adjusted(Box::new(found)))
         })
@@ -432,40 +519,16 @@ impl CatalogRepository for EmbeddedStorage {
     }
 
     async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64> {
-        self.call(move |conn| {
-            conn.query_row(
-                "INSERT INTO catalog_versions (store_id, version) VALUES (?1, 1)
-                 ON CONFLICT (store_id) DO UPDATE SET version = version + 1
-                 RETURNING version",
-                [store.to_string()],
-                |row| row.get(0),
-            )
-            .map_err(unavailable)
-        })
-        .await
+        self.call(move |conn| bump_version(conn, store)).await
     }
 
     async fn append_event(&self, store: StoreId, event: &StoreEvent) -> StorageResult<i64> {
-        let mut event = event.clone();
+        let event = event.clone();
         self.call(move |conn| {
             let tx = immediate(conn)?;
-            let store_text = store.to_string();
-            let last: i64 = tx
-                .query_row(
-                    "SELECT COALESCE(MAX(seq), 0) FROM store_events WHERE store_id = ?1",
-                    [&store_text],
-                    |row| row.get(0),
-                )
-                .map_err(unavailable)?;
-            event.seq = last + 1;
-            event.store_id = store;
-            tx.execute(
-                "INSERT INTO store_events (store_id, seq, kind, doc) VALUES (?1, ?2, ?3, ?4)",
-                (&store_text, event.seq, &event.kind, to_json(&event)?),
-            )
-            .map_err(unavailable)?;
+            let seq = append_event(&tx, store, event)?;
             tx.commit().map_err(unavailable)?;
-            Ok(event.seq)
+            Ok(seq)
         })
         .await
     }

@@ -39,7 +39,7 @@ pub(super) fn immediate(conn: &mut rusqlite::Connection) -> StorageResult<Transa
 
 impl EmbeddedStorage {
     /// Reads one JSON document with `sql` and its parameters.
-    async fn doc<T, P>(&self, sql: &'static str, params: P) -> StorageResult<Option<T>>
+    pub(super) async fn doc<T, P>(&self, sql: &'static str, params: P) -> StorageResult<Option<T>>
     where
         T: DeserializeOwned + Send + 'static,
         P: rusqlite::Params + Send + 'static,
@@ -55,7 +55,7 @@ impl EmbeddedStorage {
     }
 
     /// Runs one write statement, mapping a unique violation to `Conflict(constraint)`.
-    async fn write<P>(
+    pub(super) async fn write<P>(
         &self,
         sql: &'static str,
         params: P,

@@ -4,6 +4,7 @@
 //! loss. Calls run on the blocking thread pool; the connection sits behind a mutex.
 
 mod catalog;
+mod commerce;
 mod identity;
 mod schema;
 mod stores;
@@ -19,9 +20,9 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use super::{
-    AuditRepository, CatalogRepository, CustomerRepository, OutboxRepository, SessionRepository,
-    Storage, StorageError, StorageResult, StoreRepository, TeamRepository, TokenRepository,
-    UserRepository,
+    AuditRepository, CatalogRepository, CommerceRepository, CustomerRepository, OutboxRepository,
+    SessionRepository, Storage, StorageError, StorageResult, StoreRepository, TeamRepository,
+    TokenRepository, UserRepository,
 };
 
 #[derive(Clone)]
@@ -146,6 +147,10 @@ impl Storage for EmbeddedStorage {
     }
 
     fn catalog(&self) -> &dyn CatalogRepository {
+        self
+    }
+
+    fn commerce(&self) -> &dyn CommerceRepository {
         self
     }
 }

@@ -127,6 +127,95 @@ const MIGRATIONS: &[&str] = &[
         doc         TEXT NOT NULL,
         PRIMARY KEY (store_id, seq)
     ) STRICT;",
+    // 4: checkout and orders. Discount usage counts live in columns so checkout can bump
+    // them with a conditional UPDATE inside its transaction.
+    "CREATE TABLE carts (
+        store_id    TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        customer_id TEXT,
+        expires_at  INTEGER NOT NULL,
+        version     INTEGER NOT NULL,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, id)
+    ) STRICT;
+    CREATE INDEX carts_customer ON carts (store_id, customer_id, expires_at);
+    CREATE INDEX carts_expiry ON carts (expires_at);
+    CREATE TABLE discounts (
+        store_id    TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        code        TEXT NOT NULL,
+        used        INTEGER NOT NULL DEFAULT 0,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, id),
+        UNIQUE (store_id, code)
+    ) STRICT;
+    CREATE TABLE discount_uses (
+        store_id     TEXT NOT NULL,
+        discount_id  TEXT NOT NULL,
+        customer_key TEXT NOT NULL,
+        uses         INTEGER NOT NULL,
+        PRIMARY KEY (store_id, discount_id, customer_key)
+    ) STRICT;
+    CREATE TABLE checkout_settings (
+        store_id    TEXT PRIMARY KEY,
+        version     INTEGER NOT NULL,
+        doc         TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE orders (
+        store_id       TEXT NOT NULL,
+        id             TEXT NOT NULL,
+        number         INTEGER NOT NULL,
+        customer_id    TEXT,
+        email          TEXT NOT NULL,
+        status         TEXT NOT NULL,
+        payment_status TEXT NOT NULL,
+        pay_by         INTEGER,
+        created_at     INTEGER NOT NULL,
+        version        INTEGER NOT NULL,
+        doc            TEXT NOT NULL,
+        PRIMARY KEY (store_id, id),
+        UNIQUE (store_id, number)
+    ) STRICT;
+    CREATE INDEX orders_created ON orders (store_id, created_at DESC, id DESC);
+    CREATE INDEX orders_customer ON orders (store_id, customer_id, created_at DESC);
+    CREATE INDEX orders_email ON orders (store_id, email);
+    CREATE INDEX orders_due ON orders (pay_by) WHERE status = 'pending_payment';
+    CREATE TABLE order_numbers (
+        store_id    TEXT PRIMARY KEY,
+        last        INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE idempotency_keys (
+        store_id     TEXT NOT NULL,
+        scope        TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        order_id     TEXT NOT NULL,
+        order_token  TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        PRIMARY KEY (store_id, scope, key)
+    ) STRICT;
+    CREATE INDEX idempotency_created ON idempotency_keys (created_at);
+    CREATE TABLE reviews (
+        store_id    TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        product_id  TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, id),
+        UNIQUE (store_id, product_id, customer_id)
+    ) STRICT;
+    CREATE INDEX reviews_product ON reviews (store_id, product_id, status, created_at DESC);
+    CREATE TABLE product_variants (
+        store_id    TEXT NOT NULL,
+        variant_id  TEXT NOT NULL,
+        product_id  TEXT NOT NULL,
+        PRIMARY KEY (store_id, variant_id)
+    ) STRICT;
+    INSERT INTO product_variants (store_id, variant_id, product_id)
+        SELECT p.store_id, json_extract(v.value, '$.id'), p.id
+        FROM products p, json_each(p.doc, '$.variants') v;",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -4,7 +4,7 @@
 //! matching as the embedded FTS5 index, on plain multikey indexes that Amazon DocumentDB also
 //! supports; `$text` would match whole words only. No regex is ever built from input.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -23,6 +23,7 @@ use crate::{
     domain::{
         catalog::{Category, Product},
         events::StoreEvent,
+        order::{StockMove, StockOp},
     },
     storage::{CatalogRepository, StockChange, StorageError, StorageResult},
 };
@@ -122,8 +123,155 @@ impl MongoStorage {
             .try_collect()
             .await
             .map_err(unavailable)?;
-        documents.into_iter().map(from_document).collect()
+        let mut products: Vec<Product> = documents
+            .into_iter()
+            .map(from_document)
+            .collect::<StorageResult<_>>()?;
+        self.overlay_stock(&mut products).await?;
+        Ok(products)
     }
+
+    async fn find_product(&self, filter: Document) -> StorageResult<Option<Product>> {
+        let found: Option<Product> = self
+            .collection(query::PRODUCTS)
+            .find_one(filter)
+            .await
+            .map_err(unavailable)?
+            .map(from_document)
+            .transpose()?;
+        let mut found: Vec<Product> = found.into_iter().collect();
+        self.overlay_stock(&mut found).await?;
+        Ok(found.pop())
+    }
+
+    /// Stock lives in the inventory collection (one document per variant, so a reservation is
+    /// a single-document conditional update); product reads take their counts from there.
+    async fn overlay_stock(&self, products: &mut [Product]) -> StorageResult<()> {
+        let Some(first) = products.first() else {
+            return Ok(());
+        };
+        let store = first.store_id.to_string();
+        let filter = if products.len() > 50 {
+            doc! { "store_id": &store }
+        } else {
+            let ids: Vec<String> = products.iter().map(|p| p.id.to_string()).collect();
+            doc! { "store_id": &store, "product_id": { "$in": ids } }
+        };
+        let documents: Vec<Document> = self
+            .collection(query::INVENTORY)
+            .find(filter)
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        let counts: HashMap<String, (i64, i64)> = documents
+            .iter()
+            .filter_map(|d| {
+                let id = d.get_str("_id").ok()?;
+                let variant = id.rsplit(':').next()?.to_owned();
+                Some((variant, (number(d, "on_hand"), number(d, "reserved"))))
+            })
+            .collect();
+        for product in products.iter_mut() {
+            for variant in &mut product.variants {
+                if let Some((on_hand, reserved)) = counts.get(&variant.id.to_string()) {
+                    variant.stock_on_hand = *on_hand;
+                    variant.reserved = *reserved;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Products stored before stock moved to the inventory collection get their documents
+    /// (once: only while the collection is empty).
+    pub(super) async fn backfill_inventory(&self) -> StorageResult<()> {
+        let inventory = self
+            .collection(query::INVENTORY)
+            .find_one(doc! {})
+            .await
+            .map_err(unavailable)?;
+        if inventory.is_some() {
+            return Ok(());
+        }
+        let documents: Vec<Document> = self
+            .collection(query::PRODUCTS)
+            .find(doc! {})
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        for document in documents {
+            let product: Product = from_document(document)?;
+            self.seed_inventory(product.store_id, &product).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates inventory documents for variants that have none (new products and variants).
+    async fn seed_inventory(&self, store: StoreId, product: &Product) -> StorageResult<()> {
+        for variant in &product.variants {
+            self.collection(query::INVENTORY)
+                .update_one(
+                    doc! { "_id": query::inventory_id(store, variant.id) },
+                    query::inventory_seed(store, product.id, variant.stock_on_hand),
+                )
+                .upsert(true)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    /// Applies one stock move; `false` when a reservation found too few units.
+    pub(super) async fn apply_stock_move(
+        &self,
+        store: StoreId,
+        change: &StockMove,
+    ) -> StorageResult<bool> {
+        let (filter, update) = query::stock_move(store, change);
+        let result = self
+            .collection(query::INVENTORY)
+            .update_one(filter, update)
+            .await
+            .map_err(unavailable)?;
+        let sold = match change.op {
+            StockOp::Commit => change.quantity,
+            StockOp::Restock => -change.quantity,
+            StockOp::Reserve | StockOp::Release => 0,
+        };
+        if sold != 0 && result.matched_count == 1 {
+            self.collection(query::PRODUCTS)
+                .update_one(
+                    doc! { "store_id": store.to_string(), "_id": change.product_id.to_string() },
+                    doc! { "$inc": { "sold_count": sold } },
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(result.matched_count == 1 || change.op != StockOp::Reserve)
+    }
+
+    /// Units of a variant available now (0 when it has no inventory).
+    pub(super) async fn available(&self, store: StoreId, variant: VariantId) -> StorageResult<i64> {
+        let found = self
+            .collection(query::INVENTORY)
+            .find_one(doc! { "_id": query::inventory_id(store, variant) })
+            .await
+            .map_err(unavailable)?;
+        Ok(found.map_or(0, |d| number(&d, "available").max(0)))
+    }
+}
+
+/// An integer field, whether stored as 32 or 64 bits.
+fn number(document: &Document, key: &str) -> i64 {
+    document
+        .get_i64(key)
+        .ok()
+        .or_else(|| document.get_i32(key).ok().map(i64::from))
+        .unwrap_or(0)
 }
 
 fn product_conflict(error: mongodb::error::Error) -> StorageError {
@@ -146,8 +294,8 @@ impl CatalogRepository for MongoStorage {
         self.collection(query::PRODUCTS)
             .insert_one(document)
             .await
-            .map(drop)
-            .map_err(product_conflict)
+            .map_err(product_conflict)?;
+        self.seed_inventory(store, &product).await
     }
 
     async fn save_product(&self, store: StoreId, product: &Product) -> StorageResult<bool> {
@@ -165,25 +313,42 @@ impl CatalogRepository for MongoStorage {
             )
             .await
             .map_err(product_conflict)?;
+        if result.matched_count == 1 {
+            self.seed_inventory(store, &next).await?;
+        }
         Ok(result.matched_count == 1)
     }
 
     async fn product(&self, store: StoreId, id: ProductId) -> StorageResult<Option<Product>> {
-        self.collection(query::PRODUCTS)
-            .find_one(doc! { "store_id": store.to_string(), "_id": id.to_string() })
+        self.find_product(doc! { "store_id": store.to_string(), "_id": id.to_string() })
+            .await
+    }
+
+    async fn product_by_variant(
+        &self,
+        store: StoreId,
+        variant: VariantId,
+    ) -> StorageResult<Option<Product>> {
+        let Some(inventory) = self
+            .collection(query::INVENTORY)
+            .find_one(doc! { "_id": query::inventory_id(store, variant) })
             .await
             .map_err(unavailable)?
-            .map(from_document)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let Ok(product) = inventory.get_str("product_id") else {
+            return Ok(None);
+        };
+        let found = self
+            .find_product(doc! { "store_id": store.to_string(), "_id": product })
+            .await?;
+        Ok(found.filter(|p| p.variant(variant).is_some()))
     }
 
     async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>> {
-        self.collection(query::PRODUCTS)
-            .find_one(doc! { "store_id": store.to_string(), "slug": slug })
+        self.find_product(doc! { "store_id": store.to_string(), "slug": slug })
             .await
-            .map_err(unavailable)?
-            .map(from_document)
-            .transpose()
     }
 
     async fn products(
@@ -247,22 +412,48 @@ impl CatalogRepository for MongoStorage {
         variant: VariantId,
         delta: i64,
     ) -> StorageResult<StockChange> {
-        // Read, check and write back under the product's version, retrying on a race.
-        for _ in 0..10 {
-            let Some(mut found) = self.product(store, product).await? else {
-                return Ok(StockChange::NotFound);
-            };
-            if let Err(refusal) = found.adjust_stock(variant, delta) {
-                return Ok(refusal.into());
-            }
-            if self.save_product(store, &found).await? {
-                found.version += 1;
-                return Ok(StockChange::Adjusted(Box::new(found)));
+        let Some(found) = self.product(store, product).await? else {
+            return Ok(StockChange::NotFound);
+        };
+        let Some(current) = found.variant(variant) else {
+            return Ok(StockChange::NotFound);
+        };
+        if current.stock_on_hand + delta < 0 {
+            return Ok(StockChange::Insufficient {
+                on_hand: current.stock_on_hand,
+                reserved: current.reserved,
+            });
+        }
+        // One conditional update: it matches only while the change keeps stock at or above
+        // what is reserved, whatever reservations happen meanwhile.
+        let (filter, update) = query::stock_adjustment(store, product, variant, delta);
+        let result = self
+            .collection(query::INVENTORY)
+            .update_one(filter, update)
+            .await
+            .map_err(unavailable)?;
+        if result.matched_count == 1 {
+            // Like an edit, an adjustment is a new version of the product.
+            self.collection(query::PRODUCTS)
+                .update_one(
+                    doc! { "store_id": store.to_string(), "_id": product.to_string() },
+                    doc! { "$inc": { "version": 1_i64 } },
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        let after = self.product(store, product).await?;
+        match after {
+            None => Ok(StockChange::NotFound),
+            Some(after) if result.matched_count == 1 => Ok(StockChange::Adjusted(Box::new(after))),
+            Some(after) => {
+                let now = after.variant(variant);
+                Ok(StockChange::Insufficient {
+                    on_hand: now.map_or(0, |v| v.stock_on_hand),
+                    reserved: now.map_or(0, |v| v.reserved),
+                })
             }
         }
-        Err(StorageError::Unavailable(anyhow::anyhow!(
-            "stock adjustment kept racing"
-        )))
     }
 
     async fn categories(&self, store: StoreId) -> StorageResult<Vec<Category>> {
@@ -421,7 +612,7 @@ impl CatalogRepository for MongoStorage {
 
 impl MongoStorage {
     /// Atomically increments a named counter, creating it at 1.
-    async fn increment(&self, name: &str) -> StorageResult<i64> {
+    pub(super) async fn increment(&self, name: &str) -> StorageResult<i64> {
         let updated = self
             .collection(query::COUNTERS)
             .find_one_and_update(doc! { "_id": name }, doc! { "$inc": { "value": 1_i64 } })

@@ -5,6 +5,7 @@
 //! used (plain CRUD, unique and compound indexes, no `$lookup` pipelines or change streams).
 
 mod catalog;
+mod commerce;
 mod identity;
 pub mod query;
 mod stores;
@@ -21,9 +22,9 @@ use mongodb::{
 };
 
 use super::{
-    AuditRepository, CatalogRepository, CustomerRepository, OutboxRepository, SessionRepository,
-    Storage, StorageError, StorageResult, StoreRepository, TeamRepository, TokenRepository,
-    UserRepository,
+    AuditRepository, CatalogRepository, CommerceRepository, CustomerRepository, OutboxRepository,
+    SessionRepository, Storage, StorageError, StorageResult, StoreRepository, TeamRepository,
+    TokenRepository, UserRepository,
 };
 
 pub struct MongoStorage {
@@ -104,7 +105,7 @@ impl Storage for MongoStorage {
                 .await
                 .map_err(unavailable)?;
         }
-        Ok(())
+        self.backfill_inventory().await
     }
 
     async fn ping(&self) -> StorageResult<()> {
@@ -148,6 +149,10 @@ impl Storage for MongoStorage {
     }
 
     fn catalog(&self) -> &dyn CatalogRepository {
+        self
+    }
+
+    fn commerce(&self) -> &dyn CommerceRepository {
         self
     }
 }

@@ -7,9 +7,17 @@ use mongodb::{
     bson::{DateTime, Document, doc},
     options::IndexOptions,
 };
-use techverse_shared::{CountryCode, Currency, StoreId, StoreSlug, StoreStatus};
+use techverse_shared::{
+    CountryCode, Currency, DiscountId, ProductId, StoreId, StoreSlug, StoreStatus, VariantId,
+};
 
-use crate::domain::store::{Store, StoreName, TimeZoneName};
+use crate::{
+    domain::{
+        order::{StockMove, StockOp},
+        store::{Store, StoreName, TimeZoneName},
+    },
+    storage::OrderQuery,
+};
 
 pub const STORES: &str = "stores";
 pub const USERS: &str = "users";
@@ -24,6 +32,14 @@ pub const CATEGORIES: &str = "categories";
 pub const WISHLISTS: &str = "wishlists";
 pub const COUNTERS: &str = "counters";
 pub const STORE_EVENTS: &str = "store_events";
+pub const INVENTORY: &str = "inventory";
+pub const CARTS: &str = "carts";
+pub const DISCOUNTS: &str = "discounts";
+pub const DISCOUNT_USES: &str = "discount_uses";
+pub const CHECKOUT_SETTINGS: &str = "checkout_settings";
+pub const ORDERS: &str = "orders";
+pub const IDEMPOTENCY_KEYS: &str = "idempotency_keys";
+pub const REVIEWS: &str = "reviews";
 
 /// Every collection's indexes. The store id is the first key of every compound index on
 /// tenant data, and unique rules are per store.
@@ -107,7 +123,163 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
             STORE_EVENTS,
             vec![index("store_events_seq", doc! { "store_id": 1, "seq": 1 })],
         ),
+        (
+            INVENTORY,
+            vec![index(
+                "inventory_product",
+                doc! { "store_id": 1, "product_id": 1 },
+            )],
+        ),
+        (
+            CARTS,
+            vec![
+                index(
+                    "carts_customer",
+                    doc! { "store_id": 1, "customer_id": 1, "expires_at": -1 },
+                ),
+                index("carts_expiry", doc! { "expires_at": 1 }),
+            ],
+        ),
+        (
+            DISCOUNTS,
+            vec![unique_index(
+                "discounts_store_code",
+                doc! { "store_id": 1, "code": 1 },
+            )],
+        ),
+        (
+            ORDERS,
+            vec![
+                unique_index("orders_store_number", doc! { "store_id": 1, "number": 1 }),
+                index(
+                    "orders_store_created",
+                    doc! { "store_id": 1, "created_at": -1, "id": -1 },
+                ),
+                index(
+                    "orders_customer",
+                    doc! { "store_id": 1, "customer_id": 1, "created_at": -1 },
+                ),
+                index("orders_due", doc! { "status": 1, "pay_by": 1 }),
+            ],
+        ),
+        (
+            REVIEWS,
+            vec![
+                unique_index(
+                    "reviews_one_per_customer",
+                    doc! { "store_id": 1, "product_id": 1, "customer_id": 1 },
+                ),
+                index(
+                    "reviews_product",
+                    doc! { "store_id": 1, "product_id": 1, "status": 1, "created_at": -1 },
+                ),
+            ],
+        ),
     ]
+}
+
+/// The id of a variant's inventory document.
+pub fn inventory_id(store: StoreId, variant: VariantId) -> String {
+    format!("{store}:{variant}")
+}
+
+/// The conditional update of one stock move: its filter and its `$inc`. A reservation (or a
+/// stock decrease) only matches while enough units are available, so the check and the
+/// decrement are one atomic operation on the server.
+pub fn stock_move(store: StoreId, change: &StockMove) -> (Document, Document) {
+    let id = inventory_id(store, change.variant_id);
+    let q = change.quantity;
+    match change.op {
+        StockOp::Reserve => (
+            doc! { "_id": id, "available": { "$gte": q } },
+            doc! { "$inc": { "reserved": q, "available": -q } },
+        ),
+        StockOp::Release => (
+            doc! { "_id": id },
+            doc! { "$inc": { "reserved": -q, "available": q } },
+        ),
+        StockOp::Commit => (
+            doc! { "_id": id },
+            doc! { "$inc": { "reserved": -q, "on_hand": -q } },
+        ),
+        StockOp::Restock => (
+            doc! { "_id": id },
+            doc! { "$inc": { "on_hand": q, "available": q } },
+        ),
+    }
+}
+
+/// An admin stock adjustment: never below what is reserved.
+pub fn stock_adjustment(
+    store: StoreId,
+    product: ProductId,
+    variant: VariantId,
+    delta: i64,
+) -> (Document, Document) {
+    let mut filter = doc! {
+        "_id": inventory_id(store, variant),
+        "product_id": product.to_string(),
+    };
+    if delta < 0 {
+        filter.insert("available", doc! { "$gte": -delta });
+    }
+    (
+        filter,
+        doc! { "$inc": { "on_hand": delta, "available": delta } },
+    )
+}
+
+/// A new variant's inventory (existing ones are left alone).
+pub fn inventory_seed(store: StoreId, product: ProductId, on_hand: i64) -> Document {
+    doc! { "$setOnInsert": {
+        "store_id": store.to_string(),
+        "product_id": product.to_string(),
+        "on_hand": on_hand,
+        "reserved": 0_i64,
+        "available": on_hand,
+    } }
+}
+
+/// A staff order query as a filter (keyset: strictly older than the cursor).
+pub fn order_filter(store: StoreId, query: &OrderQuery) -> Document {
+    let mut filter = doc! { "store_id": store.to_string() };
+    if let Some(status) = query.status {
+        filter.insert("status", status.as_str());
+    }
+    if let Some(status) = query.payment_status {
+        filter.insert("payment_status", status.as_str());
+    }
+    if let Some(customer) = query.customer {
+        filter.insert("customer_id", customer.to_string());
+    }
+    if let Some(number) = query.number {
+        filter.insert("number", number);
+    }
+    if let Some(prefix) = &query.email_prefix {
+        filter.insert(
+            "email",
+            doc! { "$gte": prefix.as_str(), "$lt": format!("{prefix}\u{10FFFF}") },
+        );
+    }
+    if let Some((at, id)) = query.before {
+        filter.insert(
+            "$or",
+            vec![
+                doc! { "created_at": { "$lt": at } },
+                doc! { "created_at": at, "id": { "$lt": id.to_string() } },
+            ],
+        );
+    }
+    filter
+}
+
+/// A discount's total-usage counter, bumped only below its limit.
+pub fn discount_use(store: StoreId, id: DiscountId, limit: Option<i64>) -> Document {
+    let mut filter = doc! { "store_id": store.to_string(), "_id": id.to_string() };
+    if let Some(limit) = limit {
+        filter.insert("used", doc! { "$lt": limit });
+    }
+    filter
 }
 
 fn index(name: &str, keys: Document) -> IndexModel {
@@ -286,5 +458,52 @@ mod tests {
         let options = stores[0].options.as_ref().unwrap();
         assert_eq!(options.unique, Some(true));
         assert_eq!(options.name.as_deref(), Some("stores_slug"));
+    }
+
+    #[test]
+    fn a_reservation_matches_only_while_enough_units_are_available() {
+        let store = StoreId::from_uuid(uuid::Uuid::nil());
+        let change = StockMove {
+            product_id: ProductId::from_uuid(uuid::Uuid::nil()),
+            variant_id: VariantId::from_uuid(uuid::Uuid::from_u128(7)),
+            quantity: 3,
+            op: StockOp::Reserve,
+        };
+        let (filter, update) = stock_move(store, &change);
+        assert_eq!(
+            filter.get_document("available").unwrap(),
+            &doc! { "$gte": 3_i64 }
+        );
+        assert_eq!(
+            update,
+            doc! { "$inc": { "reserved": 3_i64, "available": -3_i64 } }
+        );
+        let (filter, _) = stock_adjustment(store, change.product_id, change.variant_id, -2);
+        assert_eq!(
+            filter.get_document("available").unwrap(),
+            &doc! { "$gte": 2_i64 }
+        );
+        let (filter, _) = stock_adjustment(store, change.product_id, change.variant_id, 5);
+        assert!(filter.get("available").is_none());
+    }
+
+    #[test]
+    fn order_queries_keep_input_as_values() {
+        let store = StoreId::from_uuid(uuid::Uuid::nil());
+        let query = OrderQuery {
+            email_prefix: Some("$where".into()),
+            number: Some(1001),
+            ..OrderQuery::default()
+        };
+        let filter = order_filter(store, &query);
+        assert_eq!(filter.get_i64("number").unwrap(), 1001);
+        assert_eq!(
+            filter
+                .get_document("email")
+                .unwrap()
+                .get_str("$gte")
+                .unwrap(),
+            "$where"
+        );
     }
 }

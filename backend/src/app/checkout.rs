@@ -1,0 +1,356 @@
+//! Checkout: the saga of DESIGN §5. The cart is priced on the server (a price or total in the
+//! request is never read), storage reserves stock with atomic conditional decrements in
+//! variant order and stores the order `pending_payment` with a payment deadline, and the
+//! payment provider starts payment. `Idempotency-Key` makes a retried request return the same
+//! order instead of placing a second one.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use techverse_shared::{
+    CartId, CustomerId, OrderAddress, OrderId, OrderLineId, OrderStatus, OrderView, PaymentMethod,
+    PaymentStatus, ShippingMethodId, ShortLine,
+};
+
+use super::{
+    Context,
+    carts::{self, CartAccess},
+    commerce::{self, CommerceError, Destination},
+};
+use crate::{
+    auth::tokens,
+    domain::{
+        self,
+        account::Email,
+        address::{Address, AddressInput},
+        events::StoreEvent,
+        order::{Order, OrderActor, OrderLine, ShippingChoice},
+        store::Store,
+        validation::ValidationErrors,
+    },
+    storage::{DiscountUse, IdempotencyKey, IdempotencyRecord, NewOrder, Placement, StorageError},
+};
+
+/// The checkout body. Unknown fields (a client's idea of a price or total, say) are accepted
+/// and ignored: the server prices everything.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckoutInput {
+    pub cart_id: CartId,
+    pub email: String,
+    pub shipping_address: AddressInput,
+    pub shipping_method_id: ShippingMethodId,
+    pub payment_method: PaymentMethod,
+}
+
+/// A usable `Idempotency-Key`: 1 to 255 visible ASCII characters.
+pub fn parse_key(raw: Option<&str>) -> Result<String, CommerceError> {
+    let key = raw.map(str::trim).unwrap_or_default();
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(CommerceError::IdempotencyKeyMissing);
+    }
+    Ok(key.to_owned())
+}
+
+/// SHA-256 of the body as canonical JSON (keys sorted), so a replay with the fields in another
+/// order is still the same request.
+pub fn request_hash(body: &serde_json::Value) -> String {
+    let canonical = serde_json::to_vec(body).unwrap_or_default();
+    Sha256::digest(&canonical)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whose key it is: the customer's, else the guest cart token's (so only its holder replays).
+fn scope(access: &CartAccess, cart: CartId) -> String {
+    match (&access.customer, &access.token) {
+        (Some(customer), _) => format!("customer:{customer}"),
+        (None, Some(token)) => format!("cart:{}", tokens::hash(token)),
+        (None, None) => format!("cart:{cart}"),
+    }
+}
+
+/// The answer to a request whose key was seen: the same order, or a refusal.
+async fn replay(
+    ctx: &Context,
+    store: &Store,
+    record: IdempotencyRecord,
+    hash: &str,
+    scope: &str,
+    key: &str,
+) -> Result<OrderView, CommerceError> {
+    if record.request_hash != hash {
+        return Err(CommerceError::IdempotencyKeyReused);
+    }
+    let mut record = record;
+    // The first request is still running (only possible with MongoDB's step-by-step saga):
+    // wait briefly for its outcome.
+    for _ in 0..50 {
+        if record.order_id.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        match ctx
+            .storage
+            .commerce()
+            .idempotency_record(store.id, scope, key)
+            .await?
+        {
+            Some(next) => record = next,
+            // It failed and released the key: this request may try for itself.
+            None => return Err(CommerceError::IdempotencyKeyInFlight),
+        }
+    }
+    let id = record
+        .order_id
+        .ok_or(CommerceError::IdempotencyKeyInFlight)?;
+    let order = ctx
+        .storage
+        .commerce()
+        .order(store.id, id)
+        .await?
+        .ok_or(CommerceError::OrderNotFound)?;
+    let mut view = order.view(false);
+    view.token = record.order_token;
+    Ok(view)
+}
+
+/// Places an order from a cart. Returns the order view (with its token) and whether it was
+/// created by this request (`false`: a replay).
+pub async fn checkout(
+    ctx: &Context,
+    store: &Store,
+    access: &CartAccess,
+    key: &str,
+    body: &serde_json::Value,
+) -> Result<(OrderView, bool), CommerceError> {
+    let input: CheckoutInput = serde_json::from_value(body.clone()).map_err(|e| {
+        let mut errors = ValidationErrors::default();
+        errors.add("body", "invalid", e.to_string());
+        CommerceError::Invalid(errors)
+    })?;
+    let hash = request_hash(body);
+    let scope = scope(access, input.cart_id);
+    let repo = ctx.storage.commerce();
+    if let Some(record) = repo.idempotency_record(store.id, &scope, key).await? {
+        return replay(ctx, store, record, &hash, &scope, key)
+            .await
+            .map(|view| (view, false));
+    }
+
+    let mut errors = ValidationErrors::default();
+    let email = errors.check("email", Email::parse(&input.email), |e| e.code());
+    let nil = techverse_shared::AddressId::from_uuid(uuid::Uuid::nil());
+    let address = match Address::parse(nil, &input.shipping_address) {
+        Ok(address) => Some(address),
+        Err(nested) => {
+            for mut error in nested.0 {
+                error.field = format!("shipping_address.{}", error.field);
+                errors.0.push(error);
+            }
+            None
+        }
+    };
+    let (email, address) = errors.finish(email.zip(address))?;
+
+    let mut cart = carts::load(ctx, store, access, input.cart_id).await?;
+    let destination = Destination {
+        country: address.country,
+        region: address.region.clone(),
+        method: Some(input.shipping_method_id),
+    };
+    let customer_key = commerce::customer_key(access.customer, Some(email.as_str()));
+    let priced = commerce::price_cart(
+        ctx,
+        store,
+        &mut cart,
+        Some(&destination),
+        customer_key.as_deref(),
+    )
+    .await?;
+    if priced.lines.is_empty() {
+        return Err(CommerceError::CartEmpty);
+    }
+    if !priced.settings.offers(input.payment_method) {
+        return Err(CommerceError::PaymentMethodUnavailable);
+    }
+    let Some((_, method)) = &priced.shipping else {
+        return Err(CommerceError::ShippingUnavailable);
+    };
+
+    let now = domain::now();
+    let token = tokens::random_token().map_err(StorageError::Unavailable)?;
+    let quote = &priced.quote;
+    let lines: Vec<OrderLine> = priced
+        .lines
+        .iter()
+        .zip(&quote.lines)
+        .map(|(line, amounts)| OrderLine {
+            id: OrderLineId::from_uuid(uuid::Uuid::now_v7()),
+            product_id: line.live.product_id,
+            variant_id: line.line.variant_id,
+            sku: line.live.sku.clone(),
+            title: line.live.title.clone(),
+            variant_title: line.live.variant_title.clone(),
+            unit_price: line.live.price,
+            quantity: line.line.quantity,
+            subtotal: amounts.subtotal,
+            discount: amounts.discount,
+            tax: amounts.tax,
+            total: amounts.total,
+            tracked: line.live.available.is_some(),
+            fulfilled: 0,
+            restocked: 0,
+        })
+        .collect();
+    let minutes = i64::from(priced.settings.reservation_minutes);
+    let mut order = Order {
+        id: OrderId::from_uuid(uuid::Uuid::now_v7()),
+        store_id: store.id,
+        number: 0,
+        token_hash: tokens::hash(&token),
+        customer_id: access.customer,
+        email: email.as_str().to_owned(),
+        currency: store.currency,
+        lines,
+        subtotal: quote.subtotal,
+        discount: quote.discount,
+        shipping_total: quote.shipping,
+        tax: quote.tax,
+        total: quote.total,
+        tax_included: quote.tax_included,
+        discount_code: priced.discount.as_ref().map(|d| d.code.clone()),
+        discount_id: priced.discount.as_ref().map(|d| d.id),
+        shipping_address: OrderAddress {
+            name: address.name,
+            line1: address.line1,
+            line2: address.line2,
+            city: address.city,
+            region: address.region,
+            postal_code: address.postal_code,
+            country: address.country,
+            phone: address.phone,
+        },
+        shipping: ShippingChoice {
+            method_id: method.id,
+            name: method.name.clone(),
+            kind: method.kind(),
+            price: quote.shipping,
+        },
+        payment_method: input.payment_method,
+        payment_instructions: None,
+        status: OrderStatus::PendingPayment,
+        payment_status: PaymentStatus::Pending,
+        pay_by: Some(now + SignedDuration::from_mins(minutes)),
+        holds_stock: true,
+        fulfilments: Vec::new(),
+        refunds: Vec::new(),
+        refunded: 0,
+        notes: Vec::new(),
+        history: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        version: 0,
+    };
+    let actor = access
+        .customer
+        .map_or(OrderActor::Guest, OrderActor::Customer);
+    order.open(actor, now);
+    let started = ctx
+        .payments
+        .start(&order, &priced.settings)
+        .await
+        .map_err(StorageError::Unavailable)?;
+    order.payment_instructions = started.instructions;
+
+    let new = NewOrder {
+        events: vec![StoreEvent::new(
+            store.id,
+            "order.created",
+            json!({
+                "order_id": order.id,
+                "number": 0,
+                "total": order.money(order.total),
+                "item_count": order.item_count(),
+                "email": order.email,
+                "payment_method": order.payment_method,
+            }),
+            now,
+        )],
+        idempotency: IdempotencyKey {
+            scope: scope.clone(),
+            key: key.to_owned(),
+            request_hash: hash.clone(),
+            order_token: token.clone(),
+        },
+        discount: match (&priced.discount, &customer_key) {
+            (Some(discount), Some(customer_key)) => Some(DiscountUse {
+                discount_id: discount.id,
+                customer_key: customer_key.clone(),
+                usage_limit: discount.usage_limit,
+                per_customer_limit: discount.per_customer_limit,
+            }),
+            _ => None,
+        },
+        cart_id: Some(cart.id),
+        order,
+    };
+    match repo.place_order(store.id, &new).await? {
+        Placement::Placed(order) => {
+            tracing::info!(order_id = %order.id, number = order.number, total = order.total, "order placed");
+            let mut view = order.view(false);
+            view.token = Some(token);
+            Ok((view, true))
+        }
+        Placement::Seen(record) => replay(ctx, store, record, &hash, &scope, key)
+            .await
+            .map(|view| (view, false)),
+        Placement::DiscountUsedUp => Err(CommerceError::DiscountRefused(
+            crate::domain::discount::DiscountRefusal::UsedUp,
+        )),
+        Placement::Short(short) => {
+            let lines = short
+                .into_iter()
+                .map(|s| ShortLine {
+                    sku: new
+                        .order
+                        .lines
+                        .iter()
+                        .find(|l| l.variant_id == s.variant_id)
+                        .map(|l| l.sku.clone())
+                        .unwrap_or_default(),
+                    variant_id: s.variant_id,
+                    requested: s.requested,
+                    available: s.available,
+                })
+                .collect();
+            Err(CommerceError::OutOfStock(lines))
+        }
+    }
+}
+
+/// The order a guest looks up with its token, or a customer with their account.
+pub async fn lookup(
+    ctx: &Context,
+    store: &Store,
+    id: OrderId,
+    customer: Option<CustomerId>,
+    token: Option<&str>,
+) -> Result<OrderView, CommerceError> {
+    let order = ctx
+        .storage
+        .commerce()
+        .order(store.id, id)
+        .await?
+        .ok_or(CommerceError::OrderNotFound)?;
+    let by_customer = customer.is_some() && order.customer_id == customer;
+    let by_token = token.is_some_and(|t| tokens::same_hash(&tokens::hash(t), &order.token_hash));
+    if by_customer || by_token {
+        Ok(order.view(false))
+    } else {
+        Err(CommerceError::OrderNotFound)
+    }
+}

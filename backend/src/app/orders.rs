@@ -1,0 +1,340 @@
+//! Order use cases after checkout: staff actions (each a transition of the order's state
+//! machines, saved under the order's version together with its stock moves and events, and
+//! audited), staff and customer lists, and the sweeper that expires unpaid orders.
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use techverse_shared::{
+    CustomerId, FulfilledLine, FulfilmentId, OrderId, OrderPage, OrderStatus, PaymentStatus,
+    Permission, RefundId, UserId,
+};
+
+use super::{Context, audit, commerce::CommerceError};
+use crate::{
+    domain::{
+        self,
+        events::StoreEvent,
+        order::{Effects, Order, OrderActor, OrderError},
+        store::Store,
+        validation::ValidationErrors,
+    },
+    storage::OrderQuery,
+};
+
+/// What staff do to an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StaffAction {
+    MarkPaid {
+        reason: Option<String>,
+    },
+    Fulfil {
+        lines: Vec<FulfilledLine>,
+        carrier: Option<String>,
+        tracking_number: Option<String>,
+    },
+    Ship,
+    Deliver,
+    Cancel {
+        reason: Option<String>,
+    },
+    Refund {
+        amount: i64,
+        restock: Vec<FulfilledLine>,
+        reason: Option<String>,
+    },
+    Note {
+        text: String,
+    },
+}
+
+impl StaffAction {
+    /// The audit action name.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::MarkPaid { .. } => "order.marked_paid",
+            Self::Fulfil { .. } => "order.fulfilled",
+            Self::Ship => "order.shipped",
+            Self::Deliver => "order.delivered",
+            Self::Cancel { .. } => "order.cancelled",
+            Self::Refund { .. } => "order.refunded",
+            Self::Note { .. } => "order.note_added",
+        }
+    }
+
+    /// The permission the action needs on an order in this state.
+    pub fn permission(&self, order: &Order) -> Permission {
+        match self {
+            Self::Refund { .. } => Permission::OrdersRefund,
+            // Cancelling a paid order gives the money back.
+            Self::Cancel { .. } if order.status == OrderStatus::Paid => Permission::OrdersRefund,
+            _ => Permission::OrdersWrite,
+        }
+    }
+
+    fn apply(
+        &self,
+        order: &mut Order,
+        actor: OrderActor,
+        at: Timestamp,
+    ) -> Result<Effects, OrderError> {
+        match self {
+            Self::MarkPaid { reason } => order.mark_paid(actor, at, reason.as_deref()),
+            Self::Fulfil {
+                lines,
+                carrier,
+                tracking_number,
+            } => order.fulfil(
+                FulfilmentId::from_uuid(uuid::Uuid::now_v7()),
+                lines,
+                carrier.as_deref(),
+                tracking_number.as_deref(),
+                actor,
+                at,
+            ),
+            Self::Ship => order.ship(actor, at),
+            Self::Deliver => order.deliver(actor, at),
+            Self::Cancel { reason } => order.cancel(actor, at, reason.as_deref()),
+            Self::Refund {
+                amount,
+                restock,
+                reason,
+            } => order.refund(
+                RefundId::from_uuid(uuid::Uuid::now_v7()),
+                *amount,
+                restock,
+                reason.as_deref(),
+                actor,
+                at,
+            ),
+            Self::Note { text } => order
+                .add_note(actor, text, at)
+                .map(|()| Effects::default())
+                .map_err(OrderError::from),
+        }
+    }
+}
+
+fn events(store: &Store, effects: &Effects, at: Timestamp) -> Vec<StoreEvent> {
+    effects
+        .events
+        .iter()
+        .map(|(kind, payload)| StoreEvent::new(store.id, kind, payload.clone(), at))
+        .collect()
+}
+
+/// Runs `action` on the order: checked by the domain, saved with its stock moves and events
+/// under the order's version (retried when someone else saved first), then audited.
+pub async fn act(
+    ctx: &Context,
+    store: &Store,
+    actor: audit::Actor<'_>,
+    user: UserId,
+    permissions: &std::collections::BTreeSet<Permission>,
+    id: OrderId,
+    action: &StaffAction,
+) -> Result<Order, CommerceError> {
+    let repo = ctx.storage.commerce();
+    for _ in 0..5 {
+        let mut order = repo
+            .order(store.id, id)
+            .await?
+            .ok_or(CommerceError::OrderNotFound)?;
+        let needed = action.permission(&order);
+        if !permissions.contains(&needed) {
+            return Err(CommerceError::MissingPermission(needed));
+        }
+        let before = (order.status, order.payment_status);
+        let now = domain::now();
+        let effects = action.apply(&mut order, OrderActor::Staff(user), now)?;
+        if !repo
+            .save_order(
+                store.id,
+                &order,
+                &effects.moves,
+                &events(store, &effects, now),
+            )
+            .await?
+        {
+            continue;
+        }
+        order.version += 1;
+        audit::record(
+            ctx,
+            store.id,
+            actor,
+            action.name(),
+            format!("order:{id}"),
+            json!({
+                "number": order.number,
+                "status": { "from": before.0, "to": order.status },
+                "payment_status": { "from": before.1, "to": order.payment_status },
+                "stock_moves": effects.moves,
+            }),
+        )
+        .await?;
+        return Ok(order);
+    }
+    Err(CommerceError::Stale)
+}
+
+/// Filters of a staff order list, as sent in the query string.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    pub status: Option<String>,
+    pub payment_status: Option<String>,
+    pub customer_id: Option<CustomerId>,
+    /// An order number (`1001` or `#1001`) or the start of the buyer's email.
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+fn cursor_of(order: &Order) -> String {
+    format!("{}_{}", order.created_at.as_millisecond(), order.id)
+}
+
+fn parse_cursor(raw: &str) -> Option<(i64, OrderId)> {
+    let (at, id) = raw.split_once('_')?;
+    Some((at.parse().ok()?, id.parse().ok()?))
+}
+
+fn query(params: &ListParams, customer: Option<CustomerId>) -> Result<OrderQuery, CommerceError> {
+    let mut errors = ValidationErrors::default();
+    let status = params.status.as_deref().and_then(|raw| {
+        let parsed = OrderStatus::parse(raw);
+        if parsed.is_none() {
+            errors.add("status", "unknown_status", "not an order status");
+        }
+        parsed
+    });
+    let payment_status = params.payment_status.as_deref().and_then(|raw| {
+        let parsed = PaymentStatus::parse(raw);
+        if parsed.is_none() {
+            errors.add("payment_status", "unknown_status", "not a payment status");
+        }
+        parsed
+    });
+    let before = params.cursor.as_deref().and_then(|raw| {
+        let parsed = parse_cursor(raw);
+        if parsed.is_none() {
+            errors.add("cursor", "invalid_cursor", "not a cursor from this list");
+        }
+        parsed
+    });
+    let limit = params.limit.unwrap_or(25);
+    if !(1..=100).contains(&limit) {
+        errors.add("limit", "out_of_range", "1 to 100");
+    }
+    let (mut number, mut email_prefix) = (None, None);
+    if let Some(q) = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        match q.trim_start_matches('#').parse::<i64>() {
+            Ok(n) => number = Some(n),
+            Err(_) => email_prefix = Some(q.to_lowercase()),
+        }
+    }
+    errors
+        .finish(Some(OrderQuery {
+            status,
+            payment_status,
+            customer: customer.or(params.customer_id),
+            number,
+            email_prefix,
+            before,
+            limit: limit + 1,
+        }))
+        .map_err(Into::into)
+}
+
+/// A page of orders, newest first; `customer` restricts it to one buyer's orders.
+pub async fn list(
+    ctx: &Context,
+    store: &Store,
+    params: &ListParams,
+    customer: Option<CustomerId>,
+) -> Result<OrderPage, CommerceError> {
+    let query = query(params, customer)?;
+    let mut orders = ctx.storage.commerce().orders(store.id, &query).await?;
+    let more = orders.len() > (query.limit - 1) as usize;
+    orders.truncate((query.limit - 1) as usize);
+    Ok(OrderPage {
+        next_cursor: more.then(|| orders.last().map(cursor_of)).flatten(),
+        items: orders.iter().map(Order::summary).collect(),
+    })
+}
+
+pub async fn get(ctx: &Context, store: &Store, id: OrderId) -> Result<Order, CommerceError> {
+    ctx.storage
+        .commerce()
+        .order(store.id, id)
+        .await?
+        .ok_or(CommerceError::OrderNotFound)
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sweep {
+    pub expired_orders: usize,
+    pub deleted_carts: u64,
+}
+
+/// Expires unpaid orders past their deadline (releasing their stock) and deletes expired
+/// carts and day-old idempotency keys. Safe with several instances: an order is expired by
+/// whoever saves it first at its version; the others find it changed and skip it.
+pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError> {
+    let repo = ctx.storage.commerce();
+    let mut result = Sweep::default();
+    loop {
+        let due = repo.overdue_orders(now, 100).await?;
+        let batch = due.len();
+        let mut expired_here = 0;
+        for (store, id) in due {
+            let Some(mut order) = repo.order(store, id).await? else {
+                continue;
+            };
+            let Ok(effects) = order.expire(now) else {
+                continue;
+            };
+            let events: Vec<StoreEvent> = effects
+                .events
+                .iter()
+                .map(|(kind, payload)| StoreEvent::new(store, kind, payload.clone(), now))
+                .collect();
+            if repo
+                .save_order(store, &order, &effects.moves, &events)
+                .await?
+            {
+                expired_here += 1;
+                tracing::info!(store_id = %store, order_id = %id, number = order.number, "unpaid order expired");
+            }
+        }
+        result.expired_orders += expired_here;
+        if batch < 100 || expired_here == 0 {
+            break;
+        }
+    }
+    result.deleted_carts = repo.delete_expired_carts(now).await?;
+    repo.delete_idempotency_keys(now - SignedDuration::from_hours(24))
+        .await?;
+    Ok(result)
+}
+
+/// Runs [`sweep`] every `interval` until `stop` is cancelled.
+pub async fn run_sweeper(
+    ctx: Context,
+    interval: std::time::Duration,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = ticker.tick() => {
+                if let Err(error) = sweep(&ctx, domain::now()).await {
+                    tracing::warn!(error = %error, "order sweep failed; retrying next tick");
+                }
+            }
+        }
+    }
+}

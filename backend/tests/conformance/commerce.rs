@@ -1,0 +1,872 @@
+//! Checkout storage every adapter must show: reservations that never oversell under any
+//! interleaving, all-or-nothing placement, one order per idempotency key, per-store order
+//! numbers, an expiry that releases stock exactly once, discount limits counted atomically, and
+//! the carts, settings, order lists and reviews around them.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use techverse::{
+    domain::{
+        cart::Cart,
+        catalog::{Product, ProductInput, VariantInput},
+        discount::{Discount, DiscountInput, DiscountKind},
+        events::StoreEvent,
+        order::{Order, OrderActor, OrderLine, ShippingChoice},
+        review::{Author, Review, ReviewInput},
+        shipping::CheckoutSettings,
+    },
+    storage::{
+        DiscountUse, IdempotencyKey, NewOrder, OrderQuery, Placement, Storage, StorageError,
+    },
+};
+use techverse_shared::{
+    CartId, CountryCode, Currency, CustomerId, DiscountId, OrderAddress, OrderId, OrderLineId,
+    OrderStatus, PaymentMethod, PaymentStatus, ProductId, ProductStatus, ReviewId, ReviewStatus,
+    ShippingKind, ShippingMethodId, StoreId, VariantId,
+};
+
+use crate::harness::Harness;
+
+fn store() -> StoreId {
+    StoreId::from_uuid(uuid::Uuid::now_v7())
+}
+
+fn product(store: StoreId, sku: &str, stock: i64) -> Product {
+    let input = ProductInput {
+        title: format!("Thing {sku}"),
+        status: Some(ProductStatus::Active),
+        variants: vec![VariantInput {
+            sku: sku.into(),
+            price: 1000,
+            stock: Some(stock),
+            low_stock_threshold: Some(1),
+            ..VariantInput::default()
+        }],
+        ..ProductInput::default()
+    };
+    let mut ids = || VariantId::from_uuid(uuid::Uuid::now_v7());
+    Product::parse(
+        &input,
+        ProductId::from_uuid(uuid::Uuid::now_v7()),
+        store,
+        None,
+        &mut ids,
+        Timestamp::from_millisecond(1_700_000_000_000).unwrap(),
+    )
+    .unwrap()
+}
+
+fn order(store: StoreId, lines: &[(&Product, i64)], email: &str, at: Timestamp) -> Order {
+    let lines: Vec<OrderLine> = lines
+        .iter()
+        .map(|(product, quantity)| {
+            let variant = &product.variants[0];
+            OrderLine {
+                id: OrderLineId::from_uuid(uuid::Uuid::now_v7()),
+                product_id: product.id,
+                variant_id: variant.id,
+                sku: variant.sku.clone(),
+                title: product.title.clone(),
+                variant_title: String::new(),
+                unit_price: variant.price,
+                quantity: *quantity,
+                subtotal: variant.price * quantity,
+                discount: 0,
+                tax: 0,
+                total: variant.price * quantity,
+                tracked: true,
+                fulfilled: 0,
+                restocked: 0,
+            }
+        })
+        .collect();
+    let total = lines.iter().map(|l| l.total).sum();
+    let mut order = Order {
+        id: OrderId::from_uuid(uuid::Uuid::now_v7()),
+        store_id: store,
+        number: 0,
+        token_hash: "hash".into(),
+        customer_id: None,
+        email: email.into(),
+        currency: Currency::from_code("NGN").unwrap(),
+        lines,
+        subtotal: total,
+        discount: 0,
+        shipping_total: 0,
+        tax: 0,
+        total,
+        tax_included: false,
+        discount_code: None,
+        discount_id: None,
+        shipping_address: OrderAddress {
+            name: "Ada".into(),
+            line1: "1 Marina".into(),
+            line2: None,
+            city: "Lagos".into(),
+            region: None,
+            postal_code: None,
+            country: CountryCode::parse("NG").unwrap(),
+            phone: None,
+        },
+        shipping: ShippingChoice {
+            method_id: ShippingMethodId::from_uuid(uuid::Uuid::nil()),
+            name: "Pickup".into(),
+            kind: ShippingKind::Pickup,
+            price: 0,
+        },
+        payment_method: PaymentMethod::CashOnDelivery,
+        payment_instructions: None,
+        status: OrderStatus::PendingPayment,
+        payment_status: PaymentStatus::Pending,
+        pay_by: Some(at + SignedDuration::from_mins(15)),
+        holds_stock: true,
+        fulfilments: Vec::new(),
+        refunds: Vec::new(),
+        refunded: 0,
+        notes: Vec::new(),
+        history: Vec::new(),
+        created_at: at,
+        updated_at: at,
+        version: 0,
+    };
+    order.open(OrderActor::Guest, at);
+    order
+}
+
+fn new_order(order: Order, key: &str) -> NewOrder {
+    NewOrder {
+        events: vec![StoreEvent::new(
+            order.store_id,
+            "order.created",
+            json!({ "order_id": order.id, "number": 0 }),
+            order.created_at,
+        )],
+        idempotency: IdempotencyKey {
+            scope: "cart:test".into(),
+            key: key.into(),
+            request_hash: "h1".into(),
+            order_token: "token".into(),
+        },
+        discount: None,
+        cart_id: None,
+        order,
+    }
+}
+
+fn now() -> Timestamp {
+    techverse::domain::now()
+}
+
+async fn stock(storage: &dyn Storage, store: StoreId, product: &Product) -> (i64, i64) {
+    let stored = storage
+        .catalog()
+        .product(store, product.id)
+        .await
+        .unwrap()
+        .unwrap();
+    (
+        stored.variants[0].stock_on_hand,
+        stored.variants[0].reserved,
+    )
+}
+
+pub async fn concurrent_checkouts_for_the_last_units_sell_exactly_the_stock(h: &Harness) {
+    const UNITS: i64 = 5;
+    const BUYERS: usize = 40;
+    let s = store();
+    let item = product(s, "LAST-1", UNITS);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+
+    // A watcher checks the invariant while the buyers race.
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (storage, done, item) = (h.shared(), Arc::clone(&done), item.clone());
+        tokio::spawn(async move {
+            let mut looks = 0;
+            while !done.load(Ordering::Relaxed) || looks == 0 {
+                let (on_hand, reserved) = stock(storage.as_ref(), s, &item).await;
+                assert!(on_hand >= 0 && reserved >= 0, "never negative");
+                assert!(
+                    reserved <= on_hand,
+                    "never oversold: {reserved} > {on_hand}"
+                );
+                looks += 1;
+            }
+            looks
+        })
+    };
+    let buyers: Vec<_> = (0..BUYERS)
+        .map(|n| {
+            let (storage, item) = (h.shared(), item.clone());
+            tokio::spawn(async move {
+                let placed = order(s, &[(&item, 1)], &format!("b{n}@example.com"), now());
+                storage
+                    .commerce()
+                    .place_order(s, &new_order(placed, &format!("key-{n}")))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    let mut short = 0;
+    for buyer in buyers {
+        match buyer.await.unwrap() {
+            Placement::Placed(order) => numbers.push(order.number),
+            Placement::Short(lines) => {
+                assert_eq!(lines.len(), 1);
+                assert_eq!(lines[0].variant_id, item.variants[0].id);
+                assert_eq!((lines[0].requested, lines[0].available), (1, 0));
+                short += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    assert!(watcher.await.unwrap() > 0);
+    assert_eq!(numbers.len() as i64, UNITS, "exactly the stock is sold");
+    assert_eq!(short, BUYERS - UNITS as usize);
+    numbers.sort_unstable();
+    numbers.dedup();
+    assert_eq!(numbers.len() as i64, UNITS, "order numbers are unique");
+    assert!(numbers.iter().all(|n| *n >= 1001));
+    assert_eq!(stock(h.storage(), s, &item).await, (UNITS, UNITS));
+    let listed = h
+        .storage()
+        .commerce()
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 100,
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len() as i64, UNITS);
+}
+
+pub async fn a_short_line_places_nothing_and_holds_nothing(h: &Harness) {
+    let s = store();
+    let (plenty, scarce) = (product(s, "PLENTY", 10), product(s, "SCARCE", 1));
+    let catalog = h.storage().catalog();
+    catalog.insert_product(s, &plenty).await.unwrap();
+    catalog.insert_product(s, &scarce).await.unwrap();
+    let wanted = order(s, &[(&plenty, 3), (&scarce, 2)], "a@example.com", now());
+    let Placement::Short(lines) = h
+        .storage()
+        .commerce()
+        .place_order(s, &new_order(wanted, "k"))
+        .await
+        .unwrap()
+    else {
+        panic!("short");
+    };
+    assert_eq!(lines.len(), 1);
+    assert_eq!((lines[0].requested, lines[0].available), (2, 1));
+    assert_eq!(stock(h.storage(), s, &plenty).await, (10, 0), "compensated");
+    assert_eq!(stock(h.storage(), s, &scarce).await, (1, 0));
+    assert!(
+        h.storage()
+            .commerce()
+            .idempotency_record(s, "cart:test", "k")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        h.storage()
+            .commerce()
+            .orders(
+                s,
+                &OrderQuery {
+                    limit: 10,
+                    ..OrderQuery::default()
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn one_idempotency_key_places_one_order(h: &Harness) {
+    let s = store();
+    let item = product(s, "IDEM", 10);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+    let attempts: Vec<_> = (0..4)
+        .map(|_| {
+            let (storage, item) = (h.shared(), item.clone());
+            tokio::spawn(async move {
+                let placed = order(s, &[(&item, 1)], "same@example.com", now());
+                storage
+                    .commerce()
+                    .place_order(s, &new_order(placed, "same-key"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut placed = Vec::new();
+    let mut seen = 0;
+    for attempt in attempts {
+        match attempt.await.unwrap() {
+            Placement::Placed(order) => placed.push(order.id),
+            Placement::Seen(record) => {
+                assert_eq!(record.request_hash, "h1");
+                seen += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(placed.len(), 1, "one order");
+    assert_eq!(seen, 3);
+    assert_eq!(stock(h.storage(), s, &item).await, (10, 1));
+    let record = h
+        .storage()
+        .commerce()
+        .idempotency_record(s, "cart:test", "same-key")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.order_id, Some(placed[0]));
+    assert_eq!(record.order_token.as_deref(), Some("token"));
+}
+
+pub async fn order_numbers_count_per_store_and_events_follow_the_order(h: &Harness) {
+    let (a, b) = (store(), store());
+    for s in [a, b] {
+        let item = product(s, "N", 10);
+        h.storage()
+            .catalog()
+            .insert_product(s, &item)
+            .await
+            .unwrap();
+        for n in 0..2 {
+            let placed = order(s, &[(&item, 1)], "n@example.com", now());
+            let Placement::Placed(order) = h
+                .storage()
+                .commerce()
+                .place_order(s, &new_order(placed, &format!("{n}")))
+                .await
+                .unwrap()
+            else {
+                panic!("placed");
+            };
+            assert_eq!(order.number, 1001 + n);
+        }
+        let events = h.storage().catalog().events(s, 0, 10).await.unwrap();
+        let created: Vec<i64> = events
+            .iter()
+            .filter(|e| e.kind == "order.created")
+            .map(|e| e.payload["number"].as_i64().unwrap())
+            .collect();
+        assert_eq!(created, [1001, 1002]);
+        let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
+    }
+}
+
+pub async fn expiry_releases_the_stock_exactly_once(h: &Harness) {
+    let s = store();
+    let item = product(s, "EXP", 3);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+    let placed = order(s, &[(&item, 2)], "e@example.com", now());
+    let Placement::Placed(order) = h
+        .storage()
+        .commerce()
+        .place_order(s, &new_order(placed, "e"))
+        .await
+        .unwrap()
+    else {
+        panic!("placed");
+    };
+    assert_eq!(stock(h.storage(), s, &item).await, (3, 2));
+    let later = now() + SignedDuration::from_mins(16);
+    let due = h
+        .storage()
+        .commerce()
+        .overdue_orders(later, 10)
+        .await
+        .unwrap();
+    assert_eq!(due, vec![(s, order.id)]);
+    // Two sweepers read the same order and race to expire it.
+    let first = h
+        .storage()
+        .commerce()
+        .order(s, order.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let (mut one, mut two) = (first.clone(), first);
+    let effects_one = one.expire(later).unwrap();
+    let effects_two = two.expire(later).unwrap();
+    let commerce = h.storage().commerce();
+    let saved_one = commerce
+        .save_order(s, &one, &effects_one.moves, &[])
+        .await
+        .unwrap();
+    let saved_two = commerce
+        .save_order(s, &two, &effects_two.moves, &[])
+        .await
+        .unwrap();
+    assert!(saved_one && !saved_two, "only one sweeper wins");
+    assert_eq!(stock(h.storage(), s, &item).await, (3, 0), "released once");
+    let stored = commerce.order(s, order.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, OrderStatus::Expired);
+    assert_eq!(stored.version, 2);
+    assert!(commerce.overdue_orders(later, 10).await.unwrap().is_empty());
+}
+
+pub async fn paying_then_refunding_moves_stock_on_hand(h: &Harness) {
+    let s = store();
+    let item = product(s, "PAY", 4);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+    let placed = order(s, &[(&item, 3)], "p@example.com", now());
+    let Placement::Placed(mut order) = h
+        .storage()
+        .commerce()
+        .place_order(s, &new_order(placed, "p"))
+        .await
+        .unwrap()
+    else {
+        panic!("placed");
+    };
+    let commerce = h.storage().commerce();
+    let paid = order.mark_paid(OrderActor::System, now(), None).unwrap();
+    assert!(
+        commerce
+            .save_order(s, &order, &paid.moves, &[])
+            .await
+            .unwrap()
+    );
+    assert_eq!(stock(h.storage(), s, &item).await, (1, 0), "sold");
+    order.version += 1;
+    let line = order.lines[0].id;
+    let refund = order
+        .refund(
+            techverse_shared::RefundId::from_uuid(uuid::Uuid::now_v7()),
+            1000,
+            &[techverse_shared::FulfilledLine {
+                line_id: line,
+                quantity: 1,
+            }],
+            None,
+            OrderActor::System,
+            now(),
+        )
+        .unwrap();
+    assert!(
+        commerce
+            .save_order(s, &order, &refund.moves, &[])
+            .await
+            .unwrap()
+    );
+    assert_eq!(stock(h.storage(), s, &item).await, (2, 0), "restocked one");
+    let sold = h
+        .storage()
+        .catalog()
+        .product(s, item.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .sold_count;
+    assert_eq!(sold, 2);
+}
+
+pub async fn discount_limits_are_counted_with_the_order(h: &Harness) {
+    let s = store();
+    let item = product(s, "DISC", 100);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+    let input = DiscountInput {
+        code: "ONCE".into(),
+        kind: Some(DiscountKind::Percentage { bps: 1000 }),
+        usage_limit: Some(2),
+        per_customer_limit: Some(1),
+        ..DiscountInput::default()
+    };
+    let discount = Discount::parse(
+        &input,
+        DiscountId::from_uuid(uuid::Uuid::now_v7()),
+        s,
+        None,
+        now(),
+    )
+    .unwrap();
+    let commerce = h.storage().commerce();
+    commerce.insert_discount(s, &discount).await.unwrap();
+    assert!(matches!(
+        commerce
+            .insert_discount(
+                s,
+                &Discount {
+                    id: DiscountId::from_uuid(uuid::Uuid::now_v7()),
+                    ..discount.clone()
+                }
+            )
+            .await,
+        Err(StorageError::Conflict(_))
+    ));
+    let attempt = |customer: &str, key: &str| {
+        let mut new = new_order(order(s, &[(&item, 1)], "d@example.com", now()), key);
+        new.discount = Some(DiscountUse {
+            discount_id: discount.id,
+            customer_key: customer.into(),
+            usage_limit: discount.usage_limit,
+            per_customer_limit: discount.per_customer_limit,
+        });
+        new
+    };
+    assert!(matches!(
+        commerce
+            .place_order(s, &attempt("email:a", "1"))
+            .await
+            .unwrap(),
+        Placement::Placed(_)
+    ));
+    assert_eq!(
+        commerce
+            .place_order(s, &attempt("email:a", "2"))
+            .await
+            .unwrap(),
+        Placement::DiscountUsedUp
+    );
+    assert!(matches!(
+        commerce
+            .place_order(s, &attempt("email:b", "3"))
+            .await
+            .unwrap(),
+        Placement::Placed(_)
+    ));
+    assert_eq!(
+        commerce
+            .place_order(s, &attempt("email:c", "4"))
+            .await
+            .unwrap(),
+        Placement::DiscountUsedUp
+    );
+    assert_eq!(
+        commerce
+            .discount(s, discount.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .used,
+        2
+    );
+    assert_eq!(
+        commerce
+            .discount_uses(s, discount.id, "email:a")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        stock(h.storage(), s, &item).await,
+        (100, 2),
+        "refused orders hold nothing"
+    );
+    // Editing the code never resets its count.
+    let renamed = Discount {
+        code: "TWICE".into(),
+        used: 0,
+        ..discount.clone()
+    };
+    assert!(commerce.update_discount(s, &renamed).await.unwrap());
+    let stored = commerce
+        .discount_by_code(s, "TWICE")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.used, 2);
+    assert!(
+        commerce
+            .discount_by_code(store(), "TWICE")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(commerce.delete_discount(s, discount.id).await.unwrap());
+    assert!(commerce.discounts(s).await.unwrap().is_empty());
+}
+
+pub async fn carts_expire_and_save_by_version(h: &Harness) {
+    let s = store();
+    let commerce = h.storage().commerce();
+    let customer = CustomerId::from_uuid(uuid::Uuid::now_v7());
+    let at = now();
+    let cart = Cart::new(
+        CartId::from_uuid(uuid::Uuid::now_v7()),
+        s,
+        None,
+        Some(customer),
+        at,
+        SignedDuration::from_hours(1),
+    );
+    commerce.insert_cart(s, &cart).await.unwrap();
+    assert_eq!(
+        commerce.cart(s, cart.id, at).await.unwrap().as_ref(),
+        Some(&cart)
+    );
+    assert!(
+        commerce.cart(store(), cart.id, at).await.unwrap().is_none(),
+        "other store"
+    );
+    assert_eq!(
+        commerce
+            .customer_cart(s, customer, at)
+            .await
+            .unwrap()
+            .map(|c| c.id),
+        Some(cart.id)
+    );
+    let mut changed = cart.clone();
+    changed.discount_code = Some("X".into());
+    assert!(commerce.save_cart(s, &changed).await.unwrap());
+    assert!(
+        !commerce.save_cart(s, &changed).await.unwrap(),
+        "stale version"
+    );
+    let later = at + SignedDuration::from_hours(2);
+    assert!(
+        commerce.cart(s, cart.id, later).await.unwrap().is_none(),
+        "expired"
+    );
+    assert_eq!(commerce.delete_expired_carts(later).await.unwrap(), 1);
+    assert!(commerce.cart(s, cart.id, at).await.unwrap().is_none());
+}
+
+pub async fn settings_save_by_version(h: &Harness) {
+    let s = store();
+    let commerce = h.storage().commerce();
+    assert!(commerce.checkout_settings(s).await.unwrap().is_none());
+    let initial = CheckoutSettings::initial(s);
+    assert!(commerce.save_checkout_settings(s, &initial).await.unwrap());
+    assert!(
+        !commerce.save_checkout_settings(s, &initial).await.unwrap(),
+        "someone saved first"
+    );
+    let stored = commerce.checkout_settings(s).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1);
+    let next = CheckoutSettings {
+        prices_include_tax: true,
+        ..stored
+    };
+    assert!(commerce.save_checkout_settings(s, &next).await.unwrap());
+    assert!(
+        commerce
+            .checkout_settings(s)
+            .await
+            .unwrap()
+            .unwrap()
+            .prices_include_tax
+    );
+}
+
+pub async fn orders_list_by_filters_and_cursor(h: &Harness) {
+    let s = store();
+    let item = product(s, "LIST", 100);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+    let commerce = h.storage().commerce();
+    let customer = CustomerId::from_uuid(uuid::Uuid::now_v7());
+    let base = now();
+    for n in 0..5_i64 {
+        let mut placed = order(
+            s,
+            &[(&item, 1)],
+            &format!("buyer{n}@example.com"),
+            base + SignedDuration::from_secs(n),
+        );
+        if n % 2 == 0 {
+            placed.customer_id = Some(customer);
+        }
+        commerce
+            .place_order(s, &new_order(placed, &format!("{n}")))
+            .await
+            .unwrap();
+    }
+    let all = commerce
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 10,
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let numbers: Vec<i64> = all.iter().map(|o| o.number).collect();
+    assert_eq!(numbers, [1005, 1004, 1003, 1002, 1001], "newest first");
+    let first = commerce
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 2,
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    let last = first.last().unwrap();
+    let next = commerce
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 2,
+                before: Some((last.created_at.as_millisecond(), last.id)),
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next.iter().map(|o| o.number).collect::<Vec<_>>(),
+        [1003, 1002]
+    );
+    let mine = commerce
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 10,
+                customer: Some(customer),
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(mine.len(), 3);
+    let by_number = commerce
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 10,
+                number: Some(1003),
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_number[0].email, "buyer2@example.com");
+    let by_email = commerce
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 10,
+                email_prefix: Some("buyer4".into()),
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_email.len(), 1);
+    let pending = commerce
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 10,
+                status: Some(OrderStatus::Paid),
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(pending.is_empty());
+    assert!(
+        commerce
+            .orders(
+                store(),
+                &OrderQuery {
+                    limit: 10,
+                    ..OrderQuery::default()
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+pub async fn one_review_per_customer_and_product(h: &Harness) {
+    let s = store();
+    let commerce = h.storage().commerce();
+    let product_id = ProductId::from_uuid(uuid::Uuid::now_v7());
+    let customer = CustomerId::from_uuid(uuid::Uuid::now_v7());
+    let write = |customer| {
+        Review::parse(
+            &ReviewInput {
+                rating: 4,
+                title: None,
+                body: "Good".into(),
+            },
+            ReviewId::from_uuid(uuid::Uuid::now_v7()),
+            s,
+            product_id,
+            Author {
+                customer_id: customer,
+                name: "Ada".into(),
+                verified_purchase: false,
+            },
+            now(),
+        )
+        .unwrap()
+    };
+    let review = write(customer);
+    commerce.insert_review(s, &review).await.unwrap();
+    assert!(matches!(
+        commerce.insert_review(s, &write(customer)).await,
+        Err(StorageError::Conflict(_))
+    ));
+    commerce
+        .insert_review(s, &write(CustomerId::from_uuid(uuid::Uuid::now_v7())))
+        .await
+        .unwrap();
+    let approved = Review {
+        status: ReviewStatus::Approved,
+        ..review.clone()
+    };
+    assert!(commerce.save_review(s, &approved).await.unwrap());
+    let listed = commerce
+        .reviews(s, Some(product_id), Some(ReviewStatus::Approved))
+        .await
+        .unwrap();
+    assert_eq!(listed, vec![approved.clone()]);
+    assert_eq!(
+        commerce
+            .reviews(s, Some(product_id), None)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(commerce.review(s, review.id).await.unwrap(), Some(approved));
+    assert!(commerce.review(store(), review.id).await.unwrap().is_none());
+}

@@ -1,0 +1,438 @@
+//! Shapes of carts, checkout, orders and reviews on the wire. Every amount is [`Money`]
+//! (minor units plus currency); the server computes all of them and clients only display them.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    CartId, CartLineId, CountryCode, CustomerId, FulfilmentId, Money, OrderId, OrderLineId,
+    ProductId, RefundId, ReviewId, ShippingMethodId, VariantId,
+};
+
+/// The amounts of a cart or an order. `total = subtotal - discount + shipping + tax` when
+/// prices exclude tax; when they include it (`tax_included`), `tax` is the part of the total
+/// that is tax and `total = subtotal - discount + shipping`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub subtotal: Money,
+    pub discount: Money,
+    pub shipping: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub tax_included: bool,
+}
+
+/// Why a cart line (or the cart's discount) changed since the shopper last saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CartWarningCode {
+    /// The unit price is not what it was when the line was added.
+    PriceChanged,
+    /// Nothing of this variant can be bought now.
+    OutOfStock,
+    /// Fewer units are available than the line asks for; checkout would take fewer.
+    QuantityReduced,
+    /// The product or variant is no longer sold.
+    Unavailable,
+    /// The discount code no longer applies.
+    DiscountRemoved,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartWarning {
+    pub code: CartWarningCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_id: Option<CartLineId>,
+    pub message: String,
+    /// The earlier unit price, for `price_changed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_price: Option<Money>,
+    /// Units available now, for `quantity_reduced` and `out_of_stock`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLineView {
+    pub id: CartLineId,
+    pub product_id: ProductId,
+    pub variant_id: VariantId,
+    pub slug: String,
+    pub sku: String,
+    pub title: String,
+    /// Option values joined for display (`Black / 256 GB`); empty for single-variant products.
+    pub variant_title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub unit_price: Money,
+    pub quantity: i64,
+    pub subtotal: Money,
+    pub discount: Money,
+    /// Units available now; absent when inventory is not tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartView {
+    pub id: CartId,
+    /// The secret guest token: present only in the response that creates a guest cart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
+    pub lines: Vec<CartLineView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_code: Option<String>,
+    pub warnings: Vec<CartWarning>,
+    pub totals: Totals,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShippingKind {
+    Flat,
+    FreeAbove,
+    Pickup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingMethodView {
+    pub id: ShippingMethodId,
+    pub name: String,
+    pub kind: ShippingKind,
+    /// What this cart would pay for this method.
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    CashOnDelivery,
+    BankTransfer,
+}
+
+impl PaymentMethod {
+    pub const ALL: [Self; 2] = [Self::CashOnDelivery, Self::BankTransfer];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CashOnDelivery => "cash_on_delivery",
+            Self::BankTransfer => "bank_transfer",
+        }
+    }
+}
+
+/// Where an order stands in its life: payment awaited, paid, being fulfilled, shipped,
+/// delivered; or ended early (cancelled, expired). Money has its own [`PaymentStatus`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    PendingPayment,
+    Paid,
+    PartiallyFulfilled,
+    Fulfilled,
+    Shipped,
+    Delivered,
+    Cancelled,
+    Expired,
+}
+
+impl OrderStatus {
+    pub const ALL: [Self; 8] = [
+        Self::PendingPayment,
+        Self::Paid,
+        Self::PartiallyFulfilled,
+        Self::Fulfilled,
+        Self::Shipped,
+        Self::Delivered,
+        Self::Cancelled,
+        Self::Expired,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PendingPayment => "pending_payment",
+            Self::Paid => "paid",
+            Self::PartiallyFulfilled => "partially_fulfilled",
+            Self::Fulfilled => "fulfilled",
+            Self::Shipped => "shipped",
+            Self::Delivered => "delivered",
+            Self::Cancelled => "cancelled",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == input)
+    }
+}
+
+/// The money side of an order, separate from fulfilment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Not paid yet.
+    Pending,
+    Paid,
+    PartiallyRefunded,
+    Refunded,
+    /// Never paid and never will be: the order was cancelled or expired first.
+    Voided,
+}
+
+impl PaymentStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Pending,
+        Self::Paid,
+        Self::PartiallyRefunded,
+        Self::Refunded,
+        Self::Voided,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Paid => "paid",
+            Self::PartiallyRefunded => "partially_refunded",
+            Self::Refunded => "refunded",
+            Self::Voided => "voided",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == input)
+    }
+}
+
+/// A postal address as written on an order (a snapshot; later profile edits do not move it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderAddress {
+    pub name: String,
+    pub line1: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+    pub city: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    pub country: CountryCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLineView {
+    pub id: OrderLineId,
+    pub product_id: ProductId,
+    pub variant_id: VariantId,
+    pub sku: String,
+    pub title: String,
+    pub variant_title: String,
+    pub unit_price: Money,
+    pub quantity: i64,
+    pub subtotal: Money,
+    pub discount: Money,
+    pub tax: Money,
+    /// `subtotal - discount`, plus tax when prices exclude it.
+    pub total: Money,
+    pub fulfilled_quantity: i64,
+    pub restocked_quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingChoiceView {
+    pub method_id: ShippingMethodId,
+    pub name: String,
+    pub kind: ShippingKind,
+    pub price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FulfilmentView {
+    pub id: FulfilmentId,
+    /// `(order line id, quantity)` pairs.
+    pub lines: Vec<FulfilledLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FulfilledLine {
+    pub line_id: OrderLineId,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundView {
+    pub id: RefundId,
+    pub amount: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Units put back into stock by this refund.
+    pub restocked: Vec<FulfilledLine>,
+    pub at: Timestamp,
+}
+
+/// Who moved an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderActorView {
+    /// `staff`, `customer`, `guest` or `system`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// One recorded move of an order's status or payment status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransitionView {
+    /// `status` or `payment_status`.
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub to: String,
+    pub actor: OrderActorView,
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderNoteView {
+    pub author: OrderActorView,
+    pub text: String,
+    pub at: Timestamp,
+}
+
+/// An order as its buyer and the store's staff see it. `history` and `notes` are for staff
+/// only (absent in the shopper's view); `token` only in the checkout response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: OrderId,
+    /// The human number, e.g. 1001 (shown as `#1001`).
+    pub number: i64,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    /// The secret a guest uses to look the order up: present only when the order is placed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
+    pub lines: Vec<OrderLineView>,
+    pub totals: Totals,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_code: Option<String>,
+    pub shipping_address: OrderAddress,
+    pub shipping: ShippingChoiceView,
+    pub payment_method: PaymentMethod,
+    /// What the buyer must do to pay (the store's bank transfer instructions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_instructions: Option<String>,
+    /// Unpaid orders expire (and release their stock) at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_by: Option<Timestamp>,
+    pub fulfilments: Vec<FulfilmentView>,
+    pub refunds: Vec<RefundView>,
+    pub refunded: Money,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<TransitionView>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<Vec<OrderNoteView>>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One order in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummaryView {
+    pub id: OrderId,
+    pub number: i64,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    pub email: String,
+    pub total: Money,
+    pub item_count: i64,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderPage {
+    pub items: Vec<OrderSummaryView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A short line named in an `out_of_stock` error's `details.lines`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShortLine {
+    pub variant_id: VariantId,
+    pub sku: String,
+    pub requested: i64,
+    pub available: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Hidden,
+}
+
+impl ReviewStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Rejected => "rejected",
+            Self::Hidden => "hidden",
+        }
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Rejected, Self::Hidden]
+            .into_iter()
+            .find(|s| s.as_str() == input)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewView {
+    pub id: ReviewId,
+    pub product_id: ProductId,
+    /// 1 to 5 stars.
+    pub rating: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub body: String,
+    pub author_name: String,
+    pub verified_purchase: bool,
+    /// Present in staff and author views; public lists hold approved reviews only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ReviewStatus>,
+    pub created_at: Timestamp,
+}
+
+/// A product's rating from approved reviews: average stars × 100, count, and how many
+/// reviews gave 1, 2, 3, 4 and 5 stars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RatingSummary {
+    pub average_x100: u32,
+    pub count: u32,
+    pub histogram: [u32; 5],
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewPage {
+    pub summary: RatingSummary,
+    pub items: Vec<ReviewView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
