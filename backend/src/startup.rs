@@ -55,6 +55,7 @@ pub fn context(
 pub struct Application {
     server: Server,
     port: u16,
+    ctx: crate::app::Context,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -86,7 +87,7 @@ impl Application {
             storage,
             redis,
             metrics,
-            ctx,
+            ctx: ctx.clone(),
         });
 
         let listener = TcpListener::bind(settings.listen_addr)
@@ -109,9 +110,15 @@ impl Application {
         Ok(Self {
             server: server.run(),
             port,
+            ctx,
             shutdown,
             tasks,
         })
+    }
+
+    /// The use cases' context (tests drive the order sweeper at a chosen time with it).
+    pub fn context(&self) -> crate::app::Context {
+        self.ctx.clone()
     }
 
     pub fn port(&self) -> u16 {

@@ -43,6 +43,9 @@ pub struct CartWarning {
     pub code: CartWarningCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_id: Option<CartLineId>,
+    /// The variant's SKU, when the catalogue still knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
     pub message: String,
     /// The earlier unit price, for `price_changed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use techverse_shared::{
-    CartId, CustomerId, OrderAddress, OrderId, OrderLineId, OrderStatus, OrderView, PaymentMethod,
-    PaymentStatus, ShippingMethodId, ShortLine,
+    CartId, CartWarning, CartWarningCode, CustomerId, OrderAddress, OrderId, OrderLineId,
+    OrderStatus, OrderView, PaymentMethod, PaymentStatus, ShippingMethodId, ShortLine,
 };
 
 use super::{
@@ -26,6 +26,7 @@ use crate::{
         self,
         account::Email,
         address::{Address, AddressInput},
+        cart::Cart,
         events::StoreEvent,
         order::{Order, OrderActor, OrderLine, ShippingChoice},
         store::Store,
@@ -118,6 +119,28 @@ async fn replay(
     Ok(view)
 }
 
+/// Lines the catalogue cannot fill now, from the warnings pricing gave.
+fn shortfalls(cart: &Cart, warnings: &[CartWarning]) -> Vec<ShortLine> {
+    warnings
+        .iter()
+        .filter(|w| {
+            matches!(
+                w.code,
+                CartWarningCode::OutOfStock | CartWarningCode::QuantityReduced
+            )
+        })
+        .filter_map(|w| {
+            let line = cart.lines.iter().find(|l| Some(l.id) == w.line_id)?;
+            Some(ShortLine {
+                variant_id: line.variant_id,
+                sku: w.sku.clone().unwrap_or_default(),
+                requested: line.quantity,
+                available: w.available.unwrap_or(0),
+            })
+        })
+        .collect()
+}
+
 /// Places an order from a cart. Returns the order view (with its token) and whether it was
 /// created by this request (`false`: a replay).
 pub async fn checkout(
@@ -156,13 +179,27 @@ pub async fn checkout(
     };
     let (email, address) = errors.finish(email.zip(address))?;
 
-    let mut cart = carts::load(ctx, store, access, input.cart_id).await?;
+    let mut cart = match carts::load(ctx, store, access, input.cart_id).await {
+        Ok(cart) => cart,
+        // A concurrent request with this key may have placed the order (and removed the
+        // cart) since the key was checked above.
+        Err(CommerceError::CartNotFound) => {
+            return match repo.idempotency_record(store.id, &scope, key).await? {
+                Some(record) => replay(ctx, store, record, &hash, &scope, key)
+                    .await
+                    .map(|view| (view, false)),
+                None => Err(CommerceError::CartNotFound),
+            };
+        }
+        Err(other) => return Err(other),
+    };
     let destination = Destination {
         country: address.country,
         region: address.region.clone(),
         method: Some(input.shipping_method_id),
     };
     let customer_key = commerce::customer_key(access.customer, Some(email.as_str()));
+    let asked = cart.clone();
     let priced = commerce::price_cart(
         ctx,
         store,
@@ -171,6 +208,11 @@ pub async fn checkout(
         customer_key.as_deref(),
     )
     .await?;
+    // Checkout never quietly sells fewer units than the cart asks for.
+    let short = shortfalls(&asked, &priced.warnings);
+    if !short.is_empty() {
+        return Err(CommerceError::OutOfStock(short));
+    }
     if priced.lines.is_empty() {
         return Err(CommerceError::CartEmpty);
     }

@@ -199,6 +199,7 @@ pub async fn price_cart(
                 warnings.push(CartWarning {
                     code: CartWarningCode::DiscountRemoved,
                     line_id: None,
+                    sku: None,
                     message: format!("the code {code} was removed: {refusal}"),
                     previous_price: None,
                     available: None,

@@ -206,14 +206,17 @@ pub fn reconcile(
     let mut priced = Vec::new();
     let mut warnings = Vec::new();
     for line in &mut cart.lines {
+        let found = lookup(line);
+        let sku = found.as_ref().map(|live| live.sku.clone());
         let warn = |code, message: &str, previous_price, available| CartWarning {
             code,
             line_id: Some(line.id),
+            sku: sku.clone(),
             message: message.to_owned(),
             previous_price,
             available,
         };
-        let Some(live) = lookup(line).filter(|live| live.sellable) else {
+        let Some(live) = found.filter(|live| live.sellable) else {
             warnings.push(warn(
                 CartWarningCode::Unavailable,
                 "this item is no longer sold",

@@ -12,6 +12,7 @@ pub struct TestApp {
     pub address: String,
     pub client: Client,
     pub data_dir: tempfile::TempDir,
+    pub ctx: techverse::app::Context,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -55,6 +56,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         .await
         .expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let ctx = app.context();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = stopped.await;
@@ -63,6 +65,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
         address,
         client: Client::new(),
         data_dir,
+        ctx,
         stop: Some(stop),
     }
 }

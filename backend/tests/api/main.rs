@@ -9,6 +9,7 @@
 )]
 
 mod catalog;
+mod checkout;
 mod customers;
 mod errors;
 mod helpers;
@@ -19,6 +20,7 @@ mod limits;
 mod mail;
 mod media;
 mod ops;
+mod orders;
 mod platform;
 mod staff;
 mod stores;
