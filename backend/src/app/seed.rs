@@ -724,6 +724,7 @@ pub async fn seed_demo(ctx: &Context, products: usize) -> anyhow::Result<Seeded>
             .await?;
     }
     ctx.storage.catalog().bump_catalog_version(store.id).await?;
+    seed_checkout(ctx, store.id).await?;
     super::audit::record(
         ctx,
         store.id,
@@ -738,6 +739,63 @@ pub async fn seed_demo(ctx: &Context, products: usize) -> anyhow::Result<Seeded>
         owner_email: DEMO_OWNER.to_owned(),
         owner_password: password,
     })
+}
+
+/// Checkout as TechVerse's own shop ran it: delivery across Nigeria for ₦2,500, free from
+/// ₦50,000; pickup in Lagos; 7.5 % VAT on top of prices; cash on delivery or bank transfer;
+/// a 10 % welcome code.
+async fn seed_checkout(ctx: &Context, store: StoreId) -> anyhow::Result<()> {
+    use crate::domain::{
+        discount::{Discount, DiscountInput, DiscountKind},
+        shipping::{CheckoutSettings, SettingsInput},
+    };
+    let input: SettingsInput = serde_json::from_value(json!({
+        "prices_include_tax": false,
+        "payment_methods": ["cash_on_delivery", "bank_transfer"],
+        "bank_transfer_instructions": "Pay to TechVerse Demo Ltd, GTBank, account 0123456789.",
+        "reservation_minutes": 30,
+        "zones": [
+            {
+                "name": "Nigeria",
+                "countries": ["NG"],
+                "tax_bps": 750,
+                "methods": [
+                    { "name": "Standard delivery (2-4 days)", "rate": { "type": "free_above", "price": 250_000, "threshold": 5_000_000 } },
+                    { "name": "Pickup at our Lagos store", "rate": { "type": "pickup" } }
+                ]
+            },
+            {
+                "name": "West Africa",
+                "countries": ["GH", "BJ", "TG", "CI", "SN"],
+                "tax_bps": 0,
+                "methods": [{ "name": "Express (5-7 days)", "rate": { "type": "flat", "price": 1_500_000 } }]
+            }
+        ]
+    }))?;
+    let settings = CheckoutSettings::parse(&input, store, 0, &mut uuid::Uuid::now_v7)
+        .map_err(|e| anyhow::anyhow!("demo checkout settings are invalid: {:?}", e.0))?;
+    ctx.storage
+        .commerce()
+        .save_checkout_settings(store, &settings)
+        .await?;
+    let welcome = Discount::parse(
+        &DiscountInput {
+            code: "WELCOME10".into(),
+            kind: Some(DiscountKind::Percentage { bps: 1_000 }),
+            per_customer_limit: Some(1),
+            ..DiscountInput::default()
+        },
+        techverse_shared::DiscountId::from_uuid(uuid::Uuid::now_v7()),
+        store,
+        None,
+        domain::now(),
+    )
+    .map_err(|e| anyhow::anyhow!("demo discount is invalid: {:?}", e.0))?;
+    ctx.storage
+        .commerce()
+        .insert_discount(store, &welcome)
+        .await?;
+    Ok(())
 }
 
 async fn seed_categories(

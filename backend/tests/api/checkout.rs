@@ -1042,3 +1042,98 @@ async fn a_guest_cart_merges_into_the_customers_on_sign_in_and_orders_show_in_th
     .unwrap();
     assert_error(cart_of_ada, 404, "not_found").await;
 }
+
+#[tokio::test]
+async fn the_demo_store_sells_with_its_nigerian_checkout_settings() {
+    let app = spawn_app().await;
+    techverse::app::seed::seed_demo(&app.ctx, 0).await.unwrap();
+    let page = json_of(
+        app.get("/api/v1/stores/demo/products?in_stock=true&sort=price_asc")
+            .await,
+        200,
+    )
+    .await;
+    let cheapest = page["items"][0]["slug"].as_str().unwrap().to_owned();
+    let detail = json_of(
+        app.get(&format!("/api/v1/stores/demo/products/{cheapest}"))
+            .await,
+        200,
+    )
+    .await;
+    let variant = detail["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["in_stock"] == true)
+        .unwrap();
+    let variant_id = variant["id"].as_str().unwrap();
+    let (cart, token) = guest_cart(&app, "demo").await;
+    add(&app, "demo", &cart, &token, variant_id, 1).await;
+    let methods = json_of(
+        shopper(
+            &app,
+            Method::GET,
+            &format!("/api/v1/stores/demo/carts/{cart}/shipping-methods?country=NG"),
+            Some(&token),
+            None,
+        )
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    let names: Vec<&str> = methods
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Standard delivery (2-4 days)", "Pickup at our Lagos store"]
+    );
+    let view = json_of(
+        shopper(
+            &app,
+            Method::POST,
+            &format!("/api/v1/stores/demo/carts/{cart}/discount"),
+            Some(&token),
+            None,
+        )
+        .json(&json!({ "code": "welcome10" }))
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    assert!(minor(&view["totals"]["discount"]) > 0);
+    let standard = methods[0]["id"].as_str().unwrap();
+    let order = json_of(
+        checkout(
+            &app,
+            "demo",
+            Some(&token),
+            None,
+            "demo-1",
+            &checkout_body(&cart, standard, "bank_transfer"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    assert!(
+        order["payment_instructions"]
+            .as_str()
+            .unwrap()
+            .contains("GTBank")
+    );
+    let totals = &order["totals"];
+    assert_eq!(
+        minor(&totals["total"]),
+        minor(&totals["subtotal"]) - minor(&totals["discount"])
+            + minor(&totals["shipping"])
+            + minor(&totals["tax"])
+    );
+}
