@@ -181,9 +181,18 @@ async fn main() {
         ("TECHVERSE_LISTEN_ADDR", "127.0.0.1:0".to_owned()),
         ("TECHVERSE_DATA_DIR", data.path().display().to_string()),
         ("TECHVERSE_LOG_LEVEL", "error".to_owned()),
-        ("TECHVERSE_RATE_LIMIT_IP_PER_MINUTE", "1000000000".to_owned()),
-        ("TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE", "1000000000".to_owned()),
-        ("TECHVERSE_RATE_LIMIT_USER_PER_MINUTE", "1000000000".to_owned()),
+        (
+            "TECHVERSE_RATE_LIMIT_IP_PER_MINUTE",
+            "1000000000".to_owned(),
+        ),
+        (
+            "TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE",
+            "1000000000".to_owned(),
+        ),
+        (
+            "TECHVERSE_RATE_LIMIT_USER_PER_MINUTE",
+            "1000000000".to_owned(),
+        ),
         ("TECHVERSE_ARGON2_MEMORY_KIB", "1024".to_owned()),
         ("TECHVERSE_ARGON2_ITERATIONS", "1".to_owned()),
     ]
@@ -217,7 +226,9 @@ async fn main() {
         .unwrap()
         .to_owned();
     let settings: Value = client
-        .put(format!("{base}/api/v1/admin/stores/bench/checkout-settings"))
+        .put(format!(
+            "{base}/api/v1/admin/stores/bench/checkout-settings"
+        ))
         .bearer_auth(&token)
         .json(&json!({
             "payment_methods": ["cash_on_delivery"],
