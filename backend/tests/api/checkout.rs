@@ -1137,3 +1137,40 @@ async fn the_demo_store_sells_with_its_nigerian_checkout_settings() {
             + minor(&totals["tax"])
     );
 }
+
+#[tokio::test]
+async fn thirty_buyers_racing_for_three_phones_make_exactly_three_orders() {
+    let app = spawn_app().await;
+    let s = shop(&app, "race-shop").await;
+    let mut carts = Vec::new();
+    for _ in 0..30 {
+        let (cart, token) = guest_cart(&app, &s.store).await;
+        add(&app, &s.store, &cart, &token, &s.phone, 1).await;
+        carts.push((cart, token));
+    }
+    let racing = carts.iter().enumerate().map(|(n, (cart, token))| {
+        let body = checkout_body(cart, &s.pickup, "cash_on_delivery");
+        let app = &app;
+        let store = s.store.clone();
+        async move { checkout(app, &store, Some(token), None, &format!("race-{n}"), &body).await }
+    });
+    let responses = futures_util::future::join_all(racing).await;
+    let mut placed = 0;
+    for response in responses {
+        match response.status().as_u16() {
+            201 => placed += 1,
+            409 => {
+                let body: Value = response.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "out_of_stock");
+                assert_eq!(
+                    body["error"]["details"]["lines"][0]["variant_id"],
+                    s.phone.as_str()
+                );
+                assert_eq!(body["error"]["details"]["lines"][0]["available"], 0);
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(placed, 3);
+    assert_eq!(available(&app, &s.store, "acme-phone").await, 0);
+}

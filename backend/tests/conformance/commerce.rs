@@ -253,6 +253,14 @@ pub async fn concurrent_checkouts_for_the_last_units_sell_exactly_the_stock(h: &
         .await
         .unwrap();
     assert_eq!(listed.len() as i64, UNITS);
+    // Available stock crossed the threshold (1) once, whatever the interleaving.
+    let events = h.storage().catalog().events(s, 0, 100).await.unwrap();
+    let low: Vec<&StoreEvent> = events
+        .iter()
+        .filter(|e| e.kind == "inventory.low_stock")
+        .collect();
+    assert_eq!(low.len(), 1, "{low:?}");
+    assert_eq!(low[0].payload["available"], 1);
 }
 
 pub async fn a_short_line_places_nothing_and_holds_nothing(h: &Harness) {

@@ -225,16 +225,19 @@ impl MongoStorage {
         Ok(())
     }
 
-    /// Applies one stock move; `false` when a reservation found too few units.
+    /// Applies one stock move. `None` when a reservation found too few units; else the units
+    /// available right after this very move (read from the atomic update itself, so concurrent
+    /// moves never blur it), when the variant has inventory.
     pub(super) async fn apply_stock_move(
         &self,
         store: StoreId,
         change: &StockMove,
-    ) -> StorageResult<bool> {
+    ) -> StorageResult<Option<Option<i64>>> {
         let (filter, update) = query::stock_move(store, change);
-        let result = self
+        let after = self
             .collection(query::INVENTORY)
-            .update_one(filter, update)
+            .find_one_and_update(filter, update)
+            .return_document(ReturnDocument::After)
             .await
             .map_err(unavailable)?;
         let sold = match change.op {
@@ -242,7 +245,7 @@ impl MongoStorage {
             StockOp::Restock => -change.quantity,
             StockOp::Reserve | StockOp::Release => 0,
         };
-        if sold != 0 && result.matched_count == 1 {
+        if sold != 0 && after.is_some() {
             self.collection(query::PRODUCTS)
                 .update_one(
                     doc! { "store_id": store.to_string(), "_id": change.product_id.to_string() },
@@ -251,7 +254,12 @@ impl MongoStorage {
                 .await
                 .map_err(unavailable)?;
         }
-        Ok(result.matched_count == 1 || change.op != StockOp::Reserve)
+        let available = after.as_ref().map(|d| number(d, "available"));
+        Ok(if available.is_none() && change.op == StockOp::Reserve {
+            None
+        } else {
+            Some(available)
+        })
     }
 
     /// Units of a variant available now (0 when it has no inventory).

@@ -153,12 +153,18 @@ impl MongoStorage {
 
     /// Steps 2–5 of the saga, after the key is claimed. On `Err` or a refusal the caller
     /// releases the key; reservations are undone here.
-    async fn reserve_and_insert(&self, store: StoreId, new: &NewOrder) -> StorageResult<Placement> {
+    async fn reserve_and_insert(
+        &self,
+        store: StoreId,
+        new: &NewOrder,
+    ) -> StorageResult<(Placement, Vec<(StockMove, i64)>)> {
         let mut held = Vec::new();
+        let mut after = Vec::new();
         let mut short = Vec::new();
         for reservation in new.order.reservations() {
-            if self.apply_stock_move(store, &reservation).await? {
+            if let Some(available) = self.apply_stock_move(store, &reservation).await? {
                 held.push(reservation);
+                after.extend(available.map(|units| (reservation, units)));
             } else {
                 short.push(Shortfall {
                     variant_id: reservation.variant_id,
@@ -169,11 +175,11 @@ impl MongoStorage {
         }
         if !short.is_empty() {
             self.release_all(store, &held).await?;
-            return Ok(Placement::Short(short));
+            return Ok((Placement::Short(short), Vec::new()));
         }
         if !self.use_discount(store, new).await? {
             self.release_all(store, &held).await?;
-            return Ok(Placement::DiscountUsedUp);
+            return Ok((Placement::DiscountUsedUp, Vec::new()));
         }
         let number = 1_000 + self.increment(&format!("orders:{store}")).await?;
         let mut order = new.order.clone();
@@ -185,7 +191,7 @@ impl MongoStorage {
             self.release_all(store, &held).await?;
             return Err(unavailable(error));
         }
-        Ok(Placement::Placed(Box::new(order)))
+        Ok((Placement::Placed(Box::new(order)), after))
     }
 }
 
@@ -416,13 +422,13 @@ impl CommerceRepository for MongoStorage {
             }
             Err(error) => return Err(unavailable(error)),
         }
-        let placed = match self.reserve_and_insert(store, new).await {
-            Ok(Placement::Placed(order)) => order,
+        let (placed, after) = match self.reserve_and_insert(store, new).await {
+            Ok((Placement::Placed(order), after)) => (order, after),
             other => {
                 keys.delete_one(doc! { "_id": &key_doc_id })
                     .await
                     .map_err(unavailable)?;
-                return other;
+                return other.map(|(placement, _)| placement);
             }
         };
         for mut event in new.events.clone() {
@@ -431,28 +437,32 @@ impl CommerceRepository for MongoStorage {
             }
             self.append_event(store, &event).await?;
         }
-        let reservations = new.order.reservations();
-        if !reservations.is_empty() {
-            let mut products: Vec<ProductId> = reservations.iter().map(|r| r.product_id).collect();
-            products.dedup();
-            for id in products {
-                let Some(after) = self.product(store, id).await? else {
-                    continue;
-                };
-                // The state just before this checkout: its reservations given back.
-                let mut before = after.clone();
-                for reservation in reservations.iter().filter(|r| r.product_id == id) {
-                    let _ = before.apply_stock_move(
-                        reservation.variant_id,
-                        StockOp::Release,
-                        reservation.quantity,
-                    );
-                }
-                for (kind, payload) in after.low_stock_events(Some(&before)) {
-                    let event = StoreEvent::new(store, kind, payload, placed.created_at);
-                    self.append_event(store, &event).await?;
-                }
+        // A variant this very reservation took from above its threshold to at or below it.
+        for (reservation, available) in &after {
+            let Some(product) = self.product(store, reservation.product_id).await? else {
+                continue;
+            };
+            let Some(variant) = product.variant(reservation.variant_id) else {
+                continue;
+            };
+            let threshold = variant.low_stock_threshold;
+            if variant.track_inventory
+                && *available <= threshold
+                && available + reservation.quantity > threshold
+            {
+                let payload = serde_json::json!({
+                    "product_id": product.id,
+                    "variant_id": variant.id,
+                    "sku": variant.sku,
+                    "available": available,
+                    "threshold": threshold,
+                });
+                let event =
+                    StoreEvent::new(store, "inventory.low_stock", payload, placed.created_at);
+                self.append_event(store, &event).await?;
             }
+        }
+        if !after.is_empty() {
             self.bump_catalog_version(store).await?;
         }
         keys.update_one(
