@@ -36,7 +36,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
-    Serve,
+    Serve {
+        /// Single-machine demo: seed the demo store when the database has no store yet, then
+        /// print the storefront URL and the demo staff login before serving.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Create or upgrade the database schema and indexes, then exit.
     Migrate,
     /// Manage stores (tenants).
@@ -139,7 +144,10 @@ pub struct CreateStore {
 /// Runs the chosen command with the loaded settings.
 pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
-        Command::Serve => {
+        Command::Serve { demo } => {
+            if demo {
+                prepare_demo(&settings).await?;
+            }
             let app = Application::build(settings).await?;
             app.run_until_stopped(shutdown_signal()).await
         }
@@ -256,6 +264,52 @@ async fn seed_demo(settings: Settings, products: usize) -> anyhow::Result<()> {
             writeln!(out, "store demo already exists; nothing changed")?;
         }
     }
+    Ok(())
+}
+
+/// Seeds the demo store into an empty database (keeping its owner's login in the data
+/// directory, readable by this user only) and prints where to go and how to sign in.
+async fn prepare_demo(settings: &Settings) -> anyhow::Result<()> {
+    let ctx = command_context(settings.clone()).await?;
+    let file = settings.data_dir.join("demo-owner.txt");
+    if ctx.storage.stores().list(None, 1).await?.is_empty()
+        && let crate::app::seed::Seeded::Created {
+            owner_email,
+            owner_password,
+            ..
+        } = crate::app::seed::seed_demo(&ctx, 0).await?
+    {
+        std::fs::write(
+            &file,
+            format!("email: {owner_email}\npassword: {owner_password}\n"),
+        )?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let login = std::fs::read_to_string(&file).unwrap_or_else(|_| {
+        "(the demo store already existed; its owner's password was printed when it was made)\n"
+            .to_owned()
+    });
+    let mut out = std::io::stdout().lock();
+    writeln!(out)?;
+    writeln!(out, "TechVerse demo")?;
+    writeln!(
+        out,
+        "  storefront:  http://{}/s/demo/",
+        settings.listen_addr
+    )?;
+    writeln!(
+        out,
+        "  staff login (POST /api/v1/auth/login, then /api/v1/admin/stores/demo/...):"
+    )?;
+    for line in login.lines() {
+        writeln!(out, "    {line}")?;
+    }
+    writeln!(out, "  discount code: WELCOME10")?;
+    writeln!(out)?;
     Ok(())
 }
 

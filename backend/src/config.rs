@@ -28,6 +28,9 @@ pub struct Settings {
     pub listen_addr: SocketAddr,
     /// Where the embedded database, outgoing mail and media live.
     pub data_dir: PathBuf,
+    /// The built storefront (`frontend/dist`) served for every non-API path; empty: no
+    /// storefront (API only).
+    pub static_dir: String,
     /// MongoDB connection string; when set, MongoDB replaces the embedded store.
     pub mongodb_uri: Option<SecretString>,
     /// Database used when the URI names none.
@@ -105,6 +108,7 @@ pub enum LogFormat {
 struct Defaults {
     listen_addr: &'static str,
     data_dir: &'static str,
+    static_dir: &'static str,
     mongodb_database: &'static str,
     redis_key_prefix: &'static str,
     log_format: LogFormat,
@@ -135,6 +139,7 @@ struct Defaults {
 const DEFAULTS: Defaults = Defaults {
     listen_addr: "127.0.0.1:8080",
     data_dir: "./data",
+    static_dir: "frontend/dist",
     mongodb_database: "techverse",
     redis_key_prefix: "techverse:",
     log_format: LogFormat::Auto,
@@ -174,6 +179,7 @@ pub enum ConfigError {
 pub const ENV_KEYS: &[&str] = &[
     "listen_addr",
     "data_dir",
+    "static_dir",
     "mongodb_uri",
     "mongodb_database",
     "redis_url",

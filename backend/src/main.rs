@@ -21,7 +21,12 @@ async fn main() -> ExitCode {
         }
     };
     telemetry::init(settings.log_format, &settings.log_level);
-    match cli::run(args.command.unwrap_or(Command::Serve), settings).await {
+    match cli::run(
+        args.command.unwrap_or(Command::Serve { demo: false }),
+        settings,
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = ?error, "techverse failed");

@@ -14,11 +14,9 @@ pub mod upload;
 use std::sync::Arc;
 
 use actix_web::{
-    HttpResponse,
     middleware::{ErrorHandlers, from_fn},
     web,
 };
-use techverse_shared::ErrorCode;
 
 use crate::{app::Context, config::Settings, redis::RedisHandle, storage::Storage};
 
@@ -68,7 +66,7 @@ pub fn app(
                 .configure(routes::staff::config)
                 .configure(routes::platform::config),
         )
-        .default_service(web::to(not_found))
+        .default_service(web::to(routes::storefront::serve))
 }
 
 /// Cross-origin access: only the configured origins (none by default), with credentials so the
@@ -99,9 +97,4 @@ fn cors(settings: &Settings) -> actix_cors::Cors {
         cors = cors.allowed_origin(&origin);
     }
     cors
-}
-
-/// Every path no route matches.
-async fn not_found() -> Result<HttpResponse, error::ApiError> {
-    Err(error::ApiError::from_code(ErrorCode::NotFound))
 }

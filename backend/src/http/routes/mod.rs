@@ -10,4 +10,5 @@ pub mod orders_admin;
 pub mod platform;
 pub mod shop;
 pub mod staff;
+pub mod storefront;
 pub mod stores;

@@ -1,0 +1,185 @@
+//! The HTTP client: same-origin by default (or the base URL in `<meta name="techverse-api">`),
+//! the store's paths, the access token from memory, and errors as the API's stable codes.
+
+use gloo_net::http::{Method, RequestBuilder};
+use serde::{Serialize, de::DeserializeOwned};
+use techverse_shared::{ApiErrorBody, ErrorCode};
+
+/// A failed call: the API's code and message, or a network failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub code: Option<ErrorCode>,
+    pub message: String,
+    pub details: Option<serde_json::Value>,
+}
+
+impl Failure {
+    fn network(error: impl std::fmt::Display) -> Self {
+        Self {
+            code: None,
+            message: format!("Could not reach the shop ({error}). Check your connection."),
+            details: None,
+        }
+    }
+
+    /// What to show a shopper: written from the error code, never the raw server text.
+    pub fn text(&self) -> String {
+        let Some(code) = self.code else {
+            return self.message.clone();
+        };
+        match code {
+            ErrorCode::OutOfStock => {
+                "Some items are no longer available in the quantity you asked for.".into()
+            }
+            ErrorCode::DiscountNotApplicable => {
+                let reason = self
+                    .details
+                    .as_ref()
+                    .and_then(|d| d.get("reason"))
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("");
+                match reason {
+                    "unknown_code" => "That discount code does not exist.".into(),
+                    "expired" => "That discount code has expired.".into(),
+                    "not_started" => "That discount code is not valid yet.".into(),
+                    "below_minimum" => "Your cart does not reach this code's minimum.".into(),
+                    "used_up" | "used_by_customer" => "That discount code has been used up.".into(),
+                    "nothing_eligible" => {
+                        "That code does not apply to anything in your cart.".into()
+                    }
+                    _ => "That discount code cannot be used.".into(),
+                }
+            }
+            ErrorCode::CartEmpty => "Your cart is empty.".into(),
+            ErrorCode::ShippingUnavailable => {
+                "We cannot ship to that address with this method.".into()
+            }
+            ErrorCode::PaymentMethodUnavailable => "That payment method is not available.".into(),
+            ErrorCode::InvalidCredentials => "Email or password is wrong.".into(),
+            ErrorCode::EmailTaken => {
+                "An account with this email already exists. Sign in instead.".into()
+            }
+            ErrorCode::ValidationFailed => {
+                let fields: Vec<String> = self
+                    .details
+                    .as_ref()
+                    .and_then(|d| d.get("fields"))
+                    .and_then(|f| f.as_array())
+                    .map(|fields| {
+                        fields
+                            .iter()
+                            .filter_map(|f| {
+                                Some(format!(
+                                    "{}: {}",
+                                    f.get("field")?.as_str()?.replace('_', " "),
+                                    f.get("message")?.as_str()?
+                                ))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if fields.is_empty() {
+                    "Please check the form.".into()
+                } else {
+                    format!("Please check: {}", fields.join("; "))
+                }
+            }
+            ErrorCode::InvalidToken => "This link is invalid, used or expired.".into(),
+            ErrorCode::AlreadyReviewed => "You have already reviewed this product.".into(),
+            ErrorCode::RateLimited => "Too many requests; please wait a moment.".into(),
+            ErrorCode::NotFound | ErrorCode::StoreNotFound => "Not found.".into(),
+            ErrorCode::Unauthorized | ErrorCode::TokenExpired | ErrorCode::SessionRevoked => {
+                "Please sign in again.".into()
+            }
+            ErrorCode::ServiceUnavailable | ErrorCode::InternalError => {
+                "The shop is having trouble right now. Please try again.".into()
+            }
+            _ => "Something went wrong. Please try again.".into(),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, Failure>;
+
+/// Where the API is: `<meta name="techverse-api" content="https://api.example">`, else here.
+pub fn api_base() -> String {
+    meta("techverse-api")
+        .unwrap_or_default()
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// The content of a `<meta name=…>` tag, if present and not empty.
+pub fn meta(name: &str) -> Option<String> {
+    let document = web_sys::window()?.document()?;
+    let element = document
+        .query_selector(&format!("meta[name=\"{name}\"]"))
+        .ok()??;
+    element
+        .get_attribute("content")
+        .filter(|content| !content.trim().is_empty())
+}
+
+/// One request: JSON in and out, with the bearer token and extra headers given.
+pub async fn call<B: Serialize, T: DeserializeOwned>(
+    method: Method,
+    path: &str,
+    body: Option<&B>,
+    bearer: Option<&str>,
+    headers: &[(&str, &str)],
+) -> ApiResult<T> {
+    let url = format!("{}{path}", api_base());
+    let mut request = RequestBuilder::new(&url)
+        .method(method)
+        .credentials(web_sys::RequestCredentials::Include)
+        .header("Accept", "application/json");
+    if let Some(token) = bearer {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = match body {
+        Some(body) => request.json(body).map_err(Failure::network)?.send().await,
+        None => request.send().await,
+    }
+    .map_err(Failure::network)?;
+    let status = response.status();
+    let text = response.text().await.map_err(Failure::network)?;
+    if (200..300).contains(&status) {
+        let text = if text.is_empty() { "null" } else { &text };
+        return serde_json::from_str(text).map_err(|e| Failure {
+            code: None,
+            message: format!("Unexpected answer from the shop ({e})."),
+            details: None,
+        });
+    }
+    match serde_json::from_str::<ApiErrorBody>(&text) {
+        Ok(body) => Err(Failure {
+            code: Some(body.error.code),
+            message: body.error.message,
+            details: body.error.details,
+        }),
+        Err(_) => Err(Failure::network(format!("HTTP {status}"))),
+    }
+}
+
+/// A query string from pairs, each value percent-encoded.
+pub fn query(pairs: &[(String, String)]) -> String {
+    let encoded: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                js_sys::encode_uri_component(k),
+                js_sys::encode_uri_component(v)
+            )
+        })
+        .collect();
+    if encoded.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", encoded.join("&"))
+    }
+}

@@ -1,0 +1,258 @@
+// End-to-end storefront tests: the real server binary with a seeded demo store, the built
+// storefront (frontend/dist), and Debian's Chromium driven by playwright-core. Screenshots of
+// each step go to tools/e2e/screenshots/ (gitignored).
+//
+// Environment: TECHVERSE_BIN (the server binary), CHROMIUM (default /usr/bin/chromium).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, "..", "..");
+const shots = join(here, "screenshots");
+const bin = process.env.TECHVERSE_BIN;
+assert.ok(bin, "TECHVERSE_BIN must name the techverse binary");
+
+let server, browser, base, data, owner;
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+    probe.on("error", fail);
+  });
+}
+
+function env(port) {
+  return {
+    ...process.env,
+    TECHVERSE_DATA_DIR: data,
+    TECHVERSE_LISTEN_ADDR: `127.0.0.1:${port}`,
+    TECHVERSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    TECHVERSE_STATIC_DIR: join(repo, "frontend", "dist"),
+    TECHVERSE_LOG_LEVEL: "warn",
+    TECHVERSE_ARGON2_MEMORY_KIB: "1024",
+    TECHVERSE_ARGON2_ITERATIONS: "1",
+    TECHVERSE_RATE_LIMIT_IP_PER_MINUTE: "100000",
+    TECHVERSE_REQUIRE_VERIFIED_EMAIL: "false",
+  };
+}
+
+before(async () => {
+  rmSync(shots, { recursive: true, force: true });
+  mkdirSync(shots, { recursive: true });
+  data = mkdtempSync(join(tmpdir(), "techverse-e2e-"));
+  const port = await freePort();
+  const seeded = execFileSync(bin, ["seed", "demo"], { env: env(port), encoding: "utf8" });
+  owner = {
+    email: seeded.match(/owner: (\S+)/)[1],
+    password: seeded.match(/password: (\S+)/)[1],
+  };
+  server = spawn(bin, ["serve"], { env: env(port), stdio: ["ignore", "inherit", "inherit"] });
+  base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${base}/ready`)).ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  rmSync(data, { recursive: true, force: true });
+});
+
+/// Formats minor units like the server and the storefront do: 12,500.00 NGN.
+function money({ minor, currency }) {
+  const major = Math.floor(minor / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return `${major}.${String(minor % 100).padStart(2, "0")} ${currency}`;
+}
+
+async function staffOrders() {
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(owner),
+  });
+  assert.equal(login.status, 200);
+  const { access_token } = await login.json();
+  const list = await fetch(`${base}/api/v1/admin/stores/demo/orders`, {
+    headers: { authorization: `Bearer ${access_token}` },
+  });
+  assert.equal(list.status, 200);
+  return (await list.json()).items;
+}
+
+async function page(name) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const tab = await context.newPage();
+  const errors = [];
+  tab.on("pageerror", (e) => errors.push(String(e)));
+  tab.shot = (step) => tab.screenshot({ path: join(shots, `${name}-${step}.png`), fullPage: true });
+  tab.errors = errors;
+  return tab;
+}
+
+/// A demo product with several variants, at least two of them in stock, as the API gives it.
+async function productWithVariants() {
+  const list = await (await fetch(`${base}/api/v1/stores/demo/products?in_stock=true&limit=50`)).json();
+  for (const item of list.items) {
+    const detail = await (await fetch(`${base}/api/v1/stores/demo/products/${item.slug}`)).json();
+    if (detail.variants.filter((v) => v.in_stock).length > 1) return detail;
+  }
+  throw new Error("the demo store has no product with two variants in stock");
+}
+
+async function addFirstInStockProductToCart(tab) {
+  await tab.goto(`${base}/s/demo/products?in_stock=true&sort=price_asc`);
+  await tab.locator(".card a").first().click();
+  await tab.locator("[data-test=add-to-cart]:not([disabled])").waitFor();
+  await tab.locator("[data-test=add-to-cart]").click();
+  await tab.getByText("Added to your cart").waitFor();
+}
+
+async function fillAddress(tab) {
+  await tab.fill("#name", "Ada Obi");
+  await tab.fill("#line1", "12 Admiralty Way");
+  await tab.fill("#city", "Lagos");
+  await tab.fill("#region", "Lagos");
+  await tab.locator("input[name=shipping]").first().check();
+}
+
+test("a guest searches, filters, picks a variant and checks out with cash on delivery", async () => {
+  const tab = await page("guest");
+  await tab.goto(`${base}/s/demo/`);
+  await tab.locator("h1", { hasText: "TechVerse Demo" }).waitFor();
+  await tab.locator(".card").first().waitFor();
+  await tab.shot("01-home");
+
+  await tab.fill("#search-box", "phone");
+  await tab.press("#search-box", "Enter");
+  await tab.waitForURL(/\/s\/demo\/products\?q=phone/);
+  await tab.locator(".card").first().waitFor();
+  await tab.shot("02-search");
+
+  // A brand facet narrows the list and lands in the URL; reloading renders the same list.
+  const brand = tab.locator("fieldset.facet", { hasText: "Brand" }).locator("a").first();
+  await brand.click();
+  await tab.waitForURL(/brand=/);
+  await tab.locator(".card").first().waitFor();
+  const filteredUrl = tab.url();
+  const before = await tab.locator(".card h3").allTextContents();
+  await tab.reload();
+  await tab.locator(".card").first().waitFor();
+  assert.equal(tab.url(), filteredUrl);
+  assert.deepEqual(await tab.locator(".card h3").allTextContents(), before);
+  await tab.shot("03-filtered");
+
+  // A product with options: choosing another variant shows that variant's price from the server.
+  const product = await productWithVariants();
+  await tab.fill("#search-box", product.title);
+  await tab.press("#search-box", "Enter");
+  await tab.locator(".card h3", { hasText: product.title }).first().click();
+  await tab.locator("h1", { hasText: product.title }).waitFor();
+  const other = product.variants.find((v) => v.in_stock && v.price.minor !== product.variants[0].price.minor)
+    ?? product.variants.find((v) => v.in_stock);
+  for (const [index, value] of other.options.entries()) {
+    await tab.selectOption(`#option-${index}`, { label: value });
+  }
+  await tab.locator("[data-test=price]", { hasText: money(other.price) }).waitFor();
+  const productUrl = tab.url();
+  await tab.reload();
+  await tab.locator("h1", { hasText: product.title }).waitFor();
+  assert.equal(tab.url(), productUrl, "a deep link reloads the same product");
+  for (const [index, value] of other.options.entries()) {
+    await tab.selectOption(`#option-${index}`, { label: value });
+  }
+  await tab.locator("[data-test=price]", { hasText: money(other.price) }).waitFor();
+  await tab.shot("04-product");
+  await tab.locator("[data-test=add-to-cart]").click();
+  await tab.getByText("Added to your cart").waitFor();
+  await tab.locator("[data-test=cart-link]").click();
+  await tab.locator("[data-test=totals]").waitFor();
+  await tab.fill("#discount-code", "welcome10");
+  await tab.getByRole("button", { name: "Apply" }).click();
+  await tab.getByText("Code WELCOME10 applied").waitFor();
+  await tab.shot("05-cart");
+
+  await tab.locator("[data-test=checkout-link]").click();
+  await tab.fill("#email", "guest@example.com");
+  await fillAddress(tab);
+  await tab.locator("[data-test=totals]").waitFor();
+  await tab.shot("06-checkout");
+  // A double click places one order (one Idempotency-Key per checkout).
+  await tab.locator("[data-test=place-order]").dblclick();
+  await tab.waitForURL(/\/s\/demo\/orders\//);
+  await tab.locator("[data-test=order-status]").waitFor();
+  const shownTotal = (await tab.locator("[data-test=total]").textContent()).trim();
+  await tab.shot("07-confirmation");
+
+  const orders = await staffOrders();
+  assert.equal(orders.length, 1, "one order despite the double click");
+  assert.equal(orders[0].email, "guest@example.com");
+  assert.equal(money(orders[0].total), shownTotal, "the page shows the server's total");
+  assert.deepEqual(tab.errors, []);
+});
+
+test("a customer signs up, checks out and finds the order in the account", async () => {
+  const tab = await page("customer");
+  await tab.goto(`${base}/s/demo/sign-up`);
+  await tab.fill("#name", "Bola Ade");
+  await tab.fill("#email", "bola@example.com");
+  await tab.fill("#password", "correct horse battery staple");
+  await tab.getByRole("button", { name: "Create account" }).click();
+  await tab.waitForURL(/\/s\/demo\/account$/);
+  await tab.locator("h1", { hasText: "Hello, Bola Ade" }).waitFor();
+  // A reload restores the session through the HttpOnly refresh cookie.
+  await tab.reload();
+  await tab.locator("h1", { hasText: "Hello, Bola Ade" }).waitFor();
+  await tab.shot("01-account");
+
+  await addFirstInStockProductToCart(tab);
+  await tab.goto(`${base}/s/demo/checkout`);
+  assert.equal(await tab.inputValue("#email"), "bola@example.com");
+  await fillAddress(tab);
+  await tab.locator("#pay-bank_transfer").check();
+  await tab.locator("[data-test=totals]").waitFor();
+  await tab.locator("[data-test=place-order]").click();
+  await tab.waitForURL(/\/s\/demo\/orders\//);
+  const heading = (await tab.locator("h1").textContent()).trim();
+  await tab.getByText("How to pay").waitFor();
+  await tab.shot("02-confirmation");
+
+  await tab.goto(`${base}/s/demo/account`);
+  await tab.locator("[data-test=my-orders]").getByText(heading.replace("Order ", "Order ")).waitFor();
+  await tab.shot("03-orders");
+  assert.deepEqual(tab.errors, []);
+});
+
+test("unknown API paths stay JSON and assets are cached as immutable", async () => {
+  const api = await fetch(`${base}/api/v1/nothing-here`);
+  assert.equal(api.status, 404);
+  assert.equal((await api.json()).error.code, "not_found");
+  const index = await fetch(`${base}/s/demo/products/some-deep-link`);
+  assert.equal(index.status, 200);
+  assert.equal(index.headers.get("cache-control"), "no-cache");
+  const html = await index.text();
+  const wasm = html.match(/\/assets\/[^"]+\.wasm/)[0];
+  const asset = await fetch(`${base}${wasm}`);
+  assert.equal(asset.status, 200);
+  assert.equal(asset.headers.get("content-type"), "application/wasm");
+  assert.match(asset.headers.get("cache-control"), /immutable/);
+});
