@@ -256,3 +256,30 @@ test("unknown API paths stay JSON and assets are cached as immutable", async () 
   assert.equal(asset.headers.get("content-type"), "application/wasm");
   assert.match(asset.headers.get("cache-control"), /immutable/);
 });
+
+test("the storefront fits a 360 px phone and starts with a skip link for keyboards", async () => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
+  const tab = await context.newPage();
+  for (const [step, path, ready] of [
+    ["01-home", "/s/demo/", ".card"],
+    ["02-listing", "/s/demo/products?sort=price_desc", ".card"],
+    ["03-product", "/s/demo/products?q=macbook", ".card"],
+  ]) {
+    await tab.goto(`${base}${path}`);
+    await tab.locator(ready).first().waitFor();
+    const overflow = await tab.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px`);
+    await tab.screenshot({ path: join(shots, `phone-${step}.png`), fullPage: true });
+  }
+  await tab.keyboard.press("Tab");
+  assert.equal(await tab.evaluate(() => document.activeElement.textContent), "Skip to content");
+  const unlabelled = await tab.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")]
+      .filter((el) => el.type !== "hidden" && !el.labels?.length && !el.getAttribute("aria-label"))
+      .map((el) => el.id || el.name),
+  );
+  assert.deepEqual(unlabelled, [], "every form field has a label");
+  const noAlt = await tab.evaluate(() => [...document.images].filter((img) => !img.hasAttribute("alt")).length);
+  assert.equal(noAlt, 0, "every image has alt text");
+  await context.close();
+});
