@@ -93,7 +93,7 @@ pub fn OrderPage() -> impl IntoView {
                                     view! { <p>{format!("Tracking: {carrier} {t}")}</p> }
                                 })).collect_view()}
                             </section>
-                            <button type="button" class="link-button" on:click=move |_| order_refetch(shop)>"Refresh status"</button>
+                            <button type="button" class="link-button" on:click=move |_| order.refetch()>"Refresh status"</button>
                             <p><a href=shop.link("/products")>"Continue shopping"</a></p>
                         </article>
                     }.into_any()
@@ -101,12 +101,5 @@ pub fn OrderPage() -> impl IntoView {
                 Some(Err(failure)) => view! { <ErrorNote failure/> }.into_any(),
             })}
         </Suspense>
-    }
-}
-
-/// Reloads the page's data by navigating to the same URL.
-fn order_refetch(_shop: crate::state::Shop) {
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
     }
 }
