@@ -25,7 +25,7 @@ pub fn OrderPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
     let placed = move || query.with(|q| q.get("placed").is_some());
-    let order = LocalResource::new(move || {
+    let found = LocalResource::new(move || {
         let id = id();
         // Wait for the session restore, so a customer's own order loads with their token.
         let ready = shop.ready.get();
@@ -52,7 +52,7 @@ pub fn OrderPage() -> impl IntoView {
     });
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
-            {move || order.get().map(|result| match result {
+            {move || found.get().map(|result| match result {
                 None => view! { <Loading/> }.into_any(),
                 Some(Ok(order)) => {
                     let instructions = order.payment_instructions.clone();
@@ -93,7 +93,7 @@ pub fn OrderPage() -> impl IntoView {
                                     view! { <p>{format!("Tracking: {carrier} {t}")}</p> }
                                 })).collect_view()}
                             </section>
-                            <button type="button" class="link-button" on:click=move |_| order.refetch()>"Refresh status"</button>
+                            <button type="button" class="link-button" on:click=move |_| found.refetch()>"Refresh status"</button>
                             <p><a href=shop.link("/products")>"Continue shopping"</a></p>
                         </article>
                     }.into_any()
