@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve, dirname } from "node:path";
@@ -97,6 +97,27 @@ async function staffOrders() {
   });
   assert.equal(list.status, 200);
   return (await list.json()).items;
+}
+
+/// The token of the newest mailed link to `page` for `to` (the file mailer writes .eml files).
+async function mailedToken(to, page) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const dir = join(data, "mail");
+    const found = (() => {
+      try {
+        return readdirSync(dir)
+          .map((f) => readFileSync(join(dir, f), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "="))
+          .filter((m) => m.includes(to) && m.includes(page))
+          .map((m) => m.match(new RegExp(`${page}\\?token=([A-Za-z0-9_-]{43})`))?.[1])
+          .filter(Boolean);
+      } catch {
+        return [];
+      }
+    })();
+    if (found.length) return found[found.length - 1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${page} mail for ${to}`);
 }
 
 async function page(name) {
@@ -210,7 +231,7 @@ test("a guest searches, filters, picks a variant and checks out with cash on del
   assert.deepEqual(tab.errors, []);
 });
 
-test("a customer signs up, checks out and finds the order in the account", async () => {
+test("a customer signs up, checks out, finds the order, signs out, verifies the email and resets the password", async () => {
   const tab = await page("customer");
   await tab.goto(`${base}/s/demo/sign-up`);
   await tab.fill("#name", "Bola Ade");
@@ -237,8 +258,35 @@ test("a customer signs up, checks out and finds the order in the account", async
   await tab.shot("02-confirmation");
 
   await tab.goto(`${base}/s/demo/account`);
-  await tab.locator("[data-test=my-orders]").getByText(heading.replace("Order ", "Order ")).waitFor();
+  await tab.locator("[data-test=my-orders]").getByText(heading).waitFor();
   await tab.shot("03-orders");
+
+  // Signing out ends the session for good: a reload does not bring it back.
+  await tab.locator("[data-test=sign-out]").click();
+  await tab.locator("[data-test=account-link]", { hasText: "Sign in" }).waitFor();
+  await tab.reload();
+  await tab.locator("[data-test=account-link]", { hasText: "Sign in" }).waitFor();
+
+  // The emailed links land on their pages: verify the address, then reset the password.
+  const verify = await mailedToken("bola@example.com", "/s/demo/verify-email");
+  await tab.goto(`${base}/s/demo/verify-email?token=${verify}`);
+  await tab.getByText("Your email is verified").waitFor();
+  await tab.goto(`${base}/s/demo/sign-in`);
+  await tab.getByText("Forgot your password?").click();
+  await tab.fill("#reset-email", "bola@example.com");
+  await tab.getByRole("button", { name: "Email me a reset link" }).click();
+  await tab.getByText("a link is on its way").waitFor();
+  const reset = await mailedToken("bola@example.com", "/s/demo/reset-password");
+  await tab.goto(`${base}/s/demo/reset-password?token=${reset}`);
+  await tab.fill("#new-password", "another long passphrase");
+  await tab.getByRole("button", { name: "Save password" }).click();
+  await tab.getByText("Password changed").waitFor();
+  await tab.goto(`${base}/s/demo/sign-in`);
+  await tab.fill("#email", "bola@example.com");
+  await tab.fill("#password", "another long passphrase");
+  await tab.getByRole("button", { name: "Sign in" }).click();
+  await tab.locator("h1", { hasText: "Hello, Bola Ade" }).waitFor();
+  await tab.shot("04-signed-in-again");
   assert.deepEqual(tab.errors, []);
 });
 
