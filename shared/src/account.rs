@@ -1,6 +1,5 @@
 //! Request and response shapes of sign-up, sessions, accounts, staff and the audit log.
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -29,7 +28,7 @@ pub struct StaffUserView {
     pub name: String,
     pub email_verified: bool,
     pub platform_admin: bool,
-    pub created_at: Timestamp,
+    pub created_at: crate::Instant,
 }
 
 /// One store a staff user belongs to, with what they may do there.
@@ -57,7 +56,7 @@ pub struct CustomerView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     pub email_verified: bool,
-    pub created_at: Timestamp,
+    pub created_at: crate::Instant,
 }
 
 /// A postal address. Any country; the postal code is free-form and optional, since many
@@ -90,7 +89,7 @@ pub struct MemberView {
     pub role: String,
     pub role_name: String,
     pub permissions: Vec<Permission>,
-    pub joined_at: Timestamp,
+    pub joined_at: crate::Instant,
 }
 
 /// A role: one of the three built in, or a store's own.
@@ -124,7 +123,7 @@ pub struct AuditEntryView {
     pub summary: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    pub at: Timestamp,
+    pub at: crate::Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,6 @@
 //! Catalogue shapes shared by the API and the storefront: prices in minor units, product
 //! summaries and details, the category tree, facets and pages.
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::{CategoryId, Money, ProductId, VariantId};
@@ -121,7 +120,7 @@ pub struct ProductDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seo_description: Option<String>,
     pub related: Vec<ProductSummary>,
-    pub updated_at: Timestamp,
+    pub updated_at: crate::Instant,
 }
 
 /// A category with its children, in position order.

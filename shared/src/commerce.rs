@@ -1,7 +1,6 @@
 //! Shapes of carts, checkout, orders and reviews on the wire. Every amount is [`Money`]
 //! (minor units plus currency); the server computes all of them and clients only display them.
 
-use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -89,7 +88,7 @@ pub struct CartView {
     pub discount_code: Option<String>,
     pub warnings: Vec<CartWarning>,
     pub totals: Totals,
-    pub expires_at: Timestamp,
+    pub expires_at: crate::Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,7 +261,7 @@ pub struct FulfilmentView {
     pub carrier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
-    pub at: Timestamp,
+    pub at: crate::Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,7 +278,7 @@ pub struct RefundView {
     pub reason: Option<String>,
     /// Units put back into stock by this refund.
     pub restocked: Vec<FulfilledLine>,
-    pub at: Timestamp,
+    pub at: crate::Instant,
 }
 
 /// Who moved an order.
@@ -300,7 +299,7 @@ pub struct TransitionView {
     pub from: Option<String>,
     pub to: String,
     pub actor: OrderActorView,
-    pub at: Timestamp,
+    pub at: crate::Instant,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -309,7 +308,7 @@ pub struct TransitionView {
 pub struct OrderNoteView {
     pub author: OrderActorView,
     pub text: String,
-    pub at: Timestamp,
+    pub at: crate::Instant,
 }
 
 /// An order as its buyer and the store's staff see it. `history` and `notes` are for staff
@@ -339,7 +338,7 @@ pub struct OrderView {
     pub payment_instructions: Option<String>,
     /// Unpaid orders expire (and release their stock) at this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pay_by: Option<Timestamp>,
+    pub pay_by: Option<crate::Instant>,
     pub fulfilments: Vec<FulfilmentView>,
     pub refunds: Vec<RefundView>,
     pub refunded: Money,
@@ -347,8 +346,8 @@ pub struct OrderView {
     pub history: Option<Vec<TransitionView>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<Vec<OrderNoteView>>,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
+    pub created_at: crate::Instant,
+    pub updated_at: crate::Instant,
 }
 
 /// One order in a list.
@@ -361,7 +360,7 @@ pub struct OrderSummaryView {
     pub email: String,
     pub total: Money,
     pub item_count: i64,
-    pub created_at: Timestamp,
+    pub created_at: crate::Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -420,7 +419,7 @@ pub struct ReviewView {
     /// Present in staff and author views; public lists hold approved reviews only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReviewStatus>,
-    pub created_at: Timestamp,
+    pub created_at: crate::Instant,
 }
 
 /// A product's rating from approved reviews: average stars × 100, count, and how many

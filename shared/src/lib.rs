@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod money;
 pub mod store;
+pub mod time;
 
 pub use access::Permission;
 pub use account::{
@@ -39,3 +40,4 @@ pub use ids::{
 };
 pub use money::{Money, MoneyError};
 pub use store::{PlatformStore, StorePage, StoreProfile, StoreSlug, StoreSlugError, StoreStatus};
+pub use time::Instant;

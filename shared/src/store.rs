@@ -183,8 +183,8 @@ pub struct PlatformStore {
     #[serde(flatten)]
     pub profile: StoreProfile,
     pub status: StoreStatus,
-    pub created_at: jiff::Timestamp,
-    pub updated_at: jiff::Timestamp,
+    pub created_at: crate::Instant,
+    pub updated_at: crate::Instant,
 }
 
 /// A page of stores, in slug order. Pass `next_after` as `after` to get the next page.
