@@ -5,7 +5,7 @@
 use gloo_net::http::Method;
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::{NavigateOptions, hooks::use_navigate};
-use techverse_shared::{CartView, OrderView, ShippingMethodView};
+use techverse_shared::{AddressView, CartView, OrderView, ShippingMethodView};
 
 use crate::{
     api::{self, Failure},
@@ -129,6 +129,42 @@ pub fn CheckoutPage() -> impl IntoView {
         }
     });
 
+    // A signed-in customer's saved addresses: picking one fills the form (the default first).
+    let saved = LocalResource::new(move || {
+        let signed_in = shop.customer.with(Option::is_some);
+        async move {
+            if !signed_in {
+                return Vec::new();
+            }
+            shop.get::<serde_json::Value>("/customers/me/addresses")
+                .await
+                .ok()
+                .and_then(|v| serde_json::from_value::<Vec<AddressView>>(v["items"].clone()).ok())
+                .unwrap_or_default()
+        }
+    });
+    let fill = move |address: &AddressView| {
+        name.set(address.name.clone());
+        line1.set(address.line1.clone());
+        line2.set(address.line2.clone().unwrap_or_default());
+        city.set(address.city.clone());
+        region.set(address.region.clone().unwrap_or_default());
+        postal.set(address.postal_code.clone().unwrap_or_default());
+        if let Some(number) = &address.phone {
+            phone.set(number.clone());
+        }
+        country.set(address.country.as_str().to_owned());
+        method.set(None);
+    };
+    Effect::new(move |_| {
+        if let Some(list) = saved.get()
+            && let Some(default) = list.iter().find(|a| a.is_default).or(list.first())
+            && line1.get_untracked().is_empty()
+        {
+            fill(default);
+        }
+    });
+
     let place = move |ev: SubmitEvent| {
         ev.prevent_default();
         if placing.get_untracked() {
@@ -225,6 +261,26 @@ pub fn CheckoutPage() -> impl IntoView {
                     </fieldset>
                     <fieldset>
                         <legend>"Shipping address"</legend>
+                        {move || saved.get().filter(|list| list.len() > 1).map(|list| {
+                            let options = list.clone();
+                            view! {
+                                <div class="field">
+                                    <label for="saved-address">"Saved addresses"</label>
+                                    <select id="saved-address" on:change=move |ev| {
+                                        let id = event_target_value(&ev);
+                                        if let Some(address) = options.iter().find(|a| a.id.to_string() == id) {
+                                            fill(address);
+                                        }
+                                    }>
+                                        {list.iter().map(|a| view! {
+                                            <option value=a.id.to_string() selected=a.is_default>
+                                                {format!("{}, {}, {}", a.name, a.line1, a.city)}
+                                            </option>
+                                        }).collect_view()}
+                                    </select>
+                                </div>
+                            }
+                        })}
                         <Field id="name" label="Full name" value=name required=true autocomplete="name"/>
                         <Field id="line1" label="Address" value=line1 required=true autocomplete="address-line1"/>
                         <Field id="line2" label="Apartment, suite (optional)" value=line2 autocomplete="address-line2"/>
