@@ -91,6 +91,41 @@ pub async fn shop(app: &TestApp, slug: &str) -> Shop {
     }
 }
 
+impl Shop {
+    /// The owner's `GET` of one of this store's admin paths, expecting 200.
+    pub async fn staff_get(&self, app: &TestApp, rest: &str) -> Value {
+        json_of(
+            send(
+                app,
+                Method::GET,
+                &admin(&self.store, rest),
+                &self.merchant.access,
+                None,
+            )
+            .await,
+            200,
+        )
+        .await
+    }
+}
+
+/// A storefront `GET` (with a guest cart token and/or a customer's token), expecting 200.
+pub async fn shopper_get(
+    app: &TestApp,
+    path: &str,
+    cart_token: Option<&str>,
+    bearer: Option<&str>,
+) -> Value {
+    json_of(
+        shopper(app, Method::GET, path, cart_token, bearer)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await
+}
+
 /// A storefront request carrying a guest cart token and/or a customer's bearer token.
 pub fn shopper(
     app: &TestApp,
@@ -249,21 +284,14 @@ async fn a_guest_checks_out_with_cash_on_delivery_at_the_servers_prices() {
     assert_eq!(minor(&body["totals"]["subtotal"]), 3_000_000);
     assert_eq!(minor(&body["totals"]["discount"]), 300_000);
 
-    let methods = json_of(
-        shopper(
-            &app,
-            Method::GET,
-            &format!(
-                "/api/v1/stores/{}/carts/{cart}/shipping-methods?country=NG",
-                s.store
-            ),
-            Some(&token),
-            None,
-        )
-        .send()
-        .await
-        .unwrap(),
-        200,
+    let methods = shopper_get(
+        &app,
+        &format!(
+            "/api/v1/stores/{}/carts/{cart}/shipping-methods?country=NG",
+            s.store
+        ),
+        Some(&token),
+        None,
     )
     .await;
     assert_eq!(methods.as_array().unwrap().len(), 2);
@@ -273,21 +301,14 @@ async fn a_guest_checks_out_with_cash_on_delivery_at_the_servers_prices() {
         "below the free-shipping threshold"
     );
     assert_eq!(minor(&methods[1]["price"]), 0);
-    let abroad = json_of(
-        shopper(
-            &app,
-            Method::GET,
-            &format!(
-                "/api/v1/stores/{}/carts/{cart}/shipping-methods?country=GH",
-                s.store
-            ),
-            Some(&token),
-            None,
-        )
-        .send()
-        .await
-        .unwrap(),
-        200,
+    let abroad = shopper_get(
+        &app,
+        &format!(
+            "/api/v1/stores/{}/carts/{cart}/shipping-methods?country=GH",
+            s.store
+        ),
+        Some(&token),
+        None,
     )
     .await;
     assert_eq!(abroad, json!([]));
@@ -380,45 +401,12 @@ async fn a_guest_checks_out_with_cash_on_delivery_at_the_servers_prices() {
     assert_error(denied, 404, "not_found").await;
 
     // Staff see it, with its history; the event log has order.created.
-    let listed = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, "/orders?q=%231001"),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let listed = s.staff_get(&app, "/orders?q=%231001").await;
     assert_eq!(listed["items"][0]["id"], id.as_str());
-    let staff_view = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, &format!("/orders/{id}")),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let staff_view = s.staff_get(&app, &format!("/orders/{id}")).await;
     assert_eq!(staff_view["history"][0]["to"], "pending_payment");
     assert_eq!(staff_view["history"][0]["actor"]["kind"], "guest");
-    let events = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, "/events"),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let events = s.staff_get(&app, "/events").await;
     let created = events["items"]
         .as_array()
         .unwrap()
@@ -471,18 +459,7 @@ async fn a_replayed_checkout_returns_the_same_order_and_a_reused_key_is_refused(
     .await
     .unwrap();
     assert_error(missing, 400, "bad_request").await;
-    let listed = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, "/orders"),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let listed = s.staff_get(&app, "/orders").await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "one order");
 }
 
@@ -536,18 +513,11 @@ async fn asking_for_more_than_is_left_is_409_out_of_stock_naming_the_short_lines
         "nothing more held"
     );
     // Reading the cart afterwards says why, once.
-    let view = json_of(
-        shopper(
-            &app,
-            Method::GET,
-            &format!("/api/v1/stores/{}/carts/{second}", s.store),
-            Some(&second_token),
-            None,
-        )
-        .send()
-        .await
-        .unwrap(),
-        200,
+    let view = shopper_get(
+        &app,
+        &format!("/api/v1/stores/{}/carts/{second}", s.store),
+        Some(&second_token),
+        None,
     )
     .await;
     assert_eq!(view["warnings"][0]["code"], "quantity_reduced");
@@ -705,18 +675,7 @@ async fn cart_lines_change_and_warn_about_price_changes_once() {
     assert_eq!(minor(&patched["totals"]["subtotal"]), 2_000_000);
 
     // The merchant changes the price: the next read warns once, with the old price.
-    let products = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, "/products"),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let products = s.staff_get(&app, "/products").await;
     let case = products["items"]
         .as_array()
         .unwrap()
@@ -739,40 +698,19 @@ async fn cart_lines_change_and_warn_about_price_changes_once() {
     .await;
     assert_eq!(replaced.status(), 200);
     let path = format!("/api/v1/stores/{}/carts/{cart}", s.store);
-    let view = json_of(
-        shopper(&app, Method::GET, &path, Some(&token), None)
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let view = shopper_get(&app, &path, Some(&token), None).await;
     assert_eq!(view["warnings"][0]["code"], "price_changed");
     assert_eq!(minor(&view["warnings"][0]["previous_price"]), 500_000);
     assert_eq!(minor(&view["totals"]["subtotal"]), 1_800_000);
-    let view = json_of(
-        shopper(&app, Method::GET, &path, Some(&token), None)
-            .send()
-            .await
-            .unwrap(),
-        200,
-    )
-    .await;
+    let view = shopper_get(&app, &path, Some(&token), None).await;
     assert_eq!(view["warnings"], json!([]));
 
     // With a destination the cart shows shipping and tax.
-    let estimate = json_of(
-        shopper(
-            &app,
-            Method::GET,
-            &format!("{path}?country=NG&shipping_method_id={}", s.standard),
-            Some(&token),
-            None,
-        )
-        .send()
-        .await
-        .unwrap(),
-        200,
+    let estimate = shopper_get(
+        &app,
+        &format!("{path}?country=NG&shipping_method_id={}", s.standard),
+        Some(&token),
+        None,
     )
     .await;
     assert_eq!(minor(&estimate["totals"]["shipping"]), 250_000);
@@ -972,33 +910,19 @@ async fn a_guest_cart_merges_into_the_customers_on_sign_in_and_orders_show_in_th
     .await;
     let id = order["id"].as_str().unwrap();
     assert_eq!(order["customer_id"], ada.id.as_str());
-    let mine = json_of(
-        shopper(
-            &app,
-            Method::GET,
-            &format!("/api/v1/stores/{}/customers/me/orders", s.store),
-            None,
-            Some(&ada.access),
-        )
-        .send()
-        .await
-        .unwrap(),
-        200,
+    let mine = shopper_get(
+        &app,
+        &format!("/api/v1/stores/{}/customers/me/orders", s.store),
+        None,
+        Some(&ada.access),
     )
     .await;
     assert_eq!(mine["items"][0]["id"], id);
-    json_of(
-        shopper(
-            &app,
-            Method::GET,
-            &format!("/api/v1/stores/{}/customers/me/orders/{id}", s.store),
-            None,
-            Some(&ada.access),
-        )
-        .send()
-        .await
-        .unwrap(),
-        200,
+    shopper_get(
+        &app,
+        &format!("/api/v1/stores/{}/customers/me/orders/{id}", s.store),
+        None,
+        Some(&ada.access),
     )
     .await;
     let bola = app
@@ -1015,18 +939,11 @@ async fn a_guest_cart_merges_into_the_customers_on_sign_in_and_orders_show_in_th
     .await
     .unwrap();
     assert_error(theirs, 404, "not_found").await;
-    let none = json_of(
-        shopper(
-            &app,
-            Method::GET,
-            &format!("/api/v1/stores/{}/customers/me/orders", s.store),
-            None,
-            Some(&bola.access),
-        )
-        .send()
-        .await
-        .unwrap(),
-        200,
+    let none = shopper_get(
+        &app,
+        &format!("/api/v1/stores/{}/customers/me/orders", s.store),
+        None,
+        Some(&bola.access),
     )
     .await;
     assert_eq!(none["items"], json!([]));
@@ -1069,18 +986,11 @@ async fn the_demo_store_sells_with_its_nigerian_checkout_settings() {
     let variant_id = variant["id"].as_str().unwrap();
     let (cart, token) = guest_cart(&app, "demo").await;
     add(&app, "demo", &cart, &token, variant_id, 1).await;
-    let methods = json_of(
-        shopper(
-            &app,
-            Method::GET,
-            &format!("/api/v1/stores/demo/carts/{cart}/shipping-methods?country=NG"),
-            Some(&token),
-            None,
-        )
-        .send()
-        .await
-        .unwrap(),
-        200,
+    let methods = shopper_get(
+        &app,
+        &format!("/api/v1/stores/demo/carts/{cart}/shipping-methods?country=NG"),
+        Some(&token),
+        None,
     )
     .await;
     let names: Vec<&str> = methods

@@ -55,18 +55,7 @@ async fn act(
 }
 
 async fn phone_stock(app: &TestApp, s: &crate::checkout::Shop) -> (i64, i64) {
-    let products = json_of(
-        send(
-            app,
-            Method::GET,
-            &admin(&s.store, "/products"),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let products = s.staff_get(app, "/products").await;
     let phone = products["items"]
         .as_array()
         .unwrap()
@@ -82,18 +71,7 @@ async fn phone_stock(app: &TestApp, s: &crate::checkout::Shop) -> (i64, i64) {
 }
 
 async fn audit_actions(app: &TestApp, s: &crate::checkout::Shop) -> Vec<String> {
-    let log = json_of(
-        send(
-            app,
-            Method::GET,
-            &admin(&s.store, "/audit-log"),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let log = s.staff_get(app, "/audit-log").await;
     log["items"]
         .as_array()
         .unwrap()
@@ -433,18 +411,7 @@ async fn an_unpaid_order_expires_after_its_deadline_and_its_stock_returns_once()
         "expired once"
     );
     assert_eq!(phone_stock(&app, &s).await, (3, 0), "stock returned");
-    let order = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, &format!("/orders/{id}")),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let order = s.staff_get(&app, &format!("/orders/{id}")).await;
     assert_eq!(
         (order["status"].as_str(), order["payment_status"].as_str()),
         (Some("expired"), Some("voided"))
@@ -625,18 +592,7 @@ async fn reviews_are_verified_by_a_paid_order_and_public_only_once_approved() {
     );
     assert_eq!(detail["rating"]["average_x100"], 500);
 
-    let pending = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, "/reviews?status=hidden"),
-            &s.merchant.access,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let pending = s.staff_get(&app, "/reviews?status=hidden").await;
     assert_eq!(pending["items"].as_array().unwrap().len(), 1);
     let bad = moderate(ada_review["id"].as_str().unwrap(), "delete").await;
     assert_error(bad, 422, "validation_failed").await;
