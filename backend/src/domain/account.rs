@@ -125,6 +125,18 @@ pub fn clean_text(input: &str, max: usize) -> Result<String, TextError> {
     Ok(trimmed.to_owned())
 }
 
+/// Optional text: absent or blank is `None`, otherwise cleaned like required text (failures
+/// recorded under `field`).
+pub fn optional_text(
+    errors: &mut super::validation::ValidationErrors,
+    field: &str,
+    input: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    let text = input.map(str::trim).filter(|t| !t.is_empty())?;
+    errors.check(field, clean_text(text, max), |e| e.code())
+}
+
 impl PersonName {
     pub fn parse(input: &str) -> Result<Self, TextError> {
         clean_text(input, 100).map(Self)

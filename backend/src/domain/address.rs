@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use techverse_shared::{AddressId, AddressView, CountryCode};
 
 use super::{
-    account::{clean_text, parse_phone},
+    account::{clean_text, optional_text, parse_phone},
     validation::ValidationErrors,
 };
 
@@ -43,27 +43,17 @@ pub struct AddressInput {
     pub is_default: bool,
 }
 
-/// Optional text: absent or blank is `None`, otherwise cleaned like a required field.
-fn optional(
-    errors: &mut ValidationErrors,
-    field: &str,
-    input: Option<&str>,
-    max: usize,
-) -> Option<String> {
-    let text = input.map(str::trim).filter(|text| !text.is_empty())?;
-    errors.check(field, clean_text(text, max), |e| e.code())
-}
-
 impl Address {
     /// Validates every field (reporting all failures at once) into an address with this id.
     pub fn parse(id: AddressId, input: &AddressInput) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let name = errors.check("name", clean_text(&input.name, 100), |e| e.code());
         let line1 = errors.check("line1", clean_text(&input.line1, 200), |e| e.code());
-        let line2 = optional(&mut errors, "line2", input.line2.as_deref(), 200);
+        let line2 = optional_text(&mut errors, "line2", input.line2.as_deref(), 200);
         let city = errors.check("city", clean_text(&input.city, 100), |e| e.code());
-        let region = optional(&mut errors, "region", input.region.as_deref(), 100);
-        let postal_code = optional(&mut errors, "postal_code", input.postal_code.as_deref(), 20);
+        let region = optional_text(&mut errors, "region", input.region.as_deref(), 100);
+        let postal_code =
+            optional_text(&mut errors, "postal_code", input.postal_code.as_deref(), 20);
         let country = errors.check(
             "country",
             CountryCode::parse(&input.country),

@@ -11,7 +11,10 @@ use techverse_shared::{
     ProductSummary, RatingView, SpecGroupView, SpecView, StoreId, VariantId, VariantView,
 };
 
-use super::{account::clean_text, validation::ValidationErrors};
+use super::{
+    account::{clean_text, optional_text},
+    validation::ValidationErrors,
+};
 
 /// The most options (Shopify's limit), variants, images and spec entries of one product.
 pub const MAX_OPTIONS: usize = 3;
@@ -270,16 +273,6 @@ pub struct SpecInput {
     pub value: String,
     #[serde(default)]
     pub filterable: bool,
-}
-
-fn optional_text(
-    errors: &mut ValidationErrors,
-    field: &str,
-    input: Option<&str>,
-    max: usize,
-) -> Option<String> {
-    let text = input.map(str::trim).filter(|t| !t.is_empty())?;
-    errors.check(field, clean_text(text, max), |e| e.code())
 }
 
 fn required_text(

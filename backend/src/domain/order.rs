@@ -15,7 +15,10 @@ use techverse_shared::{
     VariantId,
 };
 
-use super::{account::clean_text, validation::ValidationErrors};
+use super::{
+    account::{clean_text, optional_text},
+    validation::ValidationErrors,
+};
 
 /// The order's life: every allowed `(from, to)` move. Anything else is refused.
 pub const STATUS_TABLE: [(OrderStatus, OrderStatus); 10] = {
@@ -250,16 +253,6 @@ fn invalid_payment(from: PaymentStatus, to: PaymentStatus) -> OrderError {
         from: format!("payment {}", from.as_str()),
         to: format!("payment {}", to.as_str()),
     }
-}
-
-fn optional_text(
-    errors: &mut ValidationErrors,
-    field: &str,
-    text: Option<&str>,
-    max: usize,
-) -> Option<String> {
-    let text = text.map(str::trim).filter(|t| !t.is_empty())?;
-    errors.check(field, clean_text(text, max), |e| e.code())
 }
 
 impl Order {

@@ -7,7 +7,10 @@ use techverse_shared::{
     CustomerId, ProductId, RatingSummary, ReviewId, ReviewStatus, ReviewView, StoreId,
 };
 
-use super::{account::clean_text, validation::ValidationErrors};
+use super::{
+    account::{clean_text, optional_text},
+    validation::ValidationErrors,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
@@ -78,12 +81,7 @@ impl Review {
         if rating.is_none() {
             errors.add("rating", "out_of_range", "1 to 5 stars");
         }
-        let title = match input.title.as_deref().map(str::trim) {
-            Some(title) if !title.is_empty() => {
-                errors.check("title", clean_text(title, 120), |e| e.code())
-            }
-            _ => None,
-        };
+        let title = optional_text(&mut errors, "title", input.title.as_deref(), 120);
         let body = errors.check("body", clean_text(&input.body, 5_000), |e| e.code());
         let parsed = match (rating, body) {
             (Some(rating), Some(body)) => Some(Self {
