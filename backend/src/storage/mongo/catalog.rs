@@ -273,8 +273,8 @@ impl MongoStorage {
     }
 }
 
-/// An integer field, whether stored as 32 or 64 bits.
-fn number(document: &Document, key: &str) -> i64 {
+/// An integer field, whether stored as 32 or 64 bits (0 when absent).
+pub(super) fn number(document: &Document, key: &str) -> i64 {
     document
         .get_i64(key)
         .ok()

@@ -14,7 +14,8 @@ use techverse_shared::{
 
 use super::{
     MongoStorage,
-    identity::{from_document, to_document},
+    catalog::number,
+    identity::{find_one, from_document, to_document},
     is_duplicate_key, mongo_error, query, unavailable,
 };
 use crate::{
@@ -80,19 +81,6 @@ impl MongoStorage {
             .await
             .map_err(unavailable)?;
         documents.into_iter().map(from_document).collect()
-    }
-
-    async fn find_doc<T: serde::de::DeserializeOwned>(
-        &self,
-        collection: &str,
-        filter: Document,
-    ) -> StorageResult<Option<T>> {
-        self.collection(collection)
-            .find_one(filter)
-            .await
-            .map_err(unavailable)?
-            .map(from_document)
-            .transpose()
     }
 
     /// Undoes reservations made by a checkout that could not finish.
@@ -216,7 +204,7 @@ impl CommerceRepository for MongoStorage {
     ) -> StorageResult<Option<Cart>> {
         let mut filter = scoped(store, id);
         filter.insert("expires_at", doc! { "$gt": now.as_millisecond() });
-        self.find_doc(query::CARTS, filter).await
+        find_one(&self.collection(query::CARTS), filter).await
     }
 
     async fn customer_cart(
@@ -314,7 +302,7 @@ impl CommerceRepository for MongoStorage {
     }
 
     async fn discount(&self, store: StoreId, id: DiscountId) -> StorageResult<Option<Discount>> {
-        self.find_doc(query::DISCOUNTS, scoped(store, id)).await
+        find_one(&self.collection(query::DISCOUNTS), scoped(store, id)).await
     }
 
     async fn discount_by_code(
@@ -322,8 +310,8 @@ impl CommerceRepository for MongoStorage {
         store: StoreId,
         code: &str,
     ) -> StorageResult<Option<Discount>> {
-        self.find_doc(
-            query::DISCOUNTS,
+        find_one(
+            &self.collection(query::DISCOUNTS),
             doc! { "store_id": store.to_string(), "code": code },
         )
         .await
@@ -359,17 +347,15 @@ impl CommerceRepository for MongoStorage {
             .find_one(doc! { "_id": format!("{store}|{id}|{customer_key}") })
             .await
             .map_err(unavailable)?;
-        Ok(found.map_or(0, |d| {
-            d.get_i64("uses")
-                .ok()
-                .or_else(|| d.get_i32("uses").ok().map(i64::from))
-                .unwrap_or(0)
-        }))
+        Ok(found.map_or(0, |d| number(&d, "uses")))
     }
 
     async fn checkout_settings(&self, store: StoreId) -> StorageResult<Option<CheckoutSettings>> {
-        self.find_doc(query::CHECKOUT_SETTINGS, doc! { "_id": store.to_string() })
-            .await
+        find_one(
+            &self.collection(query::CHECKOUT_SETTINGS),
+            doc! { "_id": store.to_string() },
+        )
+        .await
     }
 
     async fn save_checkout_settings(
@@ -502,7 +488,7 @@ impl CommerceRepository for MongoStorage {
     }
 
     async fn order(&self, store: StoreId, id: OrderId) -> StorageResult<Option<Order>> {
-        self.find_doc(query::ORDERS, scoped(store, id)).await
+        find_one(&self.collection(query::ORDERS), scoped(store, id)).await
     }
 
     async fn save_order(
@@ -589,7 +575,7 @@ impl CommerceRepository for MongoStorage {
     }
 
     async fn review(&self, store: StoreId, id: ReviewId) -> StorageResult<Option<Review>> {
-        self.find_doc(query::REVIEWS, scoped(store, id)).await
+        find_one(&self.collection(query::REVIEWS), scoped(store, id)).await
     }
 
     async fn reviews(

@@ -54,7 +54,7 @@ fn parse_all<T: DeserializeOwned>(documents: Vec<Document>) -> StorageResult<Vec
     documents.into_iter().map(from_document).collect()
 }
 
-async fn find_one<T: DeserializeOwned>(
+pub(super) async fn find_one<T: DeserializeOwned>(
     collection: &Collection<Document>,
     filter: Document,
 ) -> StorageResult<Option<T>> {
