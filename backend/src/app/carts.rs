@@ -8,16 +8,11 @@ use techverse_shared::{CartId, CartLineId, CartLineView, CartView, CustomerId, M
 
 use super::{
     Context,
-    commerce::{self, CommerceError, Destination, Priced},
+    commerce::{self, CodeRefusal, CommerceError, Destination, Priced},
 };
 use crate::{
     auth::tokens,
-    domain::{
-        self,
-        cart::Cart,
-        discount::{DiscountRefusal, normalise_code},
-        store::Store,
-    },
+    domain::{self, cart::Cart, discount::normalise_code, store::Store},
     storage::StorageError,
 };
 
@@ -292,33 +287,10 @@ pub async fn apply_discount(
     cart.discount_code = Some(code.clone());
     let key = commerce::customer_key(cart.customer_id, None);
     let priced = commerce::price_cart(ctx, store, &mut cart, None, key.as_deref()).await?;
-    if priced.discount.is_none() {
-        let found = ctx
-            .storage
-            .commerce()
-            .discount_by_code(store.id, &code)
-            .await?;
-        return Err(match found {
-            None => CommerceError::UnknownDiscount,
-            Some(discount) => {
-                let uses = match &key {
-                    Some(key) => {
-                        ctx.storage
-                            .commerce()
-                            .discount_uses(store.id, discount.id, key)
-                            .await?
-                    }
-                    None => 0,
-                };
-                let subtotal = priced.quote.subtotal;
-                CommerceError::DiscountRefused(
-                    discount
-                        .check(domain::now(), subtotal, uses)
-                        .err()
-                        .unwrap_or(DiscountRefusal::NothingEligible),
-                )
-            }
-        });
+    match priced.refused_code {
+        Some(CodeRefusal::Unknown) => return Err(CommerceError::UnknownDiscount),
+        Some(CodeRefusal::Refused(refusal)) => return Err(CommerceError::DiscountRefused(refusal)),
+        None => {}
     }
     change(ctx, store, access, id, |cart| {
         cart.discount_code = Some(code.clone());

@@ -91,8 +91,18 @@ pub struct Priced {
     pub discount: Option<Discount>,
     pub shipping: Option<(ShippingZone, ShippingMethod)>,
     pub settings: CheckoutSettings,
+    /// Why the cart's discount code does not apply, if it does not.
+    pub refused_code: Option<CodeRefusal>,
     /// The cart's lines or discount changed while pricing (save it).
     pub cart_changed: bool,
+}
+
+/// Why a discount code was not applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRefusal {
+    /// The store has no such code.
+    Unknown,
+    Refused(DiscountRefusal),
 }
 
 pub async fn settings(ctx: &Context, store: &Store) -> Result<CheckoutSettings, StorageError> {
@@ -166,6 +176,7 @@ pub async fn price_cart(
         .fold(0_i64, i64::saturating_add);
 
     let mut discount = None;
+    let mut refused_code = None;
     if let Some(code) = cart.discount_code.clone() {
         let found = ctx
             .storage
@@ -191,6 +202,12 @@ pub async fn price_cart(
                 }
             }),
         };
+        if let Err(refusal) = verdict {
+            refused_code = Some(match found {
+                None => CodeRefusal::Unknown,
+                Some(_) => CodeRefusal::Refused(refusal),
+            });
+        }
         match verdict {
             Ok(()) => discount = found,
             // An empty cart keeps its code for when items come back.
@@ -249,6 +266,7 @@ pub async fn price_cart(
         discount,
         shipping,
         settings,
+        refused_code,
         cart_changed,
     })
 }
