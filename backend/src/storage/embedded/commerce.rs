@@ -197,6 +197,27 @@ fn collect<T>(
     rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
 }
 
+impl EmbeddedStorage {
+    /// One discount with its usage count: `sql` selects `doc, used` by store (?1) and key (?2).
+    async fn one_discount(
+        &self,
+        sql: &'static str,
+        store: StoreId,
+        key: String,
+    ) -> StorageResult<Option<Discount>> {
+        let row: Option<(String, i64)> = self
+            .call(move |conn| {
+                conn.query_row(sql, [store.to_string(), key], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()
+                .map_err(unavailable)
+            })
+            .await?;
+        row.map(discount_with_usage).transpose()
+    }
+}
+
 #[async_trait]
 impl CommerceRepository for EmbeddedStorage {
     async fn insert_cart(&self, store: StoreId, cart: &Cart) -> StorageResult<()> {
@@ -327,18 +348,12 @@ impl CommerceRepository for EmbeddedStorage {
     }
 
     async fn discount(&self, store: StoreId, id: DiscountId) -> StorageResult<Option<Discount>> {
-        let row: Option<(String, i64)> = self
-            .call(move |conn| {
-                conn.query_row(
-                    "SELECT doc, used FROM discounts WHERE store_id = ?1 AND id = ?2",
-                    [store.to_string(), id.to_string()],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(unavailable)
-            })
-            .await?;
-        row.map(discount_with_usage).transpose()
+        self.one_discount(
+            "SELECT doc, used FROM discounts WHERE store_id = ?1 AND id = ?2",
+            store,
+            id.to_string(),
+        )
+        .await
     }
 
     async fn discount_by_code(
@@ -346,19 +361,12 @@ impl CommerceRepository for EmbeddedStorage {
         store: StoreId,
         code: &str,
     ) -> StorageResult<Option<Discount>> {
-        let code = code.to_owned();
-        let row: Option<(String, i64)> = self
-            .call(move |conn| {
-                conn.query_row(
-                    "SELECT doc, used FROM discounts WHERE store_id = ?1 AND code = ?2",
-                    [store.to_string(), code],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()
-                .map_err(unavailable)
-            })
-            .await?;
-        row.map(discount_with_usage).transpose()
+        self.one_discount(
+            "SELECT doc, used FROM discounts WHERE store_id = ?1 AND code = ?2",
+            store,
+            code.to_owned(),
+        )
+        .await
     }
 
     async fn discounts(&self, store: StoreId) -> StorageResult<Vec<Discount>> {
