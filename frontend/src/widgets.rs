@@ -25,6 +25,26 @@ pub fn ErrorNote(failure: Failure) -> impl IntoView {
     view! { <p class="error" role="alert">{failure.text()}</p> }
 }
 
+/// A labelled text input bound to a signal (required fields are marked with *).
+#[component]
+pub fn TextField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] kind: &'static str,
+    #[prop(optional)] autocomplete: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}{required.then_some(" *")}</label>
+            <input id=id name=id type=if kind.is_empty() { "text" } else { kind } required=required
+                autocomplete=autocomplete prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))/>
+        </div>
+    }
+}
+
 #[component]
 pub fn Header() -> impl IntoView {
     let shop = use_shop();

@@ -12,25 +12,8 @@ use techverse_shared::{AddressView, OrderPage, ProductSummary};
 use crate::{
     api::Failure,
     state::use_shop,
-    widgets::{ErrorNote, Loading, ProductCard, price},
+    widgets::{ErrorNote, Loading, ProductCard, TextField, price},
 };
-
-#[component]
-fn Input(
-    id: &'static str,
-    label: &'static str,
-    value: RwSignal<String>,
-    kind: &'static str,
-    autocomplete: &'static str,
-) -> impl IntoView {
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <input id=id name=id type=kind required autocomplete=autocomplete prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))/>
-        </div>
-    }
-}
 
 #[component]
 pub fn SignIn() -> impl IntoView {
@@ -65,8 +48,8 @@ pub fn SignIn() -> impl IntoView {
         <section class="narrow">
             <h1>"Sign in"</h1>
             <form on:submit=submit>
-                <Input id="email" label="Email" value=email kind="email" autocomplete="email"/>
-                <Input id="password" label="Password" value=password kind="password" autocomplete="current-password"/>
+                <TextField id="email" label="Email" value=email required=true kind="email" autocomplete="email"/>
+                <TextField id="password" label="Password" value=password required=true kind="password" autocomplete="current-password"/>
                 {move || error.get().map(|failure| view! { <ErrorNote failure/> })}
                 <button type="submit" class="button" disabled=move || busy.get()>"Sign in"</button>
             </form>
@@ -97,7 +80,7 @@ fn ForgotPassword() -> impl IntoView {
         <details>
             <summary>"Forgot your password?"</summary>
             <form on:submit=submit>
-                <Input id="reset-email" label="Email" value=email kind="email" autocomplete="email"/>
+                <TextField id="reset-email" label="Email" value=email required=true kind="email" autocomplete="email"/>
                 <button type="submit">"Email me a reset link"</button>
                 <Show when=move || sent.get()>
                     <p class="ok" role="status">"If an account exists for that email, a link is on its way."</p>
@@ -145,9 +128,9 @@ pub fn SignUp() -> impl IntoView {
         <section class="narrow">
             <h1>"Create an account"</h1>
             <form on:submit=submit>
-                <Input id="name" label="Full name" value=name kind="text" autocomplete="name"/>
-                <Input id="email" label="Email" value=email kind="email" autocomplete="email"/>
-                <Input id="password" label="Password (at least 10 characters)" value=password kind="password" autocomplete="new-password"/>
+                <TextField id="name" label="Full name" value=name required=true kind="text" autocomplete="name"/>
+                <TextField id="email" label="Email" value=email required=true kind="email" autocomplete="email"/>
+                <TextField id="password" label="Password (at least 10 characters)" value=password required=true kind="password" autocomplete="new-password"/>
                 {move || error.get().map(|failure| view! { <ErrorNote failure/> })}
                 <button type="submit" class="button" disabled=move || busy.get()>"Create account"</button>
             </form>
@@ -228,7 +211,7 @@ fn Profile(name: String, phone: String) -> impl IntoView {
         <section aria-labelledby="profile-title">
             <h2 id="profile-title">"Profile"</h2>
             <form on:submit=submit class="inline-form">
-                <Input id="profile-name" label="Name" value=name kind="text" autocomplete="name"/>
+                <TextField id="profile-name" label="Name" value=name required=true kind="text" autocomplete="name"/>
                 <div class="field">
                     <label for="profile-phone">"Phone"</label>
                     <input id="profile-phone" type="tel" autocomplete="tel" prop:value=move || phone.get()
@@ -344,10 +327,10 @@ fn Addresses() -> impl IntoView {
                 })}
             </Suspense>
             <form on:submit=add class="inline-form">
-                <Input id="address-name" label="Name" value=name kind="text" autocomplete="name"/>
-                <Input id="address-line1" label="Address" value=line1 kind="text" autocomplete="address-line1"/>
-                <Input id="address-city" label="City" value=city kind="text" autocomplete="address-level2"/>
-                <Input id="address-country" label="Country code" value=country kind="text" autocomplete="country"/>
+                <TextField id="address-name" label="Name" value=name required=true kind="text" autocomplete="name"/>
+                <TextField id="address-line1" label="Address" value=line1 required=true kind="text" autocomplete="address-line1"/>
+                <TextField id="address-city" label="City" value=city required=true kind="text" autocomplete="address-level2"/>
+                <TextField id="address-country" label="Country code" value=country required=true kind="text" autocomplete="country"/>
                 <button type="submit">"Add address"</button>
                 {move || error.get().map(|failure| view! { <ErrorNote failure/> })}
             </form>
@@ -438,7 +421,7 @@ pub fn ResetPassword() -> impl IntoView {
         <section class="narrow">
             <h1>"Choose a new password"</h1>
             <form on:submit=submit>
-                <Input id="new-password" label="New password (at least 10 characters)" value=password kind="password" autocomplete="new-password"/>
+                <TextField id="new-password" label="New password (at least 10 characters)" value=password required=true kind="password" autocomplete="new-password"/>
                 <button type="submit" class="button">"Save password"</button>
             </form>
             {move || outcome.get().map(|result| match result {

@@ -11,7 +11,7 @@ use crate::{
     api::{self, Failure},
     pages::cart::TotalsTable,
     state::{remember, use_shop},
-    widgets::{ErrorNote, Loading, price},
+    widgets::{ErrorNote, Loading, TextField, price},
 };
 
 const COUNTRIES: [(&str, &str); 10] = [
@@ -32,25 +32,6 @@ fn new_key() -> String {
         .and_then(|w| w.crypto().ok())
         .map(|c| c.random_uuid())
         .unwrap_or_else(|| format!("{}", js_sys::Date::now()))
-}
-
-#[component]
-fn Field(
-    id: &'static str,
-    label: &'static str,
-    value: RwSignal<String>,
-    #[prop(optional)] required: bool,
-    #[prop(optional)] kind: &'static str,
-    #[prop(optional)] autocomplete: &'static str,
-) -> impl IntoView {
-    view! {
-        <div class="field">
-            <label for=id>{label}{required.then_some(" *")}</label>
-            <input id=id name=id type=if kind.is_empty() { "text" } else { kind } required=required
-                autocomplete=autocomplete prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))/>
-        </div>
-    }
 }
 
 #[component]
@@ -256,8 +237,8 @@ pub fn CheckoutPage() -> impl IntoView {
                         <Show when=move || shop.customer.with(Option::is_none)>
                             <p class="note">"Checking out as a guest. "<a href=shop.link("/sign-in")>"Sign in"</a>" to see your orders in your account."</p>
                         </Show>
-                        <Field id="email" label="Email" value=email required=true kind="email" autocomplete="email"/>
-                        <Field id="phone" label="Phone" value=phone kind="tel" autocomplete="tel"/>
+                        <TextField id="email" label="Email" value=email required=true kind="email" autocomplete="email"/>
+                        <TextField id="phone" label="Phone" value=phone kind="tel" autocomplete="tel"/>
                     </fieldset>
                     <fieldset>
                         <legend>"Shipping address"</legend>
@@ -281,12 +262,12 @@ pub fn CheckoutPage() -> impl IntoView {
                                 </div>
                             }
                         })}
-                        <Field id="name" label="Full name" value=name required=true autocomplete="name"/>
-                        <Field id="line1" label="Address" value=line1 required=true autocomplete="address-line1"/>
-                        <Field id="line2" label="Apartment, suite (optional)" value=line2 autocomplete="address-line2"/>
-                        <Field id="city" label="City" value=city required=true autocomplete="address-level2"/>
-                        <Field id="region" label="State / region" value=region autocomplete="address-level1"/>
-                        <Field id="postal" label="Postal code (optional)" value=postal autocomplete="postal-code"/>
+                        <TextField id="name" label="Full name" value=name required=true autocomplete="name"/>
+                        <TextField id="line1" label="Address" value=line1 required=true autocomplete="address-line1"/>
+                        <TextField id="line2" label="Apartment, suite (optional)" value=line2 autocomplete="address-line2"/>
+                        <TextField id="city" label="City" value=city required=true autocomplete="address-level2"/>
+                        <TextField id="region" label="State / region" value=region autocomplete="address-level1"/>
+                        <TextField id="postal" label="Postal code (optional)" value=postal autocomplete="postal-code"/>
                         <div class="field">
                             <label for="country">"Country *"</label>
                             <select id="country" name="country" on:change=move |ev| { country.set(event_target_value(&ev)); method.set(None); }>
