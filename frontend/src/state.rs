@@ -263,18 +263,8 @@ impl Shop {
 
     /// The cart, created on first use.
     pub async fn ensure_cart(&self) -> ApiResult<CartView> {
-        if let Some((id, _)) = self.cart_ref() {
-            match self.get::<CartView>(&format!("/carts/{id}")).await {
-                Ok(cart) => {
-                    self.cart.set(Some(cart.clone()));
-                    return Ok(cart);
-                }
-                Err(Failure {
-                    code: Some(ErrorCode::NotFound),
-                    ..
-                }) => self.forget_cart(),
-                Err(other) => return Err(other),
-            }
+        if let Some(cart) = self.load_cart().await? {
+            return Ok(cart);
         }
         let cart: CartView = self
             .request::<(), _>(Method::POST, "/carts", None, &[])
@@ -284,17 +274,25 @@ impl Shop {
         Ok(cart)
     }
 
-    /// Loads the remembered cart (without creating one) for the header's count.
-    pub async fn load_cart(&self) {
-        if let Some((id, _)) = self.cart_ref() {
-            match self.get::<CartView>(&format!("/carts/{id}")).await {
-                Ok(cart) => self.cart.set(Some(cart)),
-                Err(Failure {
-                    code: Some(ErrorCode::NotFound),
-                    ..
-                }) => self.forget_cart(),
-                Err(_) => {}
+    /// Loads the remembered cart, if any, without creating one; a cart the server no longer
+    /// has is forgotten.
+    pub async fn load_cart(&self) -> ApiResult<Option<CartView>> {
+        let Some((id, _)) = self.cart_ref() else {
+            return Ok(None);
+        };
+        match self.get::<CartView>(&format!("/carts/{id}")).await {
+            Ok(cart) => {
+                self.cart.set(Some(cart.clone()));
+                Ok(Some(cart))
             }
+            Err(Failure {
+                code: Some(ErrorCode::NotFound),
+                ..
+            }) => {
+                self.forget_cart();
+                Ok(None)
+            }
+            Err(other) => Err(other),
         }
     }
 
