@@ -58,6 +58,9 @@ pub struct Settings {
     pub access_token_ttl_secs: u64,
     /// Lifetime of a refresh session since its last use.
     pub refresh_ttl_secs: u64,
+    /// For this long after a refresh, the refresh token it replaced returns the same new pair
+    /// instead of counting as reuse (concurrent refreshes from one client).
+    pub refresh_grace_secs: u64,
     /// Lifetime of an email-verification link.
     pub verify_email_ttl_secs: u64,
     /// Lifetime of a password-reset link.
@@ -118,6 +121,7 @@ struct Defaults {
     http_workers: usize,
     access_token_ttl_secs: u64,
     refresh_ttl_secs: u64,
+    refresh_grace_secs: u64,
     verify_email_ttl_secs: u64,
     password_reset_ttl_secs: u64,
     invitation_ttl_secs: u64,
@@ -149,6 +153,7 @@ const DEFAULTS: Defaults = Defaults {
     http_workers: 0,
     access_token_ttl_secs: 15 * 60,
     refresh_ttl_secs: 30 * 24 * 3600,
+    refresh_grace_secs: 30,
     verify_email_ttl_secs: 24 * 3600,
     password_reset_ttl_secs: 3600,
     invitation_ttl_secs: 7 * 24 * 3600,
@@ -193,6 +198,7 @@ pub const ENV_KEYS: &[&str] = &[
     "jwt_keys",
     "access_token_ttl_secs",
     "refresh_ttl_secs",
+    "refresh_grace_secs",
     "verify_email_ttl_secs",
     "password_reset_ttl_secs",
     "invitation_ttl_secs",
@@ -220,6 +226,7 @@ const NUMERIC_KEYS: &[&str] = &[
     "http_workers",
     "access_token_ttl_secs",
     "refresh_ttl_secs",
+    "refresh_grace_secs",
     "verify_email_ttl_secs",
     "password_reset_ttl_secs",
     "invitation_ttl_secs",

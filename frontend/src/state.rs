@@ -1,6 +1,7 @@
 //! The app's shared state, provided as context: which store, the signed-in customer (access
 //! token in memory only; the refresh token lives in an HttpOnly cookie), and the cart.
 
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use gloo_net::http::Method;
 use leptos::prelude::*;
 use serde::{Serialize, de::DeserializeOwned};
@@ -68,6 +69,9 @@ pub struct Shop {
     pub cart: RwSignal<Option<CartView>>,
     /// Set once the first session restore has finished.
     pub ready: RwSignal<bool>,
+    /// The refresh in flight, if any: every request that finds its access token expired waits
+    /// for this one instead of starting its own (single flight).
+    refreshing: StoredValue<Option<Shared<LocalBoxFuture<'static, bool>>>, LocalStorage>,
 }
 
 pub fn use_shop() -> Shop {
@@ -83,6 +87,7 @@ impl Shop {
             customer: RwSignal::new(None),
             cart: RwSignal::new(None),
             ready: RwSignal::new(false),
+            refreshing: StoredValue::new_local(None),
         }
     }
 
@@ -149,7 +154,11 @@ impl Shop {
                     ),
                 ..
             }) if access.is_some() => {
-                if self.refresh().await {
+                // Another request may have refreshed meanwhile: use its token, else refresh
+                // (joining a refresh already in flight).
+                let current = self.access.get_untracked();
+                let renewed = current.is_some() && current != access;
+                if renewed || self.refresh().await {
                     let access = self.access.get_untracked();
                     api::call(method, &url, body, access.as_deref(), &headers).await
                 } else {
@@ -173,7 +182,23 @@ impl Shop {
     }
 
     /// Trades the refresh cookie for a new access token; `false` when there is no session.
+    /// Concurrent callers share one request: the server rotates the cookie on each refresh, so
+    /// parallel refreshes would race each other.
     pub async fn refresh(&self) -> bool {
+        if let Some(in_flight) = self.refreshing.get_value() {
+            return in_flight.await;
+        }
+        let shop = *self;
+        let shared = async move { shop.refresh_now().await }
+            .boxed_local()
+            .shared();
+        self.refreshing.set_value(Some(shared.clone()));
+        let outcome = shared.await;
+        self.refreshing.set_value(None);
+        outcome
+    }
+
+    async fn refresh_now(&self) -> bool {
         let url = self.api_path("/auth/refresh");
         let result: ApiResult<TokenResponse> = api::call(
             Method::POST,

@@ -299,6 +299,64 @@ test("a customer signs up, checks out, finds the order, signs out, verifies the 
   assert.deepEqual(tab.errors, []);
 });
 
+/// A second server on the same data, whose access tokens expire after one second.
+async function shortLivedServer() {
+  const port = await freePort();
+  const child = spawn(bin, ["serve"], {
+    env: { ...env(port), TECHVERSE_ACCESS_TOKEN_TTL_SECS: "1" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/ready`)).ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url };
+}
+
+test("requests that find the access token expired refresh once, and two tabs refreshing together stay signed in", async () => {
+  const short = await shortLivedServer();
+  try {
+    const tab = await page("refresh");
+    await tab.goto(`${short.url}/s/demo/sign-up`);
+    await tab.fill("#name", "Cara Eze");
+    await tab.fill("#email", "cara@example.com");
+    await tab.fill("#password", "correct horse battery staple");
+    await tab.getByRole("button", { name: "Create account" }).click();
+    await tab.locator("h1", { hasText: "Hello, Cara Eze" }).waitFor();
+    await tab.locator("a.brand").click();
+    await tab.locator(".card").first().waitFor();
+    // One second of token life plus the server's five seconds of clock leeway.
+    await new Promise((r) => setTimeout(r, 7_000));
+
+    // The account page loads orders, addresses and the wishlist at once; each finds the access
+    // token expired, and they share one refresh.
+    const refreshes = [];
+    tab.on("request", (r) => r.url().includes("/auth/refresh") && refreshes.push(r.url()));
+    await tab.locator("[data-test=account-link]").click();
+    await tab.locator("h1", { hasText: "Hello, Cara Eze" }).waitFor();
+    await tab.getByText("No orders yet.").waitFor();
+    await tab.getByText("No saved addresses.").waitFor();
+    await tab.getByText("Nothing saved yet.").waitFor();
+    assert.equal(refreshes.length, 1, `one refresh for every request at once: ${refreshes}`);
+    await tab.shot("01-after-expiry");
+
+    // Two tabs of one browser restore the session from the same cookie at the same moment.
+    const second = await tab.context().newPage();
+    await Promise.all([tab.reload(), second.goto(`${short.url}/s/demo/account`)]);
+    await tab.locator("h1", { hasText: "Hello, Cara Eze" }).waitFor();
+    await second.locator("h1", { hasText: "Hello, Cara Eze" }).waitFor();
+    await tab.reload();
+    await tab.locator("h1", { hasText: "Hello, Cara Eze" }).waitFor();
+    await tab.shot("02-two-tabs");
+    assert.deepEqual(tab.errors, []);
+  } finally {
+    short.child.kill("SIGTERM");
+  }
+});
+
 test("unknown API paths stay JSON and assets are cached as immutable", async () => {
   const api = await fetch(`${base}/api/v1/nothing-here`);
   assert.equal(api.status, 404);

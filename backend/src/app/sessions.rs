@@ -14,7 +14,7 @@ use crate::{
     },
     domain::{
         self,
-        session::{AccountRef, Rotation, Session},
+        session::{AccountRef, Rotation, RotationRequest, Session},
         validation::ValidationErrors,
     },
     ratelimit::{Rule, login_delay},
@@ -87,6 +87,11 @@ impl Context {
             .issue(&subject_of(account), audience_of(account), session_id, now)?)
     }
 
+    /// How long the secret a refresh replaced still repeats that refresh.
+    pub fn refresh_grace(&self) -> SignedDuration {
+        SignedDuration::from_secs(i64::try_from(self.settings.refresh_grace_secs).unwrap_or(0))
+    }
+
     /// Starts a new session (a new refresh family) for a signed-in account.
     pub async fn start_session(&self, account: AccountRef) -> Result<IssuedTokens, AuthError> {
         let now = domain::now();
@@ -99,6 +104,9 @@ impl Context {
             generation: 0,
             created_at: now,
             expires_at: self.refresh_expiry(now),
+            previous_hash: None,
+            rotated_at: None,
+            rotation_key: tokens::random_token()?,
         };
         self.sessions.insert(&session).await?;
         Ok(IssuedTokens {
@@ -108,8 +116,10 @@ impl Context {
         })
     }
 
-    /// Rotates a refresh token of an account `audience` accepts. A token that was already
-    /// rotated away revokes its whole session family.
+    /// Rotates a refresh token of an account `audience` accepts. The secret just rotated away
+    /// repeats its rotation (the same pair again) for a short grace window, so concurrent
+    /// refreshes of one client agree; after that, or for any other old secret, the whole
+    /// session family is revoked.
     pub async fn refresh(
         &self,
         refresh_token: &str,
@@ -126,32 +136,42 @@ impl Context {
         if audience_of(&session.account) != audience {
             return Err(AuthError::InvalidToken);
         }
-        let new_secret = tokens::random_token()?;
-        let rotation = self
-            .sessions
-            .rotate(
-                id,
-                &tokens::hash(secret),
-                &tokens::hash(&new_secret),
-                self.refresh_expiry(now),
-                now,
-            )
-            .await?;
-        match rotation {
-            Rotation::Rotated(session) => Ok((
-                IssuedTokens {
-                    access_token: self.access_token(&session.account, id, now)?,
-                    expires_in: self.jwt.ttl().as_secs(),
-                    refresh_token: format!("{id}.{new_secret}"),
-                },
-                session.account,
-            )),
+        let new_secret = if session.rotation_key.is_empty() {
+            tokens::random_token()?
+        } else {
+            tokens::derive_secret(&session.rotation_key, secret)?
+        };
+        let (presented_hash, new_hash) = (tokens::hash(secret), tokens::hash(&new_secret));
+        let request = RotationRequest {
+            presented_hash: &presented_hash,
+            new_hash: &new_hash,
+            expires_at: self.refresh_expiry(now),
+            now,
+            grace: self.refresh_grace(),
+        };
+        let (rotated, issued_at) = match self.sessions.rotate(id, &request).await? {
+            Rotation::Rotated(session) => (session, now),
+            Rotation::Repeated(session) => {
+                let at = session.rotated_at.unwrap_or(now);
+                (session, at)
+            }
             Rotation::Reused => {
                 tracing::warn!(account = %session.account.key(), "refresh token reused; session family revoked");
-                Err(AuthError::SessionRevoked)
+                return Err(AuthError::SessionRevoked);
             }
-            Rotation::Unknown => Err(AuthError::InvalidToken),
-        }
+            Rotation::Unknown => return Err(AuthError::InvalidToken),
+        };
+        // A repeat hands out the access token of the first rotation (same claims, same
+        // signature), with the lifetime it has left.
+        let elapsed = u64::try_from(now.duration_since(issued_at).as_secs()).unwrap_or(0);
+        Ok((
+            IssuedTokens {
+                access_token: self.access_token(&rotated.account, id, issued_at)?,
+                expires_in: self.jwt.ttl().as_secs().saturating_sub(elapsed),
+                refresh_token: format!("{id}.{new_secret}"),
+            },
+            rotated.account,
+        ))
     }
 
     /// Ends one session by id.

@@ -25,6 +25,18 @@ pub fn same_hash(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// The secret a refresh rotates to: HMAC-SHA256 of the presented secret under the session's
+/// rotation key, URL-safe base64 (43 characters). Deterministic, so a refresh repeated within
+/// the grace window hands out the same secret; unpredictable without the key, which never
+/// leaves the server, so a stolen old secret cannot be turned into the current one.
+pub fn derive_secret(key: &str, presented: &str) -> anyhow::Result<String> {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key.as_bytes())
+        .map_err(|e| anyhow::anyhow!("rotation key: {e}"))?;
+    mac.update(presented.as_bytes());
+    Ok(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+}
+
 /// A refresh token is `<session id>.<secret>`; the id finds the session, the secret proves it.
 pub fn split_refresh_token(token: &str) -> Option<(&str, &str)> {
     let (id, secret) = token.split_once('.')?;
@@ -51,6 +63,17 @@ mod tests {
         assert_eq!(hash(&a).len(), 64);
         assert!(same_hash(&hash(&a), &hash(&a)));
         assert!(!same_hash(&hash(&a), &hash(&b)));
+    }
+
+    #[test]
+    fn derived_secrets_repeat_for_one_key_and_differ_across_keys() {
+        let secret = random_token().unwrap();
+        let a = derive_secret("key-a", &secret).unwrap();
+        assert_eq!(a, derive_secret("key-a", &secret).unwrap());
+        assert_ne!(a, derive_secret("key-b", &secret).unwrap());
+        assert_ne!(a, derive_secret("key-a", &random_token().unwrap()).unwrap());
+        assert_eq!(a.len(), 43);
+        assert!(split_refresh_token(&format!("{secret}.{a}")).is_some());
     }
 
     #[test]

@@ -29,7 +29,7 @@ use crate::{
         mail::OutgoingMail,
         order::{Order, StockMove},
         review::Review,
-        session::{AccountRef, Rotation, Session},
+        session::{AccountRef, Rotation, RotationRequest, Session},
         shipping::CheckoutSettings,
         store::Store,
         token::{OneTimeToken, TokenPurpose},
@@ -126,19 +126,15 @@ pub trait SessionRepository: Send + Sync {
     async fn insert(&self, session: &Session) -> StorageResult<()>;
     /// A live (unexpired) session.
     async fn get(&self, id: &str, now: Timestamp) -> StorageResult<Option<Session>>;
-    /// If the session's current hash is `presented_hash`, replaces it with `new_hash` and
-    /// extends it to `expires_at`; if the session exists with another hash, deletes it (reuse).
-    async fn rotate(
-        &self,
-        id: &str,
-        presented_hash: &str,
-        new_hash: &str,
-        expires_at: Timestamp,
-        now: Timestamp,
-    ) -> StorageResult<Rotation>;
+    /// Atomically applies [`Session::answer`]: the current hash rotates to `new_hash` (and the
+    /// session lives until `expires_at`); the hash rotated away within the grace window, leading
+    /// to the current one, repeats that rotation and changes nothing; anything else deletes the
+    /// session (reuse). Two concurrent rotations from one hash never both rotate.
+    async fn rotate(&self, id: &str, request: &RotationRequest<'_>) -> StorageResult<Rotation>;
     /// Deletes one session; `false` when there was none.
     async fn revoke(&self, id: &str) -> StorageResult<bool>;
-    /// Deletes every session of an account, returning how many there were.
+    /// Deletes every live session of the account, however long ago it was created or last
+    /// rotated, returning how many there were.
     async fn revoke_account(&self, account: &AccountRef) -> StorageResult<u64>;
 }
 

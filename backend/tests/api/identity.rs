@@ -4,7 +4,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, assert_error, spawn_app, spawn_app_with};
+use crate::helpers::{PASSWORD, TestApp, assert_error, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn signup_creates_the_owner_and_the_first_store_and_signs_in() {
@@ -151,13 +151,22 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_whole_family() {
         .unwrap();
     assert_eq!(me.status(), 200);
 
-    // The old token again: the family is revoked, so the new one and its access token die too.
+    let third: Value = app
+        .post_json("/api/v1/auth/refresh", &json!({ "refresh_token": second }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third = third["refresh_token"].as_str().unwrap().to_owned();
+
+    // The first token again, two rotations later: reuse, so the family is revoked and the
+    // newest token and its access token die too.
     let reuse = app
         .post_json("/api/v1/auth/refresh", &json!({ "refresh_token": first }))
         .await;
     assert_error(reuse, 401, "session_revoked").await;
     let after = app
-        .post_json("/api/v1/auth/refresh", &json!({ "refresh_token": second }))
+        .post_json("/api/v1/auth/refresh", &json!({ "refresh_token": third }))
         .await;
     assert_error(after, 400, "invalid_token").await;
     let me = app
@@ -169,6 +178,72 @@ async fn refresh_rotates_and_a_reused_token_revokes_the_whole_family() {
     // Other sessions of the same user are untouched.
     let other = app.login_staff(&merchant.email, PASSWORD).await;
     assert_eq!(other.status(), 200);
+}
+
+/// Refreshes `token` twice at once, as two tabs (or two requests of one page) do when their
+/// access token expires together, and checks both succeed with the same pair and the session
+/// stays signed in. Returns the newest (refresh, access) tokens.
+pub async fn concurrent_refreshes_agree(app: &TestApp, token: &str) -> (String, String) {
+    let body = json!({ "refresh_token": token });
+    let (a, b) = tokio::join!(
+        app.post_json("/api/v1/auth/refresh", &body),
+        app.post_json("/api/v1/auth/refresh", &body)
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a["refresh_token"], b["refresh_token"], "the same new pair");
+    assert_eq!(a["access_token"], b["access_token"]);
+    let access = a["access_token"].as_str().unwrap();
+    let me = app
+        .authed(Method::GET, "/api/v1/me", access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "still signed in");
+    let next = a["refresh_token"].as_str().unwrap();
+    let again = app
+        .post_json("/api/v1/auth/refresh", &json!({ "refresh_token": next }))
+        .await;
+    assert_eq!(again.status(), 200, "the shared new token goes on working");
+    let again: Value = again.json().await.unwrap();
+    let text = |key: &str| again[key].as_str().unwrap().to_owned();
+    (text("refresh_token"), text("access_token"))
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_with_one_token_get_the_same_pair_and_keep_the_session() {
+    let app = spawn_app().await;
+    let merchant = app.signup("twin-tabs").await;
+    concurrent_refreshes_agree(&app, &merchant.refresh).await;
+}
+
+#[tokio::test]
+async fn a_replaced_token_past_the_grace_window_revokes_the_family() {
+    let app = spawn_app_with(&[("TECHVERSE_REFRESH_GRACE_SECS", "1")]).await;
+    let merchant = app.signup("grace-ends").await;
+    let rotated = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": merchant.refresh }),
+        )
+        .await;
+    assert_eq!(rotated.status(), 200);
+    let rotated: Value = rotated.json().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let late = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": merchant.refresh }),
+        )
+        .await;
+    assert_error(late, 401, "session_revoked").await;
+    let current = app
+        .post_json(
+            "/api/v1/auth/refresh",
+            &json!({ "refresh_token": rotated["refresh_token"] }),
+        )
+        .await;
+    assert_error(current, 400, "invalid_token").await;
 }
 
 #[tokio::test]

@@ -110,3 +110,62 @@ async fn open_mongo(uri: &str, database: &str) -> Arc<dyn Storage> {
     storage.migrate().await.expect("create mongo indexes");
     Arc::new(storage)
 }
+
+/// The Redis session store on the machine's Redis (`TECHVERSE_TEST_REDIS_URL`, default
+/// `redis://127.0.0.1:6379`, which `scripts/test` starts), each test under its own key prefix.
+pub struct Redis {
+    handle: techverse::redis::RedisHandle,
+    sessions: techverse::auth::sessions::RedisSessions,
+}
+
+impl Redis {
+    pub async fn connect() -> Self {
+        let url = std::env::var("TECHVERSE_TEST_REDIS_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
+        let prefix = format!("tv-test-{}:", uuid::Uuid::new_v4().simple());
+        let handle =
+            techverse::redis::RedisHandle::new(&url.clone().into(), &prefix).expect("Redis pool");
+        handle.ping().await.unwrap_or_else(|e| {
+            panic!("Redis at {url} must answer (scripts/test starts one): {e:#}")
+        });
+        Self {
+            sessions: techverse::auth::sessions::RedisSessions::new(handle.clone()),
+            handle,
+        }
+    }
+
+    pub fn sessions(&self) -> &dyn techverse::storage::SessionRepository {
+        &self.sessions
+    }
+
+    /// Milliseconds until `suffix` (under this test's prefix) expires; negative when it has no
+    /// expiry (-1) or does not exist (-2).
+    pub async fn pttl(&self, suffix: &str) -> i64 {
+        let mut conn = self.handle.connection().await.expect("Redis connection");
+        deadpool_redis::redis::cmd("PTTL")
+            .arg(self.handle.key(suffix))
+            .query_async(&mut conn)
+            .await
+            .expect("PTTL")
+    }
+
+    /// Deletes every key this test wrote.
+    pub async fn cleanup(self) {
+        let Ok(mut conn) = self.handle.connection().await else {
+            return;
+        };
+        let keys: Vec<String> = deadpool_redis::redis::cmd("KEYS")
+            .arg(self.handle.key("*"))
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<i64, _> = deadpool_redis::redis::cmd("DEL")
+                .arg(keys)
+                .query_async(&mut conn)
+                .await;
+        }
+    }
+}

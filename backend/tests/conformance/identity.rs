@@ -8,7 +8,6 @@ use techverse::{
         account::{Customer, Email, PersonName, StaffUser},
         audit::{AuditEntry, AuditQuery},
         mail::OutgoingMail,
-        session::{AccountRef, Rotation, Session},
         token::{OneTimeToken, TokenPurpose, TokenSubject},
     },
     storage::StorageError,
@@ -251,86 +250,6 @@ pub async fn a_one_time_token_is_consumed_once_and_never_after_expiry(h: &Harnes
             .unwrap()
             .is_some()
     );
-}
-
-fn session(id: &str, account: AccountRef, expires: i64) -> Session {
-    Session {
-        id: id.into(),
-        account,
-        refresh_hash: "hash-0".into(),
-        generation: 0,
-        created_at: at(1_700_000_000_000),
-        expires_at: at(expires),
-    }
-}
-
-pub async fn a_session_rotates_once_and_a_reused_hash_revokes_it(h: &Harness) {
-    let sessions = h.storage().sessions();
-    let ada = AccountRef::Staff {
-        user_id: UserId::from_uuid(new_id()),
-    };
-    let now = at(1_800_000_000_000);
-    let later = at(1_900_000_000_000);
-    sessions
-        .insert(&session("s1", ada, 1_850_000_000_000))
-        .await
-        .unwrap();
-    let Rotation::Rotated(rotated) = sessions
-        .rotate("s1", "hash-0", "hash-1", later, now)
-        .await
-        .unwrap()
-    else {
-        panic!("the current hash rotates");
-    };
-    assert_eq!(rotated.refresh_hash, "hash-1");
-    assert_eq!(rotated.generation, 1);
-    assert_eq!(rotated.expires_at, later);
-    assert_eq!(sessions.get("s1", now).await.unwrap(), Some(rotated));
-    assert_eq!(
-        sessions
-            .rotate("s1", "hash-0", "hash-2", later, now)
-            .await
-            .unwrap(),
-        Rotation::Reused
-    );
-    assert_eq!(sessions.get("s1", now).await.unwrap(), None);
-    assert_eq!(
-        sessions
-            .rotate("s1", "hash-1", "hash-3", later, now)
-            .await
-            .unwrap(),
-        Rotation::Unknown
-    );
-    sessions
-        .insert(&session("s2", ada, 1_750_000_000_000))
-        .await
-        .unwrap();
-    assert_eq!(sessions.get("s2", now).await.unwrap(), None, "expired");
-}
-
-pub async fn revoking_an_account_ends_only_its_sessions(h: &Harness) {
-    let sessions = h.storage().sessions();
-    let store = store_id();
-    let ada = AccountRef::Customer {
-        store_id: store,
-        customer_id: CustomerId::from_uuid(new_id()),
-    };
-    let bob = AccountRef::Customer {
-        store_id: store,
-        customer_id: CustomerId::from_uuid(new_id()),
-    };
-    let now = at(1_800_000_000_000);
-    for (id, account) in [("a1", ada), ("a2", ada), ("b1", bob)] {
-        sessions
-            .insert(&session(id, account, 1_900_000_000_000))
-            .await
-            .unwrap();
-    }
-    assert_eq!(sessions.revoke_account(&ada).await.unwrap(), 2);
-    assert_eq!(sessions.get("a1", now).await.unwrap(), None);
-    assert!(sessions.get("b1", now).await.unwrap().is_some());
-    assert!(sessions.revoke("b1").await.unwrap());
-    assert!(!sessions.revoke("b1").await.unwrap());
 }
 
 fn mail(id: &str, due: i64) -> OutgoingMail {

@@ -13,6 +13,7 @@ mod catalog;
 mod commerce;
 mod harness;
 mod identity;
+mod sessions;
 mod stores;
 
 /// Generates one test per case and adapter: `embedded::<case>` and `mongo::<case>`.
@@ -56,8 +57,6 @@ conformance!(
     identity::customers_are_unique_per_store_and_invisible_to_other_stores,
     identity::a_team_save_based_on_an_old_version_is_refused,
     identity::a_one_time_token_is_consumed_once_and_never_after_expiry,
-    identity::a_session_rotates_once_and_a_reused_hash_revokes_it,
-    identity::revoking_an_account_ends_only_its_sessions,
     identity::the_outbox_leases_due_mail_and_keeps_it_until_sent,
     identity::audit_entries_list_newest_first_by_store_with_filters,
     catalog::product_slugs_and_skus_are_unique_per_store,
@@ -77,3 +76,56 @@ conformance!(
     commerce::orders_list_by_filters_and_cursor,
     commerce::one_review_per_customer_and_product,
 );
+
+/// Session cases run on each storage adapter and on the Redis session store:
+/// `sessions::embedded::<case>`, `sessions::mongo::<case>`, `sessions::redis::<case>`.
+macro_rules! session_conformance {
+    ($($case:ident),* $(,)?) => {
+        mod session_stores {
+            mod embedded {
+                $(
+                    #[tokio::test]
+                    async fn $case() {
+                        let harness = crate::harness::Harness::embedded().await;
+                        crate::sessions::$case(harness.storage().sessions()).await;
+                    }
+                )*
+            }
+            mod mongo {
+                $(
+                    #[tokio::test]
+                    async fn $case() {
+                        let Some(harness) = crate::harness::Harness::mongo(stringify!($case)).await else {
+                            return;
+                        };
+                        crate::sessions::$case(harness.storage().sessions()).await;
+                        harness.cleanup().await;
+                    }
+                )*
+            }
+            mod redis {
+                $(
+                    #[tokio::test]
+                    async fn $case() {
+                        let redis = crate::harness::Redis::connect().await;
+                        crate::sessions::$case(redis.sessions()).await;
+                        redis.cleanup().await;
+                    }
+                )*
+            }
+        }
+    };
+}
+
+session_conformance!(
+    a_session_rotates_once_and_a_reused_hash_revokes_it,
+    a_just_replaced_hash_repeats_its_rotation_within_the_grace_only,
+    revoking_an_account_ends_only_its_sessions,
+);
+
+#[tokio::test]
+async fn redis_the_account_index_outlives_every_refreshed_session() {
+    let redis = crate::harness::Redis::connect().await;
+    crate::sessions::the_account_index_outlives_every_refreshed_session(&redis).await;
+    redis.cleanup().await;
+}

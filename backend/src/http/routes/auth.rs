@@ -290,7 +290,13 @@ async fn logout_in(
                 .sessions
                 .get(id, domain::now())
                 .await?
-                .filter(|session| tokens::same_hash(&session.refresh_hash, &tokens::hash(secret)))
+                .filter(|session| {
+                    session.recognises(
+                        &tokens::hash(secret),
+                        domain::now(),
+                        state.ctx.refresh_grace(),
+                    )
+                })
                 .map(|session| session.id)
         }
     };

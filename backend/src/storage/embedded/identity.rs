@@ -15,7 +15,7 @@ use crate::{
         account::{Customer, Email, StaffUser},
         audit::{AuditEntry, AuditQuery},
         mail::OutgoingMail,
-        session::{AccountRef, Rotation, Session},
+        session::{AccountRef, Answer, Rotation, RotationRequest, Session},
         token::{OneTimeToken, TokenPurpose},
     },
     storage::{
@@ -319,20 +319,21 @@ impl SessionRepository for EmbeddedStorage {
         .await
     }
 
-    async fn rotate(
-        &self,
-        id: &str,
-        presented_hash: &str,
-        new_hash: &str,
-        expires_at: Timestamp,
-        now: Timestamp,
-    ) -> StorageResult<Rotation> {
-        let (id, presented, new_hash) = (
-            id.to_owned(),
-            presented_hash.to_owned(),
-            new_hash.to_owned(),
+    async fn rotate(&self, id: &str, request: &RotationRequest<'_>) -> StorageResult<Rotation> {
+        let id = id.to_owned();
+        let (presented, new_hash) = (
+            request.presented_hash.to_owned(),
+            request.new_hash.to_owned(),
         );
+        let (expires_at, now, grace) = (request.expires_at, request.now, request.grace);
         self.call(move |conn| {
+            let request = RotationRequest {
+                presented_hash: &presented,
+                new_hash: &new_hash,
+                expires_at,
+                now,
+                grace,
+            };
             let tx = immediate(conn)?;
             let text: Option<String> = tx
                 .query_row(
@@ -342,25 +343,28 @@ impl SessionRepository for EmbeddedStorage {
                 )
                 .optional()
                 .map_err(unavailable)?;
-            let Some(mut session) = text.as_deref().map(from_json::<Session>).transpose()? else {
+            let Some(session) = text.as_deref().map(from_json::<Session>).transpose()? else {
                 return Ok(Rotation::Unknown);
             };
-            if !crate::auth::tokens::same_hash(&session.refresh_hash, &presented) {
-                tx.execute("DELETE FROM sessions WHERE id = ?1", [&id])
+            match session.answer(&request) {
+                Answer::Repeat => Ok(Rotation::Repeated(session)),
+                Answer::Revoke => {
+                    tx.execute("DELETE FROM sessions WHERE id = ?1", [&id])
+                        .map_err(unavailable)?;
+                    tx.commit().map_err(unavailable)?;
+                    Ok(Rotation::Reused)
+                }
+                Answer::Rotate => {
+                    let session = session.rotated(&request);
+                    tx.execute(
+                        "UPDATE sessions SET doc = ?2, expires_at = ?3 WHERE id = ?1",
+                        (&id, to_json(&session)?, expires_at.as_millisecond()),
+                    )
                     .map_err(unavailable)?;
-                tx.commit().map_err(unavailable)?;
-                return Ok(Rotation::Reused);
+                    tx.commit().map_err(unavailable)?;
+                    Ok(Rotation::Rotated(session))
+                }
             }
-            session.refresh_hash = new_hash;
-            session.generation += 1;
-            session.expires_at = expires_at;
-            tx.execute(
-                "UPDATE sessions SET doc = ?2, expires_at = ?3 WHERE id = ?1",
-                (&id, to_json(&session)?, expires_at.as_millisecond()),
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)?;
-            Ok(Rotation::Rotated(session))
         })
         .await
     }

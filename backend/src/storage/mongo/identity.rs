@@ -21,7 +21,7 @@ use crate::{
         account::{Customer, Email, StaffUser},
         audit::{AuditEntry, AuditQuery},
         mail::OutgoingMail,
-        session::{AccountRef, Rotation, Session},
+        session::{AccountRef, Answer, Rotation, RotationRequest, Session},
         token::{OneTimeToken, TokenPurpose},
     },
     storage::{
@@ -291,42 +291,34 @@ impl SessionRepository for MongoStorage {
         .await
     }
 
-    async fn rotate(
-        &self,
-        id: &str,
-        presented_hash: &str,
-        new_hash: &str,
-        expires_at: Timestamp,
-        now: Timestamp,
-    ) -> StorageResult<Rotation> {
+    async fn rotate(&self, id: &str, request: &RotationRequest<'_>) -> StorageResult<Rotation> {
         let collection = self.collection(super::query::SESSIONS);
+        let now = request.now.as_millisecond();
+        let (filter, update) = super::query::session_rotation(id, request);
         let rotated = collection
-            .find_one_and_update(
-                doc! {
-                    "_id": id,
-                    "refresh_hash": presented_hash,
-                    "expires_at": { "$gt": now.as_millisecond() },
-                },
-                doc! {
-                    "$set": { "refresh_hash": new_hash, "expires_at": expires_at.as_millisecond() },
-                    "$inc": { "generation": 1_i64 },
-                },
-            )
+            .find_one_and_update(filter, update)
             .return_document(ReturnDocument::After)
             .await
             .map_err(unavailable)?;
         if let Some(document) = rotated {
             return from_document(document).map(Rotation::Rotated);
         }
-        let deleted = collection
-            .delete_one(doc! { "_id": id, "expires_at": { "$gt": now.as_millisecond() } })
+        let live: Option<Session> = find_one(
+            &collection,
+            doc! { "_id": id, "expires_at": { "$gt": now } },
+        )
+        .await?;
+        let Some(session) = live else {
+            return Ok(Rotation::Unknown);
+        };
+        if session.answer(request) == Answer::Repeat {
+            return Ok(Rotation::Repeated(session));
+        }
+        collection
+            .delete_one(doc! { "_id": id })
             .await
             .map_err(unavailable)?;
-        Ok(if deleted.deleted_count > 0 {
-            Rotation::Reused
-        } else {
-            Rotation::Unknown
-        })
+        Ok(Rotation::Reused)
     }
 
     async fn revoke(&self, id: &str) -> StorageResult<bool> {
@@ -493,6 +485,9 @@ mod tests {
             generation: 2,
             created_at: Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
             expires_at: Timestamp::from_millisecond(1_800_000_000_456).unwrap(),
+            previous_hash: Some("g".into()),
+            rotated_at: Some(Timestamp::from_millisecond(1_750_000_000_000).unwrap()),
+            rotation_key: "key".into(),
         };
         let document = to_document(&session.id, &session, doc! { "account_key": "k" }).unwrap();
         assert_eq!(document.get_str("_id").unwrap(), "abc");

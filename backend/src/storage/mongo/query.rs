@@ -14,6 +14,7 @@ use techverse_shared::{
 use crate::{
     domain::{
         order::{StockMove, StockOp},
+        session::RotationRequest,
         store::{Store, StoreName, TimeZoneName},
     },
     storage::OrderQuery,
@@ -176,6 +177,27 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
             ],
         ),
     ]
+}
+
+/// The conditional update rotating a session: it matches only while `presented_hash` is the
+/// current hash of the live session, so two rotations from one hash never both succeed.
+pub fn session_rotation(id: &str, request: &RotationRequest<'_>) -> (Document, Document) {
+    (
+        doc! {
+            "_id": id,
+            "refresh_hash": request.presented_hash,
+            "expires_at": { "$gt": request.now.as_millisecond() },
+        },
+        doc! {
+            "$set": {
+                "previous_hash": request.presented_hash,
+                "refresh_hash": request.new_hash,
+                "rotated_at": request.now.as_millisecond(),
+                "expires_at": request.expires_at.as_millisecond(),
+            },
+            "$inc": { "generation": 1_i64 },
+        },
+    )
 }
 
 /// The id of a variant's inventory document.
@@ -390,6 +412,32 @@ mod tests {
             new,
             Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
         )
+    }
+
+    #[test]
+    fn a_session_rotation_matches_only_the_current_hash_and_keeps_the_replaced_one() {
+        let at = |ms| Timestamp::from_millisecond(ms).unwrap();
+        let request = RotationRequest {
+            presented_hash: "old",
+            new_hash: "new",
+            expires_at: at(9_000),
+            now: at(1_000),
+            grace: jiff::SignedDuration::from_secs(30),
+        };
+        let (filter, update) = session_rotation("s1", &request);
+        assert_eq!(
+            filter,
+            doc! { "_id": "s1", "refresh_hash": "old", "expires_at": { "$gt": 1_000_i64 } }
+        );
+        let set = update.get_document("$set").unwrap();
+        assert_eq!(set.get_str("previous_hash").unwrap(), "old");
+        assert_eq!(set.get_str("refresh_hash").unwrap(), "new");
+        assert_eq!(set.get_i64("rotated_at").unwrap(), 1_000);
+        assert_eq!(set.get_i64("expires_at").unwrap(), 9_000);
+        assert_eq!(
+            update.get_document("$inc").unwrap(),
+            &doc! { "generation": 1_i64 }
+        );
     }
 
     #[test]
