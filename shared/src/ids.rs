@@ -75,4 +75,8 @@ id_type!(
     RefundId,
     /// A customer's review of a product.
     ReviewId,
+    /// One event of a store's event log (consumers de-duplicate by it).
+    EventId,
+    /// A pending staff invitation (the token itself is never shown again).
+    InvitationId,
 );

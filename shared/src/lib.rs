@@ -34,9 +34,9 @@ pub use country::{CountryCode, UnknownCountry};
 pub use currency::{Currency, UnknownCurrency};
 pub use error::{ApiError, ApiErrorBody, ErrorCode, FieldError};
 pub use ids::{
-    AddressId, AuditEntryId, CartId, CartLineId, CategoryId, CustomerId, DiscountId, FulfilmentId,
-    OrderId, OrderLineId, ProductId, RefundId, ReviewId, RoleId, ShippingMethodId, ShippingZoneId,
-    StoreId, UserId, VariantId,
+    AddressId, AuditEntryId, CartId, CartLineId, CategoryId, CustomerId, DiscountId, EventId,
+    FulfilmentId, InvitationId, OrderId, OrderLineId, ProductId, RefundId, ReviewId, RoleId,
+    ShippingMethodId, ShippingZoneId, StoreId, UserId, VariantId,
 };
 pub use money::{Money, MoneyError};
 pub use store::{PlatformStore, StorePage, StoreProfile, StoreSlug, StoreSlugError, StoreStatus};

@@ -12,7 +12,12 @@ use super::{
 };
 use crate::{
     auth::tokens,
-    domain::{self, cart::Cart, discount::normalise_code, store::Store},
+    domain::{
+        self,
+        cart::Cart,
+        discount::{self, normalise_code},
+        store::Store,
+    },
     storage::StorageError,
 };
 
@@ -147,7 +152,7 @@ pub async fn view(
     mut cart: Cart,
     destination: Option<&Destination>,
 ) -> Result<CartView, CommerceError> {
-    let key = commerce::customer_key(cart.customer_id, None);
+    let key = discount::customer_key(cart.customer_id, None);
     let priced = commerce::price_cart(ctx, store, &mut cart, destination, key.as_deref()).await?;
     if priced.cart_changed && ctx.storage.commerce().save_cart(store.id, &cart).await? {
         cart.version += 1;
@@ -285,7 +290,7 @@ pub async fn apply_discount(
     let code = normalise_code(code);
     let mut cart = load(ctx, store, access, id).await?;
     cart.discount_code = Some(code.clone());
-    let key = commerce::customer_key(cart.customer_id, None);
+    let key = discount::customer_key(cart.customer_id, None);
     let priced = commerce::price_cart(ctx, store, &mut cart, None, key.as_deref()).await?;
     match priced.refused_code {
         Some(CodeRefusal::Unknown) => return Err(CommerceError::UnknownDiscount),
@@ -321,7 +326,7 @@ pub async fn shipping_methods(
     destination: &Destination,
 ) -> Result<Vec<techverse_shared::ShippingMethodView>, CommerceError> {
     let mut cart = load(ctx, store, access, id).await?;
-    let key = commerce::customer_key(cart.customer_id, None);
+    let key = discount::customer_key(cart.customer_id, None);
     let priced = commerce::price_cart(ctx, store, &mut cart, None, key.as_deref()).await?;
     Ok(commerce::methods_for(
         &priced,

@@ -27,6 +27,7 @@ use crate::{
         account::Email,
         address::{Address, AddressInput},
         cart::Cart,
+        discount,
         events::StoreEvent,
         order::{Order, OrderActor, OrderLine, ShippingChoice},
         store::Store,
@@ -198,7 +199,7 @@ pub async fn checkout(
         region: address.region.clone(),
         method: Some(input.shipping_method_id),
     };
-    let customer_key = commerce::customer_key(access.customer, Some(email.as_str()));
+    let customer_key = discount::customer_key(access.customer, Some(email.as_str()));
     let asked = cart.clone();
     let priced = commerce::price_cart(
         ctx,

@@ -134,18 +134,6 @@ pub fn live_variant(
     })
 }
 
-/// Whose discount uses count: the customer, else the email of a guest.
-pub fn customer_key(
-    customer: Option<techverse_shared::CustomerId>,
-    email: Option<&str>,
-) -> Option<String> {
-    match (customer, email) {
-        (Some(id), _) => Some(format!("customer:{id}")),
-        (None, Some(email)) => Some(format!("email:{}", email.trim().to_lowercase())),
-        (None, None) => None,
-    }
-}
-
 /// Prices a cart from the live catalogue and the store's settings. Lines that cannot be bought
 /// are left out with a warning; a discount that no longer applies is dropped with a warning.
 pub async fn price_cart(

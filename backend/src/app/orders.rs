@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use techverse_shared::{
     CustomerId, FulfilledLine, FulfilmentId, OrderId, OrderPage, OrderStatus, PaymentStatus,
-    Permission, RefundId, UserId,
+    Permission, RefundId, StoreId, UserId,
 };
 
 use super::{Context, audit, commerce::CommerceError};
@@ -18,7 +18,7 @@ use crate::{
         store::Store,
         validation::ValidationErrors,
     },
-    storage::OrderQuery,
+    storage::{OrderChange, OrderQuery},
 };
 
 /// What staff do to an order.
@@ -114,11 +114,21 @@ impl StaffAction {
     }
 }
 
-fn events(store: &Store, effects: &Effects, at: Timestamp) -> Vec<StoreEvent> {
+/// What storage saves for an order change.
+fn change<'a>(order: &'a Order, effects: &'a Effects, events: &'a [StoreEvent]) -> OrderChange<'a> {
+    OrderChange {
+        order,
+        moves: &effects.moves,
+        events,
+        returned_discount: effects.returned_discount.as_ref(),
+    }
+}
+
+fn events(store: StoreId, effects: &Effects, at: Timestamp) -> Vec<StoreEvent> {
     effects
         .events
         .iter()
-        .map(|(kind, payload)| StoreEvent::new(store.id, kind, payload.clone(), at))
+        .map(|(kind, payload)| StoreEvent::new(store, kind, payload.clone(), at))
         .collect()
 }
 
@@ -146,13 +156,9 @@ pub async fn act(
         let before = (order.status, order.payment_status);
         let now = domain::now();
         let effects = action.apply(&mut order, OrderActor::Staff(user), now)?;
+        let events = events(store.id, &effects, now);
         if !repo
-            .save_order(
-                store.id,
-                &order,
-                &effects.moves,
-                &events(store, &effects, now),
-            )
+            .save_order(store.id, &change(&order, &effects, &events))
             .await?
         {
             continue;
@@ -275,8 +281,14 @@ pub async fn get(ctx: &Context, store: &Store, id: OrderId) -> Result<Order, Com
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Sweep {
     pub expired_orders: usize,
+    /// Order changes whose interrupted follow-up work (stock, events) was finished.
+    pub completed_orders: u64,
     pub deleted_carts: u64,
 }
+
+/// Follow-up work of an order change is left alone this long before the sweeper finishes it,
+/// so it never races the request still doing it.
+const PENDING_GRACE_SECS: i64 = 60;
 
 /// Expires unpaid orders past their deadline (releasing their stock) and deletes expired
 /// carts and day-old idempotency keys. Safe with several instances: an order is expired by
@@ -295,13 +307,9 @@ pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError
             let Ok(effects) = order.expire(now) else {
                 continue;
             };
-            let events: Vec<StoreEvent> = effects
-                .events
-                .iter()
-                .map(|(kind, payload)| StoreEvent::new(store, kind, payload.clone(), now))
-                .collect();
+            let events = events(store, &effects, now);
             if repo
-                .save_order(store, &order, &effects.moves, &events)
+                .save_order(store, &change(&order, &effects, &events))
                 .await?
             {
                 expired_here += 1;
@@ -313,6 +321,9 @@ pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError
             break;
         }
     }
+    result.completed_orders = repo
+        .complete_pending(now, SignedDuration::from_secs(PENDING_GRACE_SECS))
+        .await?;
     result.deleted_carts = repo.delete_expired_carts(now).await?;
     repo.delete_idempotency_keys(now - SignedDuration::from_hours(24))
         .await?;

@@ -3,9 +3,27 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use techverse_shared::{CategoryId, DiscountId, ProductId, StoreId};
+use techverse_shared::{CategoryId, CustomerId, DiscountId, ProductId, StoreId};
 
 use super::validation::ValidationErrors;
+
+/// Whose use of a discount it is: `customer:<id>` for a signed-in customer, else
+/// `email:<address>` (lower-case), so per-customer limits hold for guests too.
+pub fn customer_key(customer: Option<CustomerId>, email: Option<&str>) -> Option<String> {
+    match (customer, email) {
+        (Some(id), _) => Some(format!("customer:{id}")),
+        (None, Some(email)) => Some(format!("email:{}", email.trim().to_lowercase())),
+        (None, None) => None,
+    }
+}
+
+/// One counted use of a discount that an order gives back (it expired or was cancelled).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnedUse {
+    pub discount_id: DiscountId,
+    /// As [`customer_key`] made it at checkout.
+    pub customer_key: String,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

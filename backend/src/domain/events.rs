@@ -3,10 +3,13 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use techverse_shared::StoreId;
+use techverse_shared::{EventId, StoreId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreEvent {
+    /// Unique, assigned when the event is made: publishing an event twice stores it once.
+    #[serde(default = "nil_event")]
+    pub id: EventId,
     pub store_id: StoreId,
     /// Per-store sequence number, assigned by storage on append (0 before).
     pub seq: i64,
@@ -21,6 +24,7 @@ impl StoreEvent {
     /// A new event; storage numbers it when appending.
     pub fn new(store_id: StoreId, kind: &str, payload: serde_json::Value, at: Timestamp) -> Self {
         Self {
+            id: EventId::from_uuid(uuid::Uuid::now_v7()),
             store_id,
             seq: 0,
             kind: kind.to_owned(),
@@ -28,4 +32,9 @@ impl StoreEvent {
             at,
         }
     }
+}
+
+/// Events stored before events had ids.
+fn nil_event() -> EventId {
+    EventId::from_uuid(uuid::Uuid::nil())
 }

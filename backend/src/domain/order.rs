@@ -17,6 +17,7 @@ use techverse_shared::{
 
 use super::{
     account::{clean_text, optional_text},
+    discount::{ReturnedUse, customer_key},
     validation::ValidationErrors,
 };
 
@@ -231,6 +232,8 @@ pub type EventDraft = (&'static str, serde_json::Value);
 pub struct Effects {
     pub moves: Vec<StockMove>,
     pub events: Vec<EventDraft>,
+    /// The discount use this order counted, given back because the order did not go ahead.
+    pub returned_discount: Option<ReturnedUse>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -401,8 +404,17 @@ impl Order {
         )?;
         self.move_payment(PaymentStatus::Voided, OrderActor::System, at, None)?;
         effects.moves = self.moves(StockOp::Release, |line| line.quantity);
+        effects.returned_discount = self.discount_use();
         self.holds_stock = false;
         Ok(effects)
+    }
+
+    /// The discount use checkout counted for this order, if it used a code.
+    pub fn discount_use(&self) -> Option<ReturnedUse> {
+        Some(ReturnedUse {
+            discount_id: self.discount_id?,
+            customer_key: customer_key(self.customer_id, Some(&self.email))?,
+        })
     }
 
     /// Cancels an order that has not started fulfilment. Unpaid: the held stock is released.
@@ -451,6 +463,8 @@ impl Order {
             }
             other => return Err(invalid_status(other, OrderStatus::Cancelled)),
         }
+        // A cancelled order did not use its code: the use counts for someone else again.
+        effects.returned_discount = self.discount_use();
         Ok(effects)
     }
 

@@ -4,6 +4,7 @@
 //! else knows which one runs. Every method on tenant data takes the store scope first.
 
 pub mod embedded;
+pub mod faults;
 pub mod mongo;
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use crate::{
         audit::{AuditEntry, AuditQuery},
         cart::Cart,
         catalog::{Category, Product},
-        discount::Discount,
+        discount::{Discount, ReturnedUse},
         events::StoreEvent,
         mail::OutgoingMail,
         order::{Order, StockMove},
@@ -265,7 +266,8 @@ pub trait CatalogRepository: Send + Sync {
     async fn catalog_version(&self, store: StoreId) -> StorageResult<i64>;
     /// Bumps and returns the catalogue version: every cached catalogue page of the store is stale.
     async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64>;
-    /// Appends an event, numbering it after the store's last one; returns its number.
+    /// Appends an event, numbering it after the store's last one; returns its number. An event
+    /// already appended (same id) is not appended again: its number is returned.
     async fn append_event(&self, store: StoreId, event: &StoreEvent) -> StorageResult<i64>;
     /// Events after `after`, oldest first.
     async fn events(
@@ -339,6 +341,16 @@ pub enum Placement {
     Seen(IdempotencyRecord),
     /// The discount's usage limit (total or this customer's) was reached meanwhile.
     DiscountUsedUp,
+}
+
+/// One change of an order: the order as changed (read at `order.version`) and what it causes.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderChange<'a> {
+    pub order: &'a Order,
+    pub moves: &'a [StockMove],
+    pub events: &'a [StoreEvent],
+    /// The discount use checkout counted, given back (the order expired or was cancelled).
+    pub returned_discount: Option<&'a ReturnedUse>,
 }
 
 /// A staff query over a store's orders: newest first, keyset-paged.
@@ -418,15 +430,22 @@ pub trait CommerceRepository: Send + Sync {
     /// Forgets idempotency keys (of every store) created before `before`; returns how many.
     async fn delete_idempotency_keys(&self, before: Timestamp) -> StorageResult<u64>;
     async fn order(&self, store: StoreId, id: OrderId) -> StorageResult<Option<Order>>;
-    /// Saves `order` (read at `order.version`) as version + 1 with its stock moves and events.
-    /// `false` (and nothing written) when the order changed meanwhile.
-    async fn save_order(
+    /// Saves `change.order` (read at its version) as version + 1 with its stock moves, events
+    /// and returned discount use. `false` (and nothing written) when the order changed
+    /// meanwhile. A reservation that cannot be held is `Conflict("stock.reserve")` and writes
+    /// nothing. Once the order is saved its other effects are never lost: an adapter that
+    /// cannot apply them at once records them with the order and [`Self::complete_pending`]
+    /// finishes them, so the order and its stock never stay apart.
+    async fn save_order(&self, store: StoreId, change: &OrderChange<'_>) -> StorageResult<bool>;
+    /// Finishes the follow-up work (stock moves, events, discount returns, the checkout's
+    /// idempotency key and cart) that an error interrupted after an order was stored, for
+    /// orders whose work has waited at least `older_than`; each piece is done once. Returns how
+    /// many orders it finished. Nothing to do where every change is one transaction.
+    async fn complete_pending(
         &self,
-        store: StoreId,
-        order: &Order,
-        moves: &[StockMove],
-        events: &[StoreEvent],
-    ) -> StorageResult<bool>;
+        now: Timestamp,
+        older_than: jiff::SignedDuration,
+    ) -> StorageResult<u64>;
     async fn orders(&self, store: StoreId, query: &OrderQuery) -> StorageResult<Vec<Order>>;
     /// Unpaid orders of any store whose payment deadline is at or before `now`.
     async fn overdue_orders(

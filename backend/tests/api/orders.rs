@@ -603,3 +603,73 @@ async fn reviews_are_verified_by_a_paid_order_and_public_only_once_approved() {
             .any(|a| a == "review.moderated")
     );
 }
+
+/// A guest (`email`) orders one case with `code`; returns the order's answer.
+async fn order_with_code(
+    app: &TestApp,
+    s: &crate::checkout::Shop,
+    code: &str,
+    email: &str,
+) -> reqwest::Response {
+    let (cart, token) = guest_cart(app, &s.store).await;
+    add(app, &s.store, &cart, &token, &s.case, 1).await;
+    let applied = shopper(
+        app,
+        Method::POST,
+        &format!("/api/v1/stores/{}/carts/{cart}/discount", s.store),
+        Some(&token),
+        None,
+    )
+    .json(&json!({ "code": code }))
+    .send()
+    .await
+    .unwrap();
+    if applied.status() != 200 {
+        return applied;
+    }
+    let mut body = checkout_body(&cart, &s.pickup, "cash_on_delivery");
+    body["email"] = json!(email);
+    checkout(app, &s.store, Some(&token), None, email, &body).await
+}
+
+#[tokio::test]
+async fn an_expired_or_cancelled_order_gives_its_limited_code_back() {
+    let app = spawn_app().await;
+    let s = shop(&app, "code-back").await;
+    let created = send(
+        &app,
+        Method::POST,
+        &admin(&s.store, "/discounts"),
+        &s.merchant.access,
+        Some(json!({ "code": "ONLYONE", "kind": { "type": "percentage", "bps": 2000 }, "usage_limit": 1 })),
+    )
+    .await;
+    let discount = json_of(created, 201).await;
+    let uses = || async {
+        let found = s
+            .staff_get(&app, &format!("/discounts/{}", discount["id"].as_str().unwrap()))
+            .await;
+        found["used"].as_i64().unwrap()
+    };
+    let first = json_of(order_with_code(&app, &s, "ONLYONE", "a@example.com").await, 201).await;
+    assert_eq!(uses().await, 1);
+    let refused = order_with_code(&app, &s, "ONLYONE", "b@example.com").await;
+    let refused = assert_error(refused, 422, "discount_not_applicable").await;
+    assert_eq!(refused["error"]["details"]["reason"], "used_up");
+
+    // Unpaid past its deadline: the order expires and the use comes back.
+    let later = techverse::domain::now() + jiff::SignedDuration::from_mins(16);
+    techverse::app::orders::sweep(&app.ctx, later).await.unwrap();
+    let expired = s
+        .staff_get(&app, &format!("/orders/{}", first["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(expired["status"], "expired");
+    assert_eq!(uses().await, 0, "an expired order gives its use back");
+    let second = json_of(order_with_code(&app, &s, "ONLYONE", "b@example.com").await, 201).await;
+
+    // Cancelled by staff: the use comes back too.
+    let id = second["id"].as_str().unwrap();
+    json_of(act(&app, &s, &s.merchant.access, id, "cancel", None).await, 200).await;
+    assert_eq!(uses().await, 0, "a cancelled order gives its use back");
+    json_of(order_with_code(&app, &s, "ONLYONE", "c@example.com").await, 201).await;
+}

@@ -314,18 +314,32 @@ pub async fn categories_wishlists_versions_and_events_are_per_store(h: &Harness)
     assert_eq!(catalog.bump_catalog_version(s).await.unwrap(), 2);
     assert_eq!(catalog.catalog_version(other).await.unwrap(), 0);
 
-    let event = |kind: &str| StoreEvent {
-        store_id: s,
-        seq: 0,
-        kind: kind.into(),
-        payload: serde_json::json!({ "kind": kind }),
-        at: Timestamp::from_millisecond(1_700_000_000_000).unwrap(),
+    let event = |store: StoreId, kind: &str| {
+        StoreEvent::new(
+            store,
+            kind,
+            serde_json::json!({ "kind": kind }),
+            Timestamp::from_millisecond(1_700_000_000_000).unwrap(),
+        )
     };
-    assert_eq!(catalog.append_event(s, &event("a")).await.unwrap(), 1);
-    assert_eq!(catalog.append_event(s, &event("b")).await.unwrap(), 2);
-    assert_eq!(catalog.append_event(other, &event("c")).await.unwrap(), 1);
+    assert_eq!(catalog.append_event(s, &event(s, "a")).await.unwrap(), 1);
+    let b = event(s, "b");
+    assert_eq!(catalog.append_event(s, &b).await.unwrap(), 2);
+    assert_eq!(
+        catalog.append_event(s, &b).await.unwrap(),
+        2,
+        "an event appended again keeps its number and is stored once"
+    );
+    assert_eq!(
+        catalog
+            .append_event(other, &event(other, "c"))
+            .await
+            .unwrap(),
+        1
+    );
     let after_one = catalog.events(s, 1, 10).await.unwrap();
     assert_eq!(after_one.len(), 1);
     assert_eq!(after_one[0].kind, "b");
     assert_eq!(after_one[0].seq, 2);
+    assert_eq!(after_one[0].id, b.id);
 }

@@ -16,12 +16,13 @@ use techverse::{
         catalog::{Product, ProductInput, VariantInput},
         discount::{Discount, DiscountInput, DiscountKind},
         events::StoreEvent,
-        order::{Order, OrderActor, OrderLine, ShippingChoice},
+        order::{Effects, Order, OrderActor, OrderLine, ShippingChoice},
         review::{Author, Review, ReviewInput},
         shipping::CheckoutSettings,
     },
     storage::{
-        DiscountUse, IdempotencyKey, NewOrder, OrderQuery, Placement, Storage, StorageError,
+        DiscountUse, IdempotencyKey, NewOrder, OrderChange, OrderQuery, Placement, Storage,
+        StorageError, faults::SagaStep,
     },
 };
 use techverse_shared::{
@@ -160,6 +161,16 @@ fn new_order(order: Order, key: &str) -> NewOrder {
 
 fn now() -> Timestamp {
     techverse::domain::now()
+}
+
+/// An order change with its stock moves and discount return, and no events.
+fn change<'a>(order: &'a Order, effects: &'a Effects) -> OrderChange<'a> {
+    OrderChange {
+        order,
+        moves: &effects.moves,
+        events: &[],
+        returned_discount: effects.returned_discount.as_ref(),
+    }
 }
 
 async fn stock(storage: &dyn Storage, store: StoreId, product: &Product) -> (i64, i64) {
@@ -428,11 +439,11 @@ pub async fn expiry_releases_the_stock_exactly_once(h: &Harness) {
     let effects_two = two.expire(later).unwrap();
     let commerce = h.storage().commerce();
     let saved_one = commerce
-        .save_order(s, &one, &effects_one.moves, &[])
+        .save_order(s, &change(&one, &effects_one))
         .await
         .unwrap();
     let saved_two = commerce
-        .save_order(s, &two, &effects_two.moves, &[])
+        .save_order(s, &change(&two, &effects_two))
         .await
         .unwrap();
     assert!(saved_one && !saved_two, "only one sweeper wins");
@@ -465,7 +476,7 @@ pub async fn paying_then_refunding_moves_stock_on_hand(h: &Harness) {
     let paid = order.mark_paid(OrderActor::System, now(), None).unwrap();
     assert!(
         commerce
-            .save_order(s, &order, &paid.moves, &[])
+            .save_order(s, &change(&order, &paid))
             .await
             .unwrap()
     );
@@ -487,7 +498,7 @@ pub async fn paying_then_refunding_moves_stock_on_hand(h: &Harness) {
         .unwrap();
     assert!(
         commerce
-            .save_order(s, &order, &refund.moves, &[])
+            .save_order(s, &change(&order, &refund))
             .await
             .unwrap()
     );
@@ -877,4 +888,289 @@ pub async fn one_review_per_customer_and_product(h: &Harness) {
     );
     assert_eq!(commerce.review(s, review.id).await.unwrap(), Some(approved));
     assert!(commerce.review(store(), review.id).await.unwrap().is_none());
+}
+
+/// A store with two products (10 units each) and a discount usable 5 times, twice per buyer.
+async fn saga_store(h: &Harness) -> (StoreId, Product, Product, Discount) {
+    let s = store();
+    let (a, b) = (product(s, "SAGA-A", 10), product(s, "SAGA-B", 10));
+    for item in [&a, &b] {
+        h.storage().catalog().insert_product(s, item).await.unwrap();
+    }
+    let input = DiscountInput {
+        code: "SAGA".into(),
+        kind: Some(DiscountKind::Percentage { bps: 1000 }),
+        usage_limit: Some(5),
+        per_customer_limit: Some(2),
+        ..DiscountInput::default()
+    };
+    let discount = Discount::parse(
+        &input,
+        DiscountId::from_uuid(uuid::Uuid::now_v7()),
+        s,
+        None,
+        now(),
+    )
+    .unwrap();
+    h.storage()
+        .commerce()
+        .insert_discount(s, &discount)
+        .await
+        .unwrap();
+    (s, a, b, discount)
+}
+
+/// A checkout of 2 × A and 3 × B with the discount, under `key`.
+fn saga_checkout(s: StoreId, a: &Product, b: &Product, discount: &Discount, key: &str) -> NewOrder {
+    let mut placed = order(s, &[(a, 2), (b, 3)], "saga@example.com", now());
+    placed.discount_id = Some(discount.id);
+    let mut new = new_order(placed, key);
+    new.discount = Some(DiscountUse {
+        discount_id: discount.id,
+        customer_key: "email:saga@example.com".into(),
+        usage_limit: discount.usage_limit,
+        per_customer_limit: discount.per_customer_limit,
+    });
+    new
+}
+
+/// (reserved A, reserved B, discount uses in total, this buyer's uses, events logged).
+async fn saga_state(
+    h: &Harness,
+    s: StoreId,
+    a: &Product,
+    b: &Product,
+    discount: &Discount,
+) -> (i64, i64, i64, i64, usize) {
+    let commerce = h.storage().commerce();
+    let used = commerce
+        .discount(s, discount.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .used;
+    let mine = commerce
+        .discount_uses(s, discount.id, "email:saga@example.com")
+        .await
+        .unwrap();
+    let events = h.storage().catalog().events(s, 0, 100).await.unwrap();
+    (
+        stock(h.storage(), s, a).await.1,
+        stock(h.storage(), s, b).await.1,
+        used,
+        mine,
+        events.len(),
+    )
+}
+
+const CHECKOUT_STEPS: [SagaStep; 9] = [
+    SagaStep::ClaimKey,
+    SagaStep::Reserve(0),
+    SagaStep::Reserve(1),
+    SagaStep::CountDiscount,
+    SagaStep::CountCustomerUse,
+    SagaStep::NumberOrder,
+    SagaStep::InsertOrder,
+    SagaStep::PublishEvents,
+    SagaStep::RecordKey,
+];
+
+pub async fn a_checkout_failing_at_any_step_holds_nothing_or_finishes_whole(h: &Harness) {
+    for step in CHECKOUT_STEPS {
+        let (s, a, b, discount) = saga_store(h).await;
+        let commerce = h.storage().commerce();
+        h.faults().fail_once(step);
+        let first = commerce
+            .place_order(s, &saga_checkout(s, &a, &b, &discount, "k"))
+            .await;
+        if first.is_err() {
+            let state = saga_state(h, s, &a, &b, &discount).await;
+            assert_eq!(
+                state,
+                (0, 0, 0, 0, 0),
+                "{step:?}: nothing held after a failure"
+            );
+        }
+        // The client retries at once with the same key.
+        let retry = commerce
+            .place_order(s, &saga_checkout(s, &a, &b, &discount, "k"))
+            .await
+            .unwrap();
+        match (&first, &retry) {
+            (Err(_), Placement::Placed(order)) => {
+                // A number taken by the failed attempt may be skipped, never reused.
+                assert!(order.number >= 1001, "{step:?}: numbered");
+            }
+            (Ok(Placement::Placed(order)), Placement::Seen(record)) => {
+                assert_eq!(
+                    record.order_id,
+                    Some(order.id),
+                    "{step:?}: the retry finds it"
+                );
+            }
+            other => panic!("{step:?}: unexpected {other:?}"),
+        }
+        // The repair pass finishes whatever a stored order still had to do.
+        let later = now() + SignedDuration::from_mins(5);
+        commerce
+            .complete_pending(later, SignedDuration::from_secs(60))
+            .await
+            .unwrap();
+        let state = saga_state(h, s, &a, &b, &discount).await;
+        assert_eq!(state, (2, 3, 1, 1, 1), "{step:?}: one order in the end");
+        let orders = commerce
+            .orders(
+                s,
+                &OrderQuery {
+                    limit: 10,
+                    ..OrderQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(orders.len(), 1, "{step:?}: never a second order");
+    }
+}
+
+pub async fn an_order_change_failing_part_way_ends_whole_and_applies_each_move_once(h: &Harness) {
+    for step in [
+        SagaStep::SaveOrder,
+        SagaStep::ApplyMove(0),
+        SagaStep::ApplyMove(1),
+    ] {
+        let (s, a, b, discount) = saga_store(h).await;
+        let commerce = h.storage().commerce();
+        let Placement::Placed(placed) = commerce
+            .place_order(s, &saga_checkout(s, &a, &b, &discount, "k"))
+            .await
+            .unwrap()
+        else {
+            panic!("placed");
+        };
+        let expire = |mut order: Order| {
+            let effects = order.expire(now() + SignedDuration::from_mins(16)).unwrap();
+            (order, effects)
+        };
+        h.faults().fail_once(step);
+        let (expired, effects) = expire(*placed.clone());
+        let first = commerce.save_order(s, &change(&expired, &effects)).await;
+        let later = now() + SignedDuration::from_mins(5);
+        for _ in 0..2 {
+            // A second pass finds nothing left: each move was applied once.
+            commerce
+                .complete_pending(later, SignedDuration::from_secs(60))
+                .await
+                .unwrap();
+        }
+        let stored = commerce.order(s, placed.id).await.unwrap().unwrap();
+        let state = saga_state(h, s, &a, &b, &discount).await;
+        match first {
+            Ok(true) => {
+                assert_eq!(stored.status, OrderStatus::Expired, "{step:?}");
+                assert_eq!(
+                    (state.0, state.1, state.2, state.3),
+                    (0, 0, 0, 0),
+                    "{step:?}"
+                );
+            }
+            Err(_) => {
+                assert_eq!(stored.status, OrderStatus::PendingPayment, "{step:?}");
+                assert_eq!(
+                    (state.0, state.1, state.2, state.3),
+                    (2, 3, 1, 1),
+                    "{step:?}"
+                );
+                let (expired, effects) = expire(stored);
+                assert!(
+                    commerce
+                        .save_order(s, &change(&expired, &effects))
+                        .await
+                        .unwrap()
+                );
+                let state = saga_state(h, s, &a, &b, &discount).await;
+                assert_eq!(
+                    (state.0, state.1, state.2, state.3),
+                    (0, 0, 0, 0),
+                    "{step:?}"
+                );
+            }
+            Ok(false) => panic!("{step:?}: the order did not change meanwhile"),
+        }
+        assert_eq!(stock(h.storage(), s, &a).await, (10, 0), "{step:?}");
+        assert_eq!(stock(h.storage(), s, &b).await, (10, 0), "{step:?}");
+    }
+}
+
+/// (uses of the discount in total, the saga buyer's uses).
+async fn uses(h: &Harness, s: StoreId, discount: &Discount) -> (i64, i64) {
+    let commerce = h.storage().commerce();
+    let total = commerce
+        .discount(s, discount.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .used;
+    let mine = commerce
+        .discount_uses(s, discount.id, "email:saga@example.com")
+        .await
+        .unwrap();
+    (total, mine)
+}
+
+async fn place(h: &Harness, new: &NewOrder) -> Order {
+    match h
+        .storage()
+        .commerce()
+        .place_order(new.order.store_id, new)
+        .await
+        .unwrap()
+    {
+        Placement::Placed(order) => *order,
+        other => panic!("placed, got {other:?}"),
+    }
+}
+
+pub async fn an_expired_or_cancelled_order_gives_its_discount_use_back(h: &Harness) {
+    let (s, a, b, discount) = saga_store(h).await;
+    let commerce = h.storage().commerce();
+    let first = place(h, &saga_checkout(s, &a, &b, &discount, "one")).await;
+    let second = place(h, &saga_checkout(s, &a, &b, &discount, "two")).await;
+    assert_eq!(uses(h, s, &discount).await, (2, 2));
+    assert_eq!(
+        commerce
+            .place_order(s, &saga_checkout(s, &a, &b, &discount, "three"))
+            .await
+            .unwrap(),
+        Placement::DiscountUsedUp,
+        "this buyer's two uses are taken"
+    );
+    let mut expired = first;
+    let effects = expired
+        .expire(now() + SignedDuration::from_mins(16))
+        .unwrap();
+    assert!(
+        commerce
+            .save_order(s, &change(&expired, &effects))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        uses(h, s, &discount).await,
+        (1, 1),
+        "an expired order gives its use back"
+    );
+    let mut cancelled = second;
+    let effects = cancelled.cancel(OrderActor::System, now(), None).unwrap();
+    assert!(
+        commerce
+            .save_order(s, &change(&cancelled, &effects))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        uses(h, s, &discount).await,
+        (0, 0),
+        "so does a cancelled one"
+    );
+    place(h, &saga_checkout(s, &a, &b, &discount, "four")).await;
 }

@@ -2,7 +2,7 @@
 
 use std::{io::Write, sync::Arc};
 
-use techverse::storage::{Storage, embedded::EmbeddedStorage, mongo::MongoStorage};
+use techverse::storage::{Storage, embedded::EmbeddedStorage, faults::Faults, mongo::MongoStorage};
 
 const DIVERGENCES: &str = include_str!("../mongo_known_divergences.md");
 
@@ -14,6 +14,7 @@ pub enum Backend {
 pub struct Harness {
     backend: Backend,
     storage: Arc<dyn Storage>,
+    faults: Faults,
 }
 
 /// Writes straight to stderr: libtest captures `eprintln!`, and a SKIP must always be seen.
@@ -32,10 +33,12 @@ fn divergence(test: &str) -> Option<&'static str> {
 impl Harness {
     pub async fn embedded() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let storage = open_embedded(&dir).await;
+        let faults = Faults::plan();
+        let storage = open_embedded(&dir, faults.clone()).await;
         Self {
             backend: Backend::Embedded(dir),
             storage,
+            faults,
         }
     }
 
@@ -61,15 +64,22 @@ impl Harness {
             return None;
         }
         let database = format!("tv_test_{}", uuid::Uuid::new_v4().simple());
-        let storage = open_mongo(&uri, &database).await;
+        let faults = Faults::plan();
+        let storage = open_mongo(&uri, &database, faults.clone()).await;
         Some(Self {
             backend: Backend::Mongo { uri, database },
             storage,
+            faults,
         })
     }
 
     pub fn storage(&self) -> &dyn Storage {
         self.storage.as_ref()
+    }
+
+    /// Where the storage is told to fail next (each planned failure fires once).
+    pub fn faults(&self) -> &Faults {
+        &self.faults
     }
 
     /// The same storage, for tasks that run concurrently.
@@ -80,8 +90,8 @@ impl Harness {
     /// A new storage instance on the same data, as after a process restart.
     pub async fn reopen(&self) -> Arc<dyn Storage> {
         match &self.backend {
-            Backend::Embedded(dir) => open_embedded(dir).await,
-            Backend::Mongo { uri, database } => open_mongo(uri, database).await,
+            Backend::Embedded(dir) => open_embedded(dir, Faults::default()).await,
+            Backend::Mongo { uri, database } => open_mongo(uri, database, Faults::default()).await,
         }
     }
 
@@ -95,18 +105,19 @@ impl Harness {
     }
 }
 
-async fn open_embedded(dir: &tempfile::TempDir) -> Arc<dyn Storage> {
-    let storage =
-        EmbeddedStorage::open(&dir.path().join("techverse.sqlite3")).expect("open sqlite");
+async fn open_embedded(dir: &tempfile::TempDir, faults: Faults) -> Arc<dyn Storage> {
+    let storage = EmbeddedStorage::open(&dir.path().join("techverse.sqlite3"))
+        .expect("open sqlite")
+        .with_faults(faults);
     storage.migrate().await.expect("migrate sqlite");
     Arc::new(storage)
 }
 
-async fn open_mongo(uri: &str, database: &str) -> Arc<dyn Storage> {
+async fn open_mongo(uri: &str, database: &str, faults: Faults) -> Arc<dyn Storage> {
     let client = mongodb::Client::with_uri_str(uri)
         .await
         .expect("mongo client");
-    let storage = MongoStorage::with_database(client.database(database));
+    let storage = MongoStorage::with_database(client.database(database)).with_faults(faults);
     storage.migrate().await.expect("create mongo indexes");
     Arc::new(storage)
 }

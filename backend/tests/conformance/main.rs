@@ -75,6 +75,9 @@ conformance!(
     commerce::settings_save_by_version,
     commerce::orders_list_by_filters_and_cursor,
     commerce::one_review_per_customer_and_product,
+    commerce::a_checkout_failing_at_any_step_holds_nothing_or_finishes_whole,
+    commerce::an_order_change_failing_part_way_ends_whole_and_applies_each_move_once,
+    commerce::an_expired_or_cancelled_order_gives_its_discount_use_back,
 );
 
 /// Session cases run on each storage adapter and on the Redis session store:

@@ -149,6 +149,16 @@ pub(super) fn append_event(
     mut event: StoreEvent,
 ) -> StorageResult<i64> {
     let store_text = store.to_string();
+    let id = event.id.to_string();
+    let stored: Option<i64> = tx
+        .query_row("SELECT seq FROM store_events WHERE id = ?1", [&id], |row| {
+            row.get(0)
+        })
+        .optional()
+        .map_err(unavailable)?;
+    if let Some(seq) = stored {
+        return Ok(seq);
+    }
     let last: i64 = tx
         .query_row(
             "SELECT COALESCE(MAX(seq), 0) FROM store_events WHERE store_id = ?1",
@@ -159,8 +169,8 @@ pub(super) fn append_event(
     event.seq = last + 1;
     event.store_id = store;
     tx.execute(
-        "INSERT INTO store_events (store_id, seq, kind, doc) VALUES (?1, ?2, ?3, ?4)",
-        (&store_text, event.seq, &event.kind, to_json(&event)?),
+        "INSERT INTO store_events (store_id, seq, kind, doc, id) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (&store_text, event.seq, &event.kind, to_json(&event)?, &id),
     )
     .map_err(unavailable)?;
     Ok(event.seq)

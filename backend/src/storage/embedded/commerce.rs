@@ -22,15 +22,16 @@ use crate::{
     domain::{
         cart::Cart,
         catalog::{Product, StockRefusal},
-        discount::Discount,
+        discount::{Discount, ReturnedUse},
         events::StoreEvent,
         order::{Order, StockMove, StockOp},
         review::Review,
         shipping::CheckoutSettings,
     },
     storage::{
-        CommerceRepository, IdempotencyRecord, NewOrder, OrderQuery, Placement, Shortfall,
-        StorageError, StorageResult,
+        CommerceRepository, IdempotencyRecord, NewOrder, OrderChange, OrderQuery, Placement,
+        Shortfall, StorageError, StorageResult,
+        faults::{Faults, SagaStep},
     },
 };
 
@@ -130,11 +131,17 @@ fn write_order(
 }
 
 /// Counts one use of a discount; `false` when a limit is reached.
-fn use_discount(tx: &Transaction<'_>, store: &str, new: &NewOrder) -> StorageResult<bool> {
+fn use_discount(
+    tx: &Transaction<'_>,
+    store: &str,
+    new: &NewOrder,
+    faults: &Faults,
+) -> StorageResult<bool> {
     let Some(use_) = &new.discount else {
         return Ok(true);
     };
     let id = use_.discount_id.to_string();
+    faults.check(SagaStep::CountDiscount)?;
     let changed = tx
         .execute(
             "UPDATE discounts SET used = used + 1
@@ -145,6 +152,7 @@ fn use_discount(tx: &Transaction<'_>, store: &str, new: &NewOrder) -> StorageRes
     if changed == 0 {
         return Ok(false);
     }
+    faults.check(SagaStep::CountCustomerUse)?;
     let changed = tx
         .execute(
             "INSERT INTO discount_uses (store_id, discount_id, customer_key, uses)
@@ -155,6 +163,23 @@ fn use_discount(tx: &Transaction<'_>, store: &str, new: &NewOrder) -> StorageRes
         )
         .map_err(unavailable)?;
     Ok(changed > 0)
+}
+
+/// Gives one counted use back to the discount's total and to its customer.
+fn return_discount(tx: &Transaction<'_>, store: &str, returned: &ReturnedUse) -> StorageResult<()> {
+    let id = returned.discount_id.to_string();
+    tx.execute(
+        "UPDATE discounts SET used = used - 1 WHERE store_id = ?1 AND id = ?2 AND used > 0",
+        (store, &id),
+    )
+    .map_err(unavailable)?;
+    tx.execute(
+        "UPDATE discount_uses SET uses = uses - 1
+         WHERE store_id = ?1 AND discount_id = ?2 AND customer_key = ?3 AND uses > 0",
+        (store, &id, &returned.customer_key),
+    )
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 fn read_key(
@@ -455,6 +480,7 @@ impl CommerceRepository for EmbeddedStorage {
 
     async fn place_order(&self, store: StoreId, new: &NewOrder) -> StorageResult<Placement> {
         let new = new.clone();
+        let faults = self.faults.clone();
         self.call(move |conn| {
             let tx = immediate(conn)?;
             let store_text = store.to_string();
@@ -462,9 +488,11 @@ impl CommerceRepository for EmbeddedStorage {
             if let Some(seen) = read_key(&tx, &store_text, &key.scope, &key.key)? {
                 return Ok(Placement::Seen(seen));
             }
+            faults.check(SagaStep::ClaimKey)?;
             let mut touched = Touched::new(&tx, store);
             let mut short = Vec::new();
-            for reservation in new.order.reservations() {
+            for (index, reservation) in new.order.reservations().into_iter().enumerate() {
+                faults.check(SagaStep::Reserve(index))?;
                 if let Err(available) = touched.apply(&reservation)? {
                     short.push(Shortfall {
                         variant_id: reservation.variant_id,
@@ -477,9 +505,10 @@ impl CommerceRepository for EmbeddedStorage {
                 // Dropping the transaction rolls back every reservation made above.
                 return Ok(Placement::Short(short));
             }
-            if !use_discount(&tx, &store_text, &new)? {
+            if !use_discount(&tx, &store_text, &new, &faults)? {
                 return Ok(Placement::DiscountUsedUp);
             }
+            faults.check(SagaStep::NumberOrder)?;
             let number: i64 = tx
                 .query_row(
                     "INSERT INTO order_numbers (store_id, last) VALUES (?1, 1001)
@@ -493,13 +522,16 @@ impl CommerceRepository for EmbeddedStorage {
             order.number = number;
             order.version = 1;
             touched.finish(store, order.created_at)?;
+            faults.check(SagaStep::InsertOrder)?;
             write_order(&tx, &store_text, &order, true)?;
+            faults.check(SagaStep::PublishEvents)?;
             for mut event in new.events.clone() {
                 if let Some(slot) = event.payload.get_mut("number") {
                     *slot = number.into();
                 }
                 append_event(&tx, store, event)?;
             }
+            faults.check(SagaStep::RecordKey)?;
             tx.execute(
                 "INSERT INTO idempotency_keys
                     (store_id, scope, key, request_hash, order_id, order_token, created_at)
@@ -560,14 +592,12 @@ impl CommerceRepository for EmbeddedStorage {
         .await
     }
 
-    async fn save_order(
-        &self,
-        store: StoreId,
-        order: &Order,
-        moves: &[StockMove],
-        events: &[StoreEvent],
-    ) -> StorageResult<bool> {
-        let (order, moves, events) = (order.clone(), moves.to_vec(), events.to_vec());
+    async fn save_order(&self, store: StoreId, change: &OrderChange<'_>) -> StorageResult<bool> {
+        let order = change.order.clone();
+        let moves = change.moves.to_vec();
+        let events = change.events.to_vec();
+        let returned = change.returned_discount.cloned();
+        let faults = self.faults.clone();
         self.call(move |conn| {
             let tx = immediate(conn)?;
             let store_text = store.to_string();
@@ -582,8 +612,10 @@ impl CommerceRepository for EmbeddedStorage {
             if current != Some(order.version) {
                 return Ok(false);
             }
+            faults.check(SagaStep::SaveOrder)?;
             let mut touched = Touched::new(&tx, store);
-            for change in &moves {
+            for (index, change) in moves.iter().enumerate() {
+                faults.check(SagaStep::ApplyMove(index))?;
                 if touched.apply(change)?.is_err() {
                     return Err(StorageError::Conflict("stock.reserve"));
                 }
@@ -592,6 +624,9 @@ impl CommerceRepository for EmbeddedStorage {
             let mut next = order.clone();
             next.version += 1;
             write_order(&tx, &store_text, &next, false)?;
+            if let Some(returned) = &returned {
+                return_discount(&tx, &store_text, returned)?;
+            }
             for event in events {
                 append_event(&tx, store, event)?;
             }
@@ -599,6 +634,15 @@ impl CommerceRepository for EmbeddedStorage {
             Ok(true)
         })
         .await
+    }
+
+    async fn complete_pending(
+        &self,
+        _now: Timestamp,
+        _older_than: jiff::SignedDuration,
+    ) -> StorageResult<u64> {
+        // Every order change commits with all its effects in one transaction.
+        Ok(0)
     }
 
     async fn orders(&self, store: StoreId, query: &OrderQuery) -> StorageResult<Vec<Order>> {

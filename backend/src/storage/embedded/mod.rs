@@ -22,12 +22,14 @@ use rusqlite::Connection;
 use super::{
     AuditRepository, CatalogRepository, CommerceRepository, CustomerRepository, OutboxRepository,
     SessionRepository, Storage, StorageError, StorageResult, StoreRepository, TeamRepository,
-    TokenRepository, UserRepository,
+    TokenRepository, UserRepository, faults::Faults,
 };
 
 #[derive(Clone)]
 pub struct EmbeddedStorage {
     conn: Arc<Mutex<Connection>>,
+    /// Injected failures (tests only; empty otherwise).
+    faults: Faults,
 }
 
 impl EmbeddedStorage {
@@ -45,7 +47,15 @@ impl EmbeddedStorage {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            faults: Faults::default(),
         })
+    }
+
+    /// The same storage, failing where `faults` says (tests of compensation).
+    #[must_use]
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// For point reads that take microseconds (a store by slug, the catalogue version): runs

@@ -216,6 +216,11 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO product_variants (store_id, variant_id, product_id)
         SELECT p.store_id, json_extract(v.value, '$.id'), p.id
         FROM products p, json_each(p.doc, '$.variants') v;",
+    // 5: events carry their own id, so appending one twice stores it once.
+    "ALTER TABLE store_events ADD COLUMN id TEXT;
+    UPDATE store_events SET id = json_extract(doc, '$.id') WHERE json_extract(doc, '$.id') IS NOT NULL
+        AND json_extract(doc, '$.id') != '00000000-0000-0000-0000-000000000000';
+    CREATE UNIQUE INDEX store_events_id ON store_events (id);",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -586,16 +586,31 @@ impl CatalogRepository for MongoStorage {
     }
 
     async fn append_event(&self, store: StoreId, event: &StoreEvent) -> StorageResult<i64> {
+        let events = self.collection(query::STORE_EVENTS);
+        let id = event.id.to_string();
+        // Keyed by the event's own id: appending it again (a retried follow-up) stores it once.
+        if let Some(stored) = events
+            .find_one(doc! { "_id": &id })
+            .await
+            .map_err(unavailable)?
+        {
+            return Ok(number(&stored, "seq"));
+        }
         let seq = self.increment(&format!("events:{store}")).await?;
         let mut event = event.clone();
         event.seq = seq;
         event.store_id = store;
-        let document = to_document(&format!("{store}:{seq:020}"), &event, doc! {})?;
-        self.collection(query::STORE_EVENTS)
-            .insert_one(document)
-            .await
-            .map_err(unavailable)?;
-        Ok(seq)
+        let document = to_document(&id, &event, doc! {})?;
+        match events.insert_one(document).await {
+            Ok(_) => Ok(seq),
+            Err(error) if super::is_duplicate_key(&error) => events
+                .find_one(doc! { "_id": &id })
+                .await
+                .map_err(unavailable)?
+                .map(|stored| number(&stored, "seq"))
+                .ok_or(StorageError::Conflict("store_events.id")),
+            Err(error) => Err(unavailable(error)),
+        }
     }
 
     async fn events(

@@ -1,8 +1,5 @@
-//! `CommerceRepository` on MongoDB, using single-document atomic operations only (a standalone
-//! server and Amazon DocumentDB have no multi-document transactions to rely on). Checkout is a
-//! saga: claim the idempotency key (a unique `_id`), reserve each line with a conditional
-//! `$inc` on its inventory document in variant order, count the discount use, number and
-//! insert the order; any failure undoes the steps already done, in reverse.
+//! `CommerceRepository` on MongoDB: carts, discounts, settings, order reads and reviews here;
+//! checkout and order changes are the saga in `saga.rs`.
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
@@ -20,45 +17,16 @@ use super::{
 };
 use crate::{
     domain::{
-        cart::Cart,
-        discount::Discount,
-        events::StoreEvent,
-        order::{Order, StockMove, StockOp},
-        review::Review,
-        shipping::CheckoutSettings,
+        cart::Cart, discount::Discount, order::Order, review::Review, shipping::CheckoutSettings,
     },
     storage::{
-        CatalogRepository, CommerceRepository, IdempotencyRecord, NewOrder, OrderQuery, Placement,
-        Shortfall, StorageError, StorageResult,
+        CommerceRepository, IdempotencyRecord, NewOrder, OrderChange, OrderQuery, Placement,
+        StorageError, StorageResult,
     },
 };
 
 fn scoped(store: StoreId, id: impl std::fmt::Display) -> Document {
     doc! { "store_id": store.to_string(), "_id": id.to_string() }
-}
-
-fn key_id(store: StoreId, scope: &str, key: &str) -> String {
-    format!("{store}|{scope}|{key}")
-}
-
-fn record(document: &Document) -> StorageResult<IdempotencyRecord> {
-    let request_hash = document
-        .get_str("request_hash")
-        .map_err(|_| StorageError::Corrupt("idempotency record".into()))?
-        .to_owned();
-    let order_id = match document.get_str("order_id") {
-        Ok(id) => Some(
-            id.parse()
-                .map_err(|_| StorageError::Corrupt(format!("bad order id {id}")))?,
-        ),
-        Err(_) => None,
-    };
-    let order_token = document.get_str("order_token").ok().map(str::to_owned);
-    Ok(IdempotencyRecord {
-        request_hash,
-        order_id,
-        order_token,
-    })
 }
 
 impl MongoStorage {
@@ -81,105 +49,6 @@ impl MongoStorage {
             .await
             .map_err(unavailable)?;
         documents.into_iter().map(from_document).collect()
-    }
-
-    /// Undoes reservations made by a checkout that could not finish.
-    async fn release_all(&self, store: StoreId, held: &[StockMove]) -> StorageResult<()> {
-        for change in held.iter().rev() {
-            let release = StockMove {
-                op: StockOp::Release,
-                ..*change
-            };
-            self.apply_stock_move(store, &release).await?;
-        }
-        Ok(())
-    }
-
-    /// Counts one discount use; `false` (and nothing counted) when a limit is reached.
-    async fn use_discount(&self, store: StoreId, new: &NewOrder) -> StorageResult<bool> {
-        let Some(use_) = &new.discount else {
-            return Ok(true);
-        };
-        let bumped = self
-            .collection(query::DISCOUNTS)
-            .update_one(
-                query::discount_use(store, use_.discount_id, use_.usage_limit),
-                doc! { "$inc": { "used": 1_i64 } },
-            )
-            .await
-            .map_err(unavailable)?;
-        if bumped.matched_count == 0 {
-            return Ok(false);
-        }
-        let id = format!("{store}|{}|{}", use_.discount_id, use_.customer_key);
-        let mut filter = doc! { "_id": &id };
-        if let Some(limit) = use_.per_customer_limit {
-            filter.insert("uses", doc! { "$lt": limit });
-        }
-        // At the limit the filter misses, the upsert collides with the existing `_id`, and the
-        // duplicate-key error is the refusal.
-        let counted = self
-            .collection(query::DISCOUNT_USES)
-            .update_one(filter, doc! { "$inc": { "uses": 1_i64 } })
-            .upsert(true)
-            .await;
-        match counted {
-            Ok(_) => Ok(true),
-            Err(error) if is_duplicate_key(&error) => {
-                self.collection(query::DISCOUNTS)
-                    .update_one(
-                        scoped(store, use_.discount_id),
-                        doc! { "$inc": { "used": -1_i64 } },
-                    )
-                    .await
-                    .map_err(unavailable)?;
-                Ok(false)
-            }
-            Err(error) => Err(unavailable(error)),
-        }
-    }
-
-    /// Steps 2–5 of the saga, after the key is claimed. On `Err` or a refusal the caller
-    /// releases the key; reservations are undone here.
-    async fn reserve_and_insert(
-        &self,
-        store: StoreId,
-        new: &NewOrder,
-    ) -> StorageResult<(Placement, Vec<(StockMove, i64)>)> {
-        let mut held = Vec::new();
-        let mut after = Vec::new();
-        let mut short = Vec::new();
-        for reservation in new.order.reservations() {
-            if let Some(available) = self.apply_stock_move(store, &reservation).await? {
-                held.push(reservation);
-                after.extend(available.map(|units| (reservation, units)));
-            } else {
-                short.push(Shortfall {
-                    variant_id: reservation.variant_id,
-                    requested: reservation.quantity,
-                    available: self.available(store, reservation.variant_id).await?,
-                });
-            }
-        }
-        if !short.is_empty() {
-            self.release_all(store, &held).await?;
-            return Ok((Placement::Short(short), Vec::new()));
-        }
-        if !self.use_discount(store, new).await? {
-            self.release_all(store, &held).await?;
-            return Ok((Placement::DiscountUsedUp, Vec::new()));
-        }
-        let number = 1_000 + self.increment(&format!("orders:{store}")).await?;
-        let mut order = new.order.clone();
-        order.store_id = store;
-        order.number = number;
-        order.version = 1;
-        let document = to_document(&order.id.to_string(), &order, doc! {})?;
-        if let Err(error) = self.collection(query::ORDERS).insert_one(document).await {
-            self.release_all(store, &held).await?;
-            return Err(unavailable(error));
-        }
-        Ok((Placement::Placed(Box::new(order)), after))
     }
 }
 
@@ -344,7 +213,7 @@ impl CommerceRepository for MongoStorage {
     ) -> StorageResult<i64> {
         let found = self
             .collection(query::DISCOUNT_USES)
-            .find_one(doc! { "_id": format!("{store}|{id}|{customer_key}") })
+            .find_one(doc! { "_id": query::discount_use_id(store, id, customer_key) })
             .await
             .map_err(unavailable)?;
         Ok(found.map_or(0, |d| number(&d, "uses")))
@@ -387,80 +256,7 @@ impl CommerceRepository for MongoStorage {
     }
 
     async fn place_order(&self, store: StoreId, new: &NewOrder) -> StorageResult<Placement> {
-        let key = &new.idempotency;
-        let key_doc_id = key_id(store, &key.scope, &key.key);
-        let claim = doc! {
-            "_id": &key_doc_id,
-            "store_id": store.to_string(),
-            "request_hash": &key.request_hash,
-            "created_at": new.order.created_at.as_millisecond(),
-        };
-        let keys = self.collection(query::IDEMPOTENCY_KEYS);
-        match keys.insert_one(claim).await {
-            Ok(_) => {}
-            Err(error) if is_duplicate_key(&error) => {
-                let seen = keys
-                    .find_one(doc! { "_id": &key_doc_id })
-                    .await
-                    .map_err(unavailable)?
-                    .ok_or_else(|| StorageError::Conflict("idempotency.key"))?;
-                return Ok(Placement::Seen(record(&seen)?));
-            }
-            Err(error) => return Err(unavailable(error)),
-        }
-        let (placed, after) = match self.reserve_and_insert(store, new).await {
-            Ok((Placement::Placed(order), after)) => (order, after),
-            other => {
-                keys.delete_one(doc! { "_id": &key_doc_id })
-                    .await
-                    .map_err(unavailable)?;
-                return other.map(|(placement, _)| placement);
-            }
-        };
-        for mut event in new.events.clone() {
-            if let Some(slot) = event.payload.get_mut("number") {
-                *slot = placed.number.into();
-            }
-            self.append_event(store, &event).await?;
-        }
-        // A variant this very reservation took from above its threshold to at or below it.
-        for (reservation, available) in &after {
-            let Some(product) = self.product(store, reservation.product_id).await? else {
-                continue;
-            };
-            let Some(variant) = product.variant(reservation.variant_id) else {
-                continue;
-            };
-            let threshold = variant.low_stock_threshold;
-            if variant.track_inventory
-                && *available <= threshold
-                && available + reservation.quantity > threshold
-            {
-                let payload = serde_json::json!({
-                    "product_id": product.id,
-                    "variant_id": variant.id,
-                    "sku": variant.sku,
-                    "available": available,
-                    "threshold": threshold,
-                });
-                let event =
-                    StoreEvent::new(store, "inventory.low_stock", payload, placed.created_at);
-                self.append_event(store, &event).await?;
-            }
-        }
-        if !after.is_empty() {
-            self.bump_catalog_version(store).await?;
-        }
-        keys.update_one(
-            doc! { "_id": &key_doc_id },
-            doc! { "$set": { "order_id": placed.id.to_string(), "order_token": &key.order_token } },
-        )
-        .await
-        .map_err(unavailable)?;
-        if let Some(cart) = new.cart_id {
-            self.delete_cart(store, cart).await?;
-        }
-        Ok(Placement::Placed(placed))
+        self.place_order_saga(store, new).await
     }
 
     async fn idempotency_record(
@@ -469,13 +265,15 @@ impl CommerceRepository for MongoStorage {
         scope: &str,
         key: &str,
     ) -> StorageResult<Option<IdempotencyRecord>> {
-        self.collection(query::IDEMPOTENCY_KEYS)
-            .find_one(doc! { "_id": key_id(store, scope, key) })
+        let found = self
+            .collection(query::IDEMPOTENCY_KEYS)
+            .find_one(doc! { "_id": super::saga::key_id(store, scope, key) })
             .await
-            .map_err(unavailable)?
-            .as_ref()
-            .map(record)
-            .transpose()
+            .map_err(unavailable)?;
+        match found {
+            Some(document) => self.resolve_key(store, &document).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     async fn delete_idempotency_keys(&self, before: Timestamp) -> StorageResult<u64> {
@@ -491,40 +289,16 @@ impl CommerceRepository for MongoStorage {
         find_one(&self.collection(query::ORDERS), scoped(store, id)).await
     }
 
-    async fn save_order(
+    async fn save_order(&self, store: StoreId, change: &OrderChange<'_>) -> StorageResult<bool> {
+        self.save_order_saga(store, change).await
+    }
+
+    async fn complete_pending(
         &self,
-        store: StoreId,
-        order: &Order,
-        moves: &[StockMove],
-        events: &[StoreEvent],
-    ) -> StorageResult<bool> {
-        let expected = order.version;
-        let mut next = order.clone();
-        next.store_id = store;
-        next.version = expected + 1;
-        let document = to_document(&next.id.to_string(), &next, doc! {})?;
-        let mut filter = scoped(store, next.id);
-        filter.insert("version", expected);
-        // The order document is the claim: only the writer that moves it from `expected`
-        // applies the stock moves, so two sweepers never release the same stock twice.
-        let result = self
-            .collection(query::ORDERS)
-            .replace_one(filter, document)
-            .await
-            .map_err(unavailable)?;
-        if result.matched_count != 1 {
-            return Ok(false);
-        }
-        for change in moves {
-            self.apply_stock_move(store, change).await?;
-        }
-        for event in events {
-            self.append_event(store, event).await?;
-        }
-        if !moves.is_empty() {
-            self.bump_catalog_version(store).await?;
-        }
-        Ok(true)
+        now: Timestamp,
+        older_than: jiff::SignedDuration,
+    ) -> StorageResult<u64> {
+        self.complete_pending_orders(now, older_than).await
     }
 
     async fn orders(&self, store: StoreId, query: &OrderQuery) -> StorageResult<Vec<Order>> {

@@ -8,6 +8,7 @@ mod catalog;
 mod commerce;
 mod identity;
 pub mod query;
+mod saga;
 mod stores;
 
 use std::time::Duration;
@@ -24,12 +25,14 @@ use mongodb::{
 use super::{
     AuditRepository, CatalogRepository, CommerceRepository, CustomerRepository, OutboxRepository,
     SessionRepository, Storage, StorageError, StorageResult, StoreRepository, TeamRepository,
-    TokenRepository, UserRepository,
+    TokenRepository, UserRepository, faults::Faults,
 };
 
 pub struct MongoStorage {
     db: Database,
     stores: Collection<Document>,
+    /// Injected failures (tests only; empty otherwise).
+    faults: Faults,
 }
 
 impl MongoStorage {
@@ -63,7 +66,15 @@ impl MongoStorage {
         Self {
             stores: db.collection(query::STORES),
             db,
+            faults: Faults::default(),
         }
+    }
+
+    /// The same storage, failing where `faults` says (tests of the saga's compensation).
+    #[must_use]
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
     }
 }
 

@@ -161,6 +161,7 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
                     doc! { "store_id": 1, "customer_id": 1, "created_at": -1 },
                 ),
                 index("orders_due", doc! { "status": 1, "pay_by": 1 }),
+                index("orders_pending_work", doc! { "pending_since": 1 }),
             ],
         ),
         (
@@ -198,6 +199,53 @@ pub fn session_rotation(id: &str, request: &RotationRequest<'_>) -> (Document, D
             "$inc": { "generation": 1_i64 },
         },
     )
+}
+
+/// Removes finished pieces of an order's pending work (`field` entries whose `key` is one of
+/// `ids`), bumping `pending_rev` so a save that read the order before retries.
+pub fn pull_finished(field: &str, key: &str, ids: Vec<String>) -> Document {
+    doc! {
+        "$pull": { field: { key: { "$in": ids } } },
+        "$inc": { "pending_rev": 1_i64 },
+    }
+}
+
+/// Clears an order's pending-work marker, matching only when no piece of work is left.
+pub fn work_done(order_filter: Document) -> (Document, Document) {
+    let mut filter = order_filter;
+    filter.insert("outbox", doc! { "$size": 0 });
+    filter.insert("pending_moves", doc! { "$size": 0 });
+    filter.insert("pending_returns", doc! { "$size": 0 });
+    (
+        filter,
+        doc! {
+            "$unset": {
+                "pending_since": "", "pending_key": "", "pending_cart": "",
+                "catalog_stale": "", "repair_lease": "",
+            },
+            "$inc": { "pending_rev": 1_i64 },
+        },
+    )
+}
+
+/// Claims an order whose pending work has waited since `cutoff` (ms) for a repair pass, unless
+/// another pass holds it; the lease runs until `lease_until` (ms).
+pub fn repair_claim(cutoff: i64, now: i64, lease_until: i64) -> (Document, Document) {
+    (
+        doc! {
+            "pending_since": { "$lte": cutoff },
+            "$or": [
+                { "repair_lease": { "$exists": false } },
+                { "repair_lease": { "$lte": now } },
+            ],
+        },
+        doc! { "$set": { "repair_lease": lease_until } },
+    )
+}
+
+/// The id of the document counting one customer's uses of a discount.
+pub fn discount_use_id(store: StoreId, discount: DiscountId, customer_key: &str) -> String {
+    format!("{store}|{discount}|{customer_key}")
 }
 
 /// The id of a variant's inventory document.
@@ -412,6 +460,37 @@ mod tests {
             new,
             Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
         )
+    }
+
+    #[test]
+    fn pending_work_is_pulled_by_id_cleared_only_when_empty_and_claimed_by_lease() {
+        let pull = pull_finished("pending_moves", "move_id", vec!["m1".into()]);
+        assert_eq!(
+            pull,
+            doc! {
+                "$pull": { "pending_moves": { "move_id": { "$in": ["m1"] } } },
+                "$inc": { "pending_rev": 1_i64 },
+            }
+        );
+        let (filter, update) = work_done(doc! { "_id": "o1" });
+        assert_eq!(filter.get_document("outbox").unwrap(), &doc! { "$size": 0 });
+        assert_eq!(
+            filter.get_document("pending_returns").unwrap(),
+            &doc! { "$size": 0 }
+        );
+        assert!(
+            update
+                .get_document("$unset")
+                .unwrap()
+                .contains_key("pending_since")
+        );
+        let (filter, update) = repair_claim(100, 200, 500);
+        assert_eq!(
+            filter.get_document("pending_since").unwrap(),
+            &doc! { "$lte": 100_i64 }
+        );
+        assert_eq!(filter.get_array("$or").unwrap().len(), 2);
+        assert_eq!(update, doc! { "$set": { "repair_lease": 500_i64 } });
     }
 
     #[test]

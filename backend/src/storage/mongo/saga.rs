@@ -1,0 +1,700 @@
+//! Checkout and order changes on MongoDB, with single-document atomic operations only (a
+//! standalone server and Amazon DocumentDB have no multi-document transactions to rely on).
+//!
+//! Checkout is a saga: claim the idempotency key → reserve each line → count the discount use →
+//! number the order → store it. Until the order is stored, a step that fails (or refuses)
+//! undoes every step before it, in reverse: reservations released, discount counts given back,
+//! the key freed — so a retry starts from nothing. Storing the order is the point of no
+//! return: what still follows (appending its events, bumping the catalogue version, pointing
+//! the key at the order, deleting the cart) is written into the order document with it, then
+//! done; an error there only delays it until [`MongoStorage::complete_pending`] finishes it.
+//!
+//! An order change works the same way: reservations it needs are held first (they may be
+//! refused), then the order is saved under its version together with what it still has to do
+//! (stock moves, events, a discount use to give back), and that work is done at once or, after
+//! an error, by the repair pass — each piece once, so the order and its stock never stay apart.
+
+use jiff::{SignedDuration, Timestamp};
+use mongodb::{
+    bson::{Bson, Document, doc},
+    options::ReturnDocument,
+};
+use serde::{Deserialize, Serialize};
+use techverse_shared::{CartId, DiscountId, OrderId, StoreId};
+
+use super::{
+    MongoStorage,
+    identity::{from_document, to_document},
+    is_duplicate_key, query, unavailable,
+};
+use crate::{
+    domain::{
+        discount::ReturnedUse,
+        events::StoreEvent,
+        order::{Order, StockMove, StockOp},
+    },
+    storage::{
+        CatalogRepository, CommerceRepository, IdempotencyRecord, NewOrder, OrderChange, Placement,
+        Shortfall, StorageError, StorageResult, faults::SagaStep,
+    },
+};
+
+/// How long a repair pass keeps an order to itself while finishing it.
+const REPAIR_LEASE: SignedDuration = SignedDuration::from_mins(5);
+
+/// Matches a stored `pending_rev` (absent on documents written before it existed).
+fn pending_rev_filter(revision: i64) -> Bson {
+    if revision == 0 {
+        Bson::Document(doc! { "$in": [0_i64, Bson::Null] })
+    } else {
+        Bson::Int64(revision)
+    }
+}
+
+pub(super) fn key_id(store: StoreId, scope: &str, key: &str) -> String {
+    format!("{store}|{scope}|{key}")
+}
+
+/// A stock move still to apply, named so that applying it is recorded once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingMove {
+    move_id: String,
+    #[serde(flatten)]
+    change: StockMove,
+}
+
+/// A discount use still to give back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingReturn {
+    return_id: String,
+    #[serde(flatten)]
+    returned: ReturnedUse,
+}
+
+/// The work an order document still carries (fields beside the order's own).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Pending {
+    /// Events still to append to the store's log.
+    #[serde(default)]
+    outbox: Vec<StoreEvent>,
+    #[serde(default)]
+    pending_moves: Vec<PendingMove>,
+    #[serde(default)]
+    pending_returns: Vec<PendingReturn>,
+    /// The checkout's idempotency key, still to point at the order.
+    #[serde(default)]
+    pending_key: Option<String>,
+    /// The cart the order came from, still to delete.
+    #[serde(default)]
+    pending_cart: Option<CartId>,
+    /// Stock moved: the catalogue version is still to bump.
+    #[serde(default)]
+    catalog_stale: bool,
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+fn bson_of<T: Serialize>(value: &T) -> StorageResult<Bson> {
+    let json = serde_json::to_value(value).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    mongodb::bson::to_bson(&json).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+/// What a checkout has done so far, to undo in reverse when a later step fails.
+#[derive(Debug, Default)]
+struct Done {
+    held: Vec<StockMove>,
+    counted_discount: Option<DiscountId>,
+    counted_customer_use: Option<String>,
+}
+
+impl MongoStorage {
+    /// The checkout saga (see the module documentation).
+    pub(super) async fn place_order_saga(
+        &self,
+        store: StoreId,
+        new: &NewOrder,
+    ) -> StorageResult<Placement> {
+        let key = key_id(store, &new.idempotency.scope, &new.idempotency.key);
+        if let Some(seen) = self.claim_key(store, new, &key).await? {
+            return Ok(Placement::Seen(seen));
+        }
+        let mut done = Done::default();
+        let outcome = self.hold_and_store(store, new, &key, &mut done).await;
+        if !matches!(outcome, Ok(Placement::Placed(_))) {
+            self.undo(store, &done, &key).await;
+        }
+        outcome
+    }
+
+    /// Step 1: the key, recorded with the order it is for, so a retry after a failure later in
+    /// the saga finds the order. `Some` when the key was seen before.
+    async fn claim_key(
+        &self,
+        store: StoreId,
+        new: &NewOrder,
+        key: &str,
+    ) -> StorageResult<Option<IdempotencyRecord>> {
+        self.faults.check(SagaStep::ClaimKey)?;
+        let claim = doc! {
+            "_id": key,
+            "store_id": store.to_string(),
+            "request_hash": &new.idempotency.request_hash,
+            "pending_order_id": new.order.id.to_string(),
+            "order_token": &new.idempotency.order_token,
+            "created_at": new.order.created_at.as_millisecond(),
+        };
+        let keys = self.collection(query::IDEMPOTENCY_KEYS);
+        match keys.insert_one(claim).await {
+            Ok(_) => Ok(None),
+            Err(error) if is_duplicate_key(&error) => {
+                let seen = keys
+                    .find_one(doc! { "_id": key })
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or(StorageError::Conflict("idempotency.key"))?;
+                self.resolve_key(store, &seen).await.map(Some)
+            }
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// What a key document says, counting a key whose order is stored as done even when the
+    /// last saga step (pointing the key at it) has not happened yet.
+    pub(super) async fn resolve_key(
+        &self,
+        store: StoreId,
+        document: &Document,
+    ) -> StorageResult<IdempotencyRecord> {
+        let request_hash = document
+            .get_str("request_hash")
+            .map_err(|_| StorageError::Corrupt("idempotency record".into()))?
+            .to_owned();
+        let order_token = document.get_str("order_token").ok().map(str::to_owned);
+        let parse = |id: &str| {
+            id.parse::<OrderId>()
+                .map_err(|_| StorageError::Corrupt(format!("bad order id {id}")))
+        };
+        let order_id = match (
+            document.get_str("order_id"),
+            document.get_str("pending_order_id"),
+        ) {
+            (Ok(id), _) => Some(parse(id)?),
+            (Err(_), Ok(pending)) => {
+                let id = parse(pending)?;
+                self.order(store, id).await?.map(|_| id)
+            }
+            _ => None,
+        };
+        Ok(IdempotencyRecord {
+            request_hash,
+            order_id,
+            order_token,
+        })
+    }
+
+    /// Steps 2–5; a refusal or an error leaves `done` for [`Self::undo`].
+    async fn hold_and_store(
+        &self,
+        store: StoreId,
+        new: &NewOrder,
+        key: &str,
+        done: &mut Done,
+    ) -> StorageResult<Placement> {
+        let available_after = match self.reserve(store, new, done).await? {
+            Ok(after) => after,
+            Err(short) => return Ok(Placement::Short(short)),
+        };
+        if !self.count_discount(store, new, done).await? {
+            return Ok(Placement::DiscountUsedUp);
+        }
+        self.faults.check(SagaStep::NumberOrder)?;
+        let number = 1_000 + self.increment(&format!("orders:{store}")).await?;
+        let mut order = new.order.clone();
+        order.store_id = store;
+        order.number = number;
+        order.version = 1;
+        let mut events: Vec<StoreEvent> = new.events.clone();
+        for event in &mut events {
+            if let Some(slot) = event.payload.get_mut("number") {
+                *slot = number.into();
+            }
+        }
+        events.extend(
+            self.low_stock_events(store, &available_after, &order)
+                .await?,
+        );
+        let pending = Pending {
+            outbox: events,
+            pending_key: Some(key.to_owned()),
+            pending_cart: new.cart_id,
+            catalog_stale: !done.held.is_empty(),
+            ..Pending::default()
+        };
+        self.insert_order(store, &order, &pending).await?;
+        // The order is stored: from here on nothing is undone, only finished.
+        if let Err(error) = self.finish(store, order.id, &pending).await {
+            tracing::warn!(store_id = %store, order_id = %order.id, error = %error,
+                "order stored; its follow-up work waits for the repair pass");
+        }
+        Ok(Placement::Placed(Box::new(order)))
+    }
+
+    /// Step 2: each line's conditional decrement, in variant order. `Err` lists the lines
+    /// that are short; otherwise the units each tracked variant has left.
+    async fn reserve(
+        &self,
+        store: StoreId,
+        new: &NewOrder,
+        done: &mut Done,
+    ) -> StorageResult<Result<Vec<(StockMove, i64)>, Vec<Shortfall>>> {
+        let mut after = Vec::new();
+        let mut short = Vec::new();
+        for (index, reservation) in new.order.reservations().into_iter().enumerate() {
+            self.faults.check(SagaStep::Reserve(index))?;
+            if let Some(available) = self.apply_stock_move(store, &reservation).await? {
+                done.held.push(reservation);
+                after.extend(available.map(|units| (reservation, units)));
+            } else {
+                short.push(Shortfall {
+                    variant_id: reservation.variant_id,
+                    requested: reservation.quantity,
+                    available: self.available(store, reservation.variant_id).await?,
+                });
+            }
+        }
+        Ok(if short.is_empty() {
+            Ok(after)
+        } else {
+            Err(short)
+        })
+    }
+
+    /// Step 3: one use against the discount's total limit, then against the customer's;
+    /// `false` when either limit is reached.
+    async fn count_discount(
+        &self,
+        store: StoreId,
+        new: &NewOrder,
+        done: &mut Done,
+    ) -> StorageResult<bool> {
+        let Some(use_) = &new.discount else {
+            return Ok(true);
+        };
+        self.faults.check(SagaStep::CountDiscount)?;
+        let bumped = self
+            .collection(query::DISCOUNTS)
+            .update_one(
+                query::discount_use(store, use_.discount_id, use_.usage_limit),
+                doc! { "$inc": { "used": 1_i64 } },
+            )
+            .await
+            .map_err(unavailable)?;
+        if bumped.matched_count == 0 {
+            return Ok(false);
+        }
+        done.counted_discount = Some(use_.discount_id);
+        self.faults.check(SagaStep::CountCustomerUse)?;
+        let id = query::discount_use_id(store, use_.discount_id, &use_.customer_key);
+        let mut filter = doc! { "_id": &id };
+        if let Some(limit) = use_.per_customer_limit {
+            filter.insert("uses", doc! { "$lt": limit });
+        }
+        // At the limit the filter misses, the upsert collides with the existing `_id`, and the
+        // duplicate-key error is the refusal.
+        match self
+            .collection(query::DISCOUNT_USES)
+            .update_one(filter, doc! { "$inc": { "uses": 1_i64 } })
+            .upsert(true)
+            .await
+        {
+            Ok(_) => {
+                done.counted_customer_use = Some(id);
+                Ok(true)
+            }
+            Err(error) if is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// `inventory.low_stock` for variants this very reservation took from above their
+    /// threshold to at or below it.
+    async fn low_stock_events(
+        &self,
+        store: StoreId,
+        available_after: &[(StockMove, i64)],
+        order: &Order,
+    ) -> StorageResult<Vec<StoreEvent>> {
+        let mut events = Vec::new();
+        for (reservation, available) in available_after {
+            let Some(product) = self.product(store, reservation.product_id).await? else {
+                continue;
+            };
+            let Some(variant) = product.variant(reservation.variant_id) else {
+                continue;
+            };
+            let threshold = variant.low_stock_threshold;
+            if variant.track_inventory
+                && *available <= threshold
+                && available + reservation.quantity > threshold
+            {
+                let payload = serde_json::json!({
+                    "product_id": product.id,
+                    "variant_id": variant.id,
+                    "sku": variant.sku,
+                    "available": available,
+                    "threshold": threshold,
+                });
+                events.push(StoreEvent::new(
+                    store,
+                    "inventory.low_stock",
+                    payload,
+                    order.created_at,
+                ));
+            }
+        }
+        Ok(events)
+    }
+
+    /// Step 5: the order document, carrying what is still to be done after it.
+    async fn insert_order(
+        &self,
+        store: StoreId,
+        order: &Order,
+        pending: &Pending,
+    ) -> StorageResult<()> {
+        self.faults.check(SagaStep::InsertOrder)?;
+        let mut extra = match bson_of(pending)? {
+            Bson::Document(extra) => extra,
+            _ => return Err(StorageError::Corrupt("pending work".into())),
+        };
+        extra.insert("pending_since", order.created_at.as_millisecond());
+        let document = to_document(&order.id.to_string(), order, extra)?;
+        match self.collection(query::ORDERS).insert_one(document).await {
+            Ok(_) => Ok(()),
+            // An error does not always mean the write was lost: if the order is there after
+            // all, it stands (undoing its reservations would sell its stock twice).
+            Err(error) => match self.order(store, order.id).await {
+                Ok(Some(_)) => Ok(()),
+                _ => Err(unavailable(error)),
+            },
+        }
+    }
+
+    /// Undoes a checkout that could not finish, in reverse; each step is tried even when an
+    /// earlier one fails (what cannot be undone now is logged, for the repair pass of a later
+    /// release to find).
+    async fn undo(&self, store: StoreId, done: &Done, key: &str) {
+        let mut failures = Vec::new();
+        if let Some(id) = &done.counted_customer_use
+            && let Err(error) = self
+                .collection(query::DISCOUNT_USES)
+                .update_one(doc! { "_id": id }, doc! { "$inc": { "uses": -1_i64 } })
+                .await
+        {
+            failures.push(format!("customer use: {error}"));
+        }
+        if let Some(discount) = done.counted_discount
+            && let Err(error) = self
+                .collection(query::DISCOUNTS)
+                .update_one(
+                    doc! { "store_id": store.to_string(), "_id": discount.to_string() },
+                    doc! { "$inc": { "used": -1_i64 } },
+                )
+                .await
+        {
+            failures.push(format!("discount: {error}"));
+        }
+        for held in done.held.iter().rev() {
+            let release = StockMove {
+                op: StockOp::Release,
+                ..*held
+            };
+            if let Err(error) = self.apply_stock_move(store, &release).await {
+                failures.push(format!("release {}: {error}", held.variant_id));
+            }
+        }
+        if let Err(error) = self
+            .collection(query::IDEMPOTENCY_KEYS)
+            .delete_one(doc! { "_id": key })
+            .await
+        {
+            failures.push(format!("idempotency key: {error}"));
+        }
+        if !failures.is_empty() {
+            tracing::error!(store_id = %store, key, ?failures, "checkout could not be fully undone");
+        }
+    }
+
+    /// An order change (see the module documentation).
+    pub(super) async fn save_order_saga(
+        &self,
+        store: StoreId,
+        change: &OrderChange<'_>,
+    ) -> StorageResult<bool> {
+        let (reservations, moves): (Vec<StockMove>, Vec<StockMove>) =
+            change.moves.iter().partition(|m| m.op == StockOp::Reserve);
+        let mut held = Vec::new();
+        for reservation in &reservations {
+            match self.apply_stock_move(store, reservation).await {
+                Ok(Some(_)) => held.push(*reservation),
+                outcome => {
+                    self.release(store, &held).await;
+                    outcome?;
+                    return Err(StorageError::Conflict("stock.reserve"));
+                }
+            }
+        }
+        let pending = Pending {
+            outbox: change.events.to_vec(),
+            pending_moves: moves
+                .into_iter()
+                .map(|change| PendingMove {
+                    move_id: new_id(),
+                    change,
+                })
+                .collect(),
+            pending_returns: change
+                .returned_discount
+                .map(|returned| PendingReturn {
+                    return_id: new_id(),
+                    returned: returned.clone(),
+                })
+                .into_iter()
+                .collect(),
+            catalog_stale: !change.moves.is_empty(),
+            ..Pending::default()
+        };
+        let saved = self.write_change(store, change.order, &pending).await;
+        if !matches!(saved, Ok(true)) {
+            self.release(store, &held).await;
+            return saved;
+        }
+        if let Err(error) = self.finish(store, change.order.id, &pending).await {
+            tracing::warn!(store_id = %store, order_id = %change.order.id, error = %error,
+                "order saved; its follow-up work waits for the repair pass");
+        }
+        Ok(true)
+    }
+
+    /// Releases reservations an order change held before it could not be saved.
+    async fn release(&self, store: StoreId, held: &[StockMove]) {
+        for reservation in held.iter().rev() {
+            let release = StockMove {
+                op: StockOp::Release,
+                ..*reservation
+            };
+            if let Err(error) = self.apply_stock_move(store, &release).await {
+                tracing::error!(store_id = %store, variant_id = %reservation.variant_id,
+                    error = %error, "a reservation could not be released");
+            }
+        }
+    }
+
+    /// The order at `order.version` + 1 with `pending` added to what it already carries: the
+    /// stored document is read and replaced whole under its version and its `pending_rev`,
+    /// which every removal of finished work bumps, so a concurrent finish is never undone.
+    /// (Whole replacements, not `$set`, keep every field's BSON type as inserted.)
+    async fn write_change(
+        &self,
+        store: StoreId,
+        order: &Order,
+        pending: &Pending,
+    ) -> StorageResult<bool> {
+        self.faults.check(SagaStep::SaveOrder)?;
+        let orders = self.collection(query::ORDERS);
+        let filter = doc! { "store_id": store.to_string(), "_id": order.id.to_string() };
+        let mut next = order.clone();
+        next.store_id = store;
+        next.version = order.version + 1;
+        for _ in 0..10 {
+            let Some(stored) = orders.find_one(filter.clone()).await.map_err(unavailable)? else {
+                return Ok(false);
+            };
+            if super::catalog::number(&stored, "version") != order.version {
+                return Ok(false);
+            }
+            let revision = super::catalog::number(&stored, "pending_rev");
+            let mut merged: Pending = from_document(stored)?;
+            merged.outbox.extend(pending.outbox.iter().cloned());
+            merged
+                .pending_moves
+                .extend(pending.pending_moves.iter().cloned());
+            merged
+                .pending_returns
+                .extend(pending.pending_returns.iter().cloned());
+            merged.catalog_stale |= pending.catalog_stale;
+            let Bson::Document(mut extra) = bson_of(&merged)? else {
+                return Err(StorageError::Corrupt("pending work".into()));
+            };
+            extra.insert("pending_since", crate::domain::now().as_millisecond());
+            extra.insert("pending_rev", revision);
+            let document = to_document(&next.id.to_string(), &next, extra)?;
+            let mut expected = filter.clone();
+            expected.insert("version", order.version);
+            expected.insert("pending_rev", pending_rev_filter(revision));
+            let replaced = orders
+                .replace_one(expected, document)
+                .await
+                .map_err(unavailable)?;
+            if replaced.matched_count == 1 {
+                return Ok(true);
+            }
+        }
+        Err(StorageError::Unavailable(anyhow::anyhow!(
+            "order {} kept changing while saving",
+            order.id
+        )))
+    }
+
+    /// Does what an order document still carries, each piece once, and clears the marker
+    /// when nothing is left.
+    async fn finish(&self, store: StoreId, id: OrderId, pending: &Pending) -> StorageResult<()> {
+        let orders = self.collection(query::ORDERS);
+        let order_filter = doc! { "store_id": store.to_string(), "_id": id.to_string() };
+        if !pending.outbox.is_empty() {
+            self.faults.check(SagaStep::PublishEvents)?;
+            for event in &pending.outbox {
+                self.append_event(store, event).await?;
+            }
+            let ids: Vec<String> = pending.outbox.iter().map(|e| e.id.to_string()).collect();
+            orders
+                .update_one(
+                    order_filter.clone(),
+                    query::pull_finished("outbox", "id", ids),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        self.apply_pending_moves(store, &order_filter, &pending.pending_moves)
+            .await?;
+        for pending_return in &pending.pending_returns {
+            self.return_discount(store, &pending_return.returned)
+                .await?;
+            orders
+                .update_one(
+                    order_filter.clone(),
+                    query::pull_finished(
+                        "pending_returns",
+                        "return_id",
+                        vec![pending_return.return_id.clone()],
+                    ),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        if pending.catalog_stale {
+            self.bump_catalog_version(store).await?;
+        }
+        if let Some(key) = &pending.pending_key {
+            self.faults.check(SagaStep::RecordKey)?;
+            self.collection(query::IDEMPOTENCY_KEYS)
+                .update_one(
+                    doc! { "_id": key },
+                    doc! { "$set": { "order_id": id.to_string() } },
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        if let Some(cart) = pending.pending_cart {
+            self.delete_cart(store, cart).await?;
+        }
+        let (done, clear) = query::work_done(order_filter);
+        orders.update_one(done, clear).await.map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Applies stock moves in order, taking each applied one off the order, so that after an
+    /// error the order lists exactly the moves still to do.
+    async fn apply_pending_moves(
+        &self,
+        store: StoreId,
+        order_filter: &Document,
+        moves: &[PendingMove],
+    ) -> StorageResult<()> {
+        let mut applied = Vec::new();
+        let mut outcome = Ok(());
+        for (index, pending) in moves.iter().enumerate() {
+            if let Err(error) = self.faults.check(SagaStep::ApplyMove(index)) {
+                outcome = Err(error);
+                break;
+            }
+            if let Err(error) = self.apply_stock_move(store, &pending.change).await {
+                outcome = Err(error);
+                break;
+            }
+            applied.push(pending.move_id.clone());
+        }
+        if !applied.is_empty() {
+            self.collection(query::ORDERS)
+                .update_one(
+                    order_filter.clone(),
+                    query::pull_finished("pending_moves", "move_id", applied),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
+        outcome
+    }
+
+    /// Gives one use back to a discount and to its customer (never below zero).
+    async fn return_discount(&self, store: StoreId, returned: &ReturnedUse) -> StorageResult<()> {
+        self.collection(query::DISCOUNTS)
+            .update_one(
+                doc! {
+                    "store_id": store.to_string(),
+                    "_id": returned.discount_id.to_string(),
+                    "used": { "$gt": 0 },
+                },
+                doc! { "$inc": { "used": -1_i64 } },
+            )
+            .await
+            .map_err(unavailable)?;
+        self.collection(query::DISCOUNT_USES)
+            .update_one(
+                doc! {
+                    "_id": query::discount_use_id(store, returned.discount_id, &returned.customer_key),
+                    "uses": { "$gt": 0 },
+                },
+                doc! { "$inc": { "uses": -1_i64 } },
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The repair pass: finishes orders whose follow-up work has waited at least `older_than`,
+    /// each under a lease so that two instances never finish one order at once.
+    pub(super) async fn complete_pending_orders(
+        &self,
+        now: Timestamp,
+        older_than: SignedDuration,
+    ) -> StorageResult<u64> {
+        let (claim, lease) = query::repair_claim(
+            (now - older_than).as_millisecond(),
+            now.as_millisecond(),
+            (now + REPAIR_LEASE).as_millisecond(),
+        );
+        let mut finished = 0;
+        for _ in 0..100 {
+            let claimed = self
+                .collection(query::ORDERS)
+                .find_one_and_update(claim.clone(), lease.clone())
+                .return_document(ReturnDocument::After)
+                .await
+                .map_err(unavailable)?;
+            let Some(document) = claimed else {
+                break;
+            };
+            let order: Order = from_document(document.clone())?;
+            let pending: Pending = from_document(document)?;
+            match self.finish(order.store_id, order.id, &pending).await {
+                Ok(()) => finished += 1,
+                Err(error) => tracing::warn!(store_id = %order.store_id, order_id = %order.id,
+                    error = %error, "order follow-up still failing; retried after the lease"),
+            }
+        }
+        Ok(finished)
+    }
+}
