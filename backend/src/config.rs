@@ -92,6 +92,9 @@ pub struct Settings {
     pub rate_limit_login_per_minute: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// How many proxies of ours append to `X-Forwarded-For` (ALB alone: 1; CloudFront in
+    /// front of the ALB: 2); the client is that many entries from the right.
+    pub trusted_proxy_hops: u32,
     /// argon2id memory cost in KiB (OWASP: 19456) and iterations (2).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
@@ -136,6 +139,7 @@ struct Defaults {
     rate_limit_store_per_minute: u32,
     rate_limit_login_per_minute: u32,
     trust_forwarded_for: bool,
+    trusted_proxy_hops: u32,
     argon2_memory_kib: u32,
     argon2_iterations: u32,
 }
@@ -168,6 +172,7 @@ const DEFAULTS: Defaults = Defaults {
     rate_limit_store_per_minute: 3000,
     rate_limit_login_per_minute: 20,
     trust_forwarded_for: false,
+    trusted_proxy_hops: 1,
     argon2_memory_kib: 19 * 1024,
     argon2_iterations: 2,
 };
@@ -214,6 +219,7 @@ pub const ENV_KEYS: &[&str] = &[
     "rate_limit_store_per_minute",
     "rate_limit_login_per_minute",
     "trust_forwarded_for",
+    "trusted_proxy_hops",
     "argon2_memory_kib",
     "argon2_iterations",
 ];
@@ -236,6 +242,7 @@ const NUMERIC_KEYS: &[&str] = &[
     "rate_limit_user_per_minute",
     "rate_limit_store_per_minute",
     "rate_limit_login_per_minute",
+    "trusted_proxy_hops",
     "argon2_memory_kib",
     "argon2_iterations",
 ];

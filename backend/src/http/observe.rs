@@ -30,6 +30,31 @@ fn accept_request_id(value: Option<&HeaderValue>) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
 }
 
+/// The `method` label: the standard methods by name, anything else (a client may send any
+/// token as a method) as `other`, so label values stay a fixed, small set.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The `status` label: a real HTTP status, else one bucket.
+fn status_label(status: u16) -> String {
+    if (100..=599).contains(&status) {
+        status.to_string()
+    } else {
+        "other".to_owned()
+    }
+}
+
 /// Prometheus registry with the HTTP and process metrics.
 #[derive(Clone)]
 pub struct Metrics {
@@ -75,8 +100,10 @@ impl Metrics {
         })
     }
 
+    /// Counts one answered request. `route` must be a route template or `unmatched` (never a
+    /// raw path), so every label comes from a bounded set.
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let status = status.to_string();
+        let status = status_label(status);
         let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
@@ -107,14 +134,14 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
     let started = Instant::now();
     let request_id = accept_request_id(request.headers().get(REQUEST_ID));
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let metrics = request
         .app_data::<actix_web::web::Data<super::AppState>>()
         .map(|state| state.metrics.clone());
     let span = tracing::info_span!(
         "http_request",
         request_id = %request_id,
-        method = %method,
+        method = %request.method(),
         route = Empty,
         status = Empty,
         latency_ms = Empty,
@@ -141,7 +168,7 @@ pub async fn observe(
     span.record("latency_ms", elapsed.as_secs_f64() * 1000.0);
     span.in_scope(|| tracing::info!("request completed"));
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        metrics.observe(method, &route, status, elapsed.as_secs_f64());
     }
 
     result.map(|mut response| {
@@ -165,6 +192,16 @@ mod tests {
         let long = HeaderValue::from_str(&"x".repeat(129)).unwrap();
         assert_eq!(accept_request_id(Some(&long)).len(), 36);
         assert_eq!(accept_request_id(None).len(), 36);
+    }
+
+    #[test]
+    fn only_standard_methods_and_real_statuses_become_label_values() {
+        use actix_web::http::Method;
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        assert_eq!(method_label(&Method::from_bytes(b"FOO").unwrap()), "other");
+        assert_eq!(method_label(&Method::CONNECT), "other");
+        assert_eq!(status_label(404), "404");
+        assert_eq!(status_label(1000), "other");
     }
 
     #[test]

@@ -56,6 +56,63 @@ async fn past_the_ip_limit_requests_get_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_client_cannot_choose_its_address_by_writing_x_forwarded_for() {
+    let app = spawn_app_with(&[
+        ("TECHVERSE_TRUST_FORWARDED_FOR", "true"),
+        ("TECHVERSE_RATE_LIMIT_IP_PER_MINUTE", "3"),
+    ])
+    .await;
+    // The proxy appends the address it saw (203.0.113.7); the client invents the rest.
+    let from = |claimed: &str| {
+        app.client
+            .get(app.url("/api/v1/stores/nowhere"))
+            .header("x-forwarded-for", format!("{claimed}, 203.0.113.7"))
+            .send()
+    };
+    for claimed in ["10.0.0.1", "10.0.0.2", "10.0.0.3"] {
+        assert_eq!(from(claimed).await.unwrap().status(), 404);
+    }
+    assert_error(from("10.0.0.4").await.unwrap(), 429, "rate_limited").await;
+    // Another real client behind the same proxy has its own budget.
+    let other = app
+        .client
+        .get(app.url("/api/v1/stores/nowhere"))
+        .header("x-forwarded-for", "198.51.100.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 404);
+
+    // Behind CloudFront and an ALB the client is the second entry from the right.
+    let two = spawn_app_with(&[
+        ("TECHVERSE_TRUST_FORWARDED_FOR", "true"),
+        ("TECHVERSE_TRUSTED_PROXY_HOPS", "2"),
+        ("TECHVERSE_RATE_LIMIT_IP_PER_MINUTE", "2"),
+    ])
+    .await;
+    let via_cdn = |claimed: &str, edge: &str| {
+        two.client
+            .get(two.url("/api/v1/stores/nowhere"))
+            .header("x-forwarded-for", format!("{claimed}, 203.0.113.7, {edge}"))
+            .send()
+    };
+    assert_eq!(
+        via_cdn("1.1.1.1", "130.176.0.1").await.unwrap().status(),
+        404
+    );
+    assert_eq!(
+        via_cdn("2.2.2.2", "130.176.0.2").await.unwrap().status(),
+        404
+    );
+    assert_error(
+        via_cdn("3.3.3.3", "130.176.0.3").await.unwrap(),
+        429,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn one_busy_store_does_not_starve_the_others() {
     let app = spawn_app_with(&[("TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE", "5")]).await;
     app.create_store("busy-store").await;

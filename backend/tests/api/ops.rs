@@ -109,6 +109,37 @@ async fn metrics_count_requests_by_route_template_and_status() {
 }
 
 #[tokio::test]
+async fn methods_a_client_makes_up_share_one_metric_label() {
+    let app = spawn_app().await;
+    for (index, method) in ["FOO", "PROPFIND", "X-SCAN-1", "X-SCAN-2"]
+        .iter()
+        .enumerate()
+    {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let path = if index % 2 == 0 {
+            "/health"
+        } else {
+            "/api/v1/stores/x"
+        };
+        let response = app
+            .client
+            .request(method, app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_client_error(), "{}", response.status());
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    for invented in ["FOO", "PROPFIND", "X-SCAN"] {
+        assert!(
+            !metrics.contains(invented),
+            "{invented} became a label:\n{metrics}"
+        );
+    }
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+}
+
+#[tokio::test]
 async fn a_client_request_id_is_echoed_and_a_missing_one_is_generated() {
     let app = spawn_app().await;
     let response = app

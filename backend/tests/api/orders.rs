@@ -647,11 +647,18 @@ async fn an_expired_or_cancelled_order_gives_its_limited_code_back() {
     let discount = json_of(created, 201).await;
     let uses = || async {
         let found = s
-            .staff_get(&app, &format!("/discounts/{}", discount["id"].as_str().unwrap()))
+            .staff_get(
+                &app,
+                &format!("/discounts/{}", discount["id"].as_str().unwrap()),
+            )
             .await;
         found["used"].as_i64().unwrap()
     };
-    let first = json_of(order_with_code(&app, &s, "ONLYONE", "a@example.com").await, 201).await;
+    let first = json_of(
+        order_with_code(&app, &s, "ONLYONE", "a@example.com").await,
+        201,
+    )
+    .await;
     assert_eq!(uses().await, 1);
     let refused = order_with_code(&app, &s, "ONLYONE", "b@example.com").await;
     let refused = assert_error(refused, 422, "discount_not_applicable").await;
@@ -659,17 +666,31 @@ async fn an_expired_or_cancelled_order_gives_its_limited_code_back() {
 
     // Unpaid past its deadline: the order expires and the use comes back.
     let later = techverse::domain::now() + jiff::SignedDuration::from_mins(16);
-    techverse::app::orders::sweep(&app.ctx, later).await.unwrap();
+    techverse::app::orders::sweep(&app.ctx, later)
+        .await
+        .unwrap();
     let expired = s
         .staff_get(&app, &format!("/orders/{}", first["id"].as_str().unwrap()))
         .await;
     assert_eq!(expired["status"], "expired");
     assert_eq!(uses().await, 0, "an expired order gives its use back");
-    let second = json_of(order_with_code(&app, &s, "ONLYONE", "b@example.com").await, 201).await;
+    let second = json_of(
+        order_with_code(&app, &s, "ONLYONE", "b@example.com").await,
+        201,
+    )
+    .await;
 
     // Cancelled by staff: the use comes back too.
     let id = second["id"].as_str().unwrap();
-    json_of(act(&app, &s, &s.merchant.access, id, "cancel", None).await, 200).await;
+    json_of(
+        act(&app, &s, &s.merchant.access, id, "cancel", None).await,
+        200,
+    )
+    .await;
     assert_eq!(uses().await, 0, "a cancelled order gives its use back");
-    json_of(order_with_code(&app, &s, "ONLYONE", "c@example.com").await, 201).await;
+    json_of(
+        order_with_code(&app, &s, "ONLYONE", "c@example.com").await,
+        201,
+    )
+    .await;
 }

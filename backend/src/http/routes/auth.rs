@@ -233,7 +233,7 @@ async fn login_in(
     realm: Realm,
     body: LoginBody,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = client_ip(req, state.settings.trust_forwarded_for);
+    let ip = client_ip(req, &state.settings);
     let (tokens, _) = accounts::login(&state.ctx, &realm, &body.email, &body.password, &ip).await?;
     Ok(issue(
         state,
