@@ -9,6 +9,7 @@ pub mod checkout;
 pub mod commerce;
 pub mod customers;
 pub mod discounts;
+pub mod events;
 pub mod orders;
 pub mod product_csv;
 pub mod reviews;

@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use techverse_shared::{EventId, StoreId};
+use techverse_shared::{EventId, Permission, StoreId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreEvent {
@@ -37,4 +37,38 @@ impl StoreEvent {
 /// Events stored before events had ids.
 fn nil_event() -> EventId {
     EventId::from_uuid(uuid::Uuid::nil())
+}
+
+/// What a staff member needs to see an event of this kind: its payload is as sensitive as the
+/// records it comes from (an `order.*` event carries the buyer's email and the total). Kinds
+/// not listed need `orders.read`, the stricter of the two.
+pub fn required_permission(kind: &str) -> Permission {
+    match kind.split_once('.').map_or(kind, |(family, _)| family) {
+        "inventory" | "product" | "review" | "category" => Permission::ProductsRead,
+        _ => Permission::OrdersRead,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_events_need_orders_read_and_catalogue_events_products_read() {
+        assert_eq!(required_permission("order.created"), Permission::OrdersRead);
+        assert_eq!(
+            required_permission("order.refunded"),
+            Permission::OrdersRead
+        );
+        assert_eq!(
+            required_permission("inventory.low_stock"),
+            Permission::ProductsRead
+        );
+        assert_eq!(
+            required_permission("review.created"),
+            Permission::ProductsRead
+        );
+        assert_eq!(required_permission("something.new"), Permission::OrdersRead);
+        assert_eq!(required_permission("odd"), Permission::OrdersRead);
+    }
 }

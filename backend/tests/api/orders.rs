@@ -694,3 +694,81 @@ async fn an_expired_or_cancelled_order_gives_its_limited_code_back() {
     )
     .await;
 }
+
+/// Adds a member to the shop with a new custom role holding `permissions`; their token.
+async fn member_with(
+    app: &TestApp,
+    s: &crate::checkout::Shop,
+    name: &str,
+    permissions: &[&str],
+) -> String {
+    let role = json_of(
+        send(
+            app,
+            Method::POST,
+            &admin(&s.store, "/roles"),
+            &s.merchant.access,
+            Some(json!({ "name": name, "permissions": permissions })),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let email = format!("{}@{}.example", name.to_lowercase(), s.store);
+    let (token, _) = app
+        .add_member(&s.merchant, &email, role["key"].as_str().unwrap())
+        .await;
+    token
+}
+
+#[tokio::test]
+async fn the_event_log_shows_each_member_only_what_their_permissions_cover() {
+    let app = spawn_app().await;
+    let s = shop(&app, "events-shop").await;
+    app.verify_staff(&s.merchant.email).await;
+    let catalogue = member_with(&app, &s, "Catalogue", &["products.read"]).await;
+    let fulfilment = member_with(&app, &s, "Fulfilment", &["orders.read"]).await;
+    let auditor = member_with(&app, &s, "Auditor", &["audit.read"]).await;
+    // An order (order.created, with the buyer's email) that also runs the phone low.
+    order_phones(&app, &s, 3, "ev").await;
+    let path = admin(&s.store, "/events");
+    let log = |token: String| {
+        let path = path.clone();
+        let app = &app;
+        async move { send(app, Method::GET, &path, &token, None).await }
+    };
+
+    let seen = json_of(log(catalogue.clone()).await, 200).await;
+    let kinds: Vec<&str> = seen["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"inventory.low_stock"), "{kinds:?}");
+    assert!(kinds.iter().all(|k| !k.starts_with("order.")), "{kinds:?}");
+    assert!(!seen.to_string().contains("ada@example.com"), "{seen}");
+    assert!(seen["next_after"].as_i64().unwrap() >= 2, "{seen}");
+
+    let seen = json_of(log(fulfilment.clone()).await, 200).await;
+    let kinds: Vec<&str> = seen["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"order.created"), "{kinds:?}");
+    assert!(!kinds.contains(&"inventory.low_stock"), "{kinds:?}");
+
+    assert_error(log(auditor.clone()).await, 403, "forbidden").await;
+    // The staff list carries every member's email: staff.manage only.
+    let team = send(
+        &app,
+        Method::GET,
+        &admin(&s.store, "/staff"),
+        &catalogue,
+        None,
+    )
+    .await;
+    assert_error(team, 403, "forbidden").await;
+}

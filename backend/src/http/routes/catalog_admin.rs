@@ -1,5 +1,6 @@
 //! The catalogue admin of a store (`/api/v1/admin/stores/{store}/…`): products, variants'
-//! stock, categories and the store's event log. Reads need `products.read`, changes
+//! stock, categories and the store's event log. Reads need `products.read` (the event log
+//! shows each member the events their permissions cover), changes
 //! `products.write`; every change is audited.
 
 use actix_web::{HttpRequest, HttpResponse, http::header, web};
@@ -10,7 +11,10 @@ use techverse_shared::{
 };
 
 use crate::{
-    app::catalog::{self, ImportError},
+    app::{
+        catalog::{self, ImportError},
+        events,
+    },
     domain::catalog::{CategoryInput, Product, ProductInput},
     http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody, upload},
 };
@@ -275,18 +279,18 @@ async fn events(
     staff: StoreStaff,
     params: web::Query<EventParams>,
 ) -> Result<HttpResponse, ApiError> {
-    staff.require(Permission::ProductsRead)?;
-    let events = state
-        .ctx
-        .storage
-        .catalog()
-        .events(
-            staff.store.id,
-            params.after.unwrap_or(0),
-            params.limit.unwrap_or(100).clamp(1, 500),
-        )
-        .await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": events })))
+    if !events::may_read_any(&staff.permissions) {
+        staff.require(Permission::OrdersRead)?;
+    }
+    let page = events::visible(
+        &state.ctx,
+        &staff.store,
+        &staff.permissions,
+        params.after.unwrap_or(0),
+        params.limit.unwrap_or(100).clamp(1, 500),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(page))
 }
 
 /// Largest CSV accepted by the import endpoint.

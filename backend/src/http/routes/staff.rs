@@ -54,7 +54,9 @@ async fn store(staff: StoreStaff) -> HttpResponse {
     }))
 }
 
+/// The team with every member's email: for those who manage it.
 async fn members(state: web::Data<AppState>, staff: StoreStaff) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::StaffManage)?;
     let items = team::members(&state.ctx, staff.store.id).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
