@@ -92,6 +92,19 @@ pub struct MemberView {
     pub joined_at: crate::Instant,
 }
 
+/// An invitation to a store's staff that has not been accepted yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub id: crate::InvitationId,
+    pub email: String,
+    /// `owner`, `admin`, `staff`, or a custom role's id.
+    pub role: String,
+    pub role_name: String,
+    pub invited_by: UserId,
+    pub created_at: crate::Instant,
+    pub expires_at: crate::Instant,
+}
+
 /// A role: one of the three built in, or a store's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleView {

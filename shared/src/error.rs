@@ -49,6 +49,9 @@ pub enum ErrorCode {
     LastOwner,
     /// The user is already a member of this store's staff.
     AlreadyMember,
+    /// The invitation can no longer be accepted: it was revoked, or whoever sent it may no
+    /// longer grant its role.
+    InvitationWithdrawn,
     /// A cookie-authenticated request lacked the CSRF header or came from another origin.
     CsrfFailed,
     /// The request conflicts with the current state (a name in use, a concurrent change).
@@ -75,6 +78,9 @@ pub enum ErrorCode {
     PaymentMethodUnavailable,
     /// This customer has already reviewed this product.
     AlreadyReviewed,
+    /// This buyer (email, address or cart) already has as many unpaid orders open in the store
+    /// as it allows; pay or cancel one, or wait for it to expire.
+    TooManyOpenOrders,
     /// Too many requests; retry after the time in `Retry-After`.
     RateLimited,
     /// A dependency (storage, Redis) is not reachable right now.
@@ -107,6 +113,7 @@ impl ErrorCode {
             Self::StoreSuspended => "store_suspended",
             Self::LastOwner => "last_owner",
             Self::AlreadyMember => "already_member",
+            Self::InvitationWithdrawn => "invitation_withdrawn",
             Self::CsrfFailed => "csrf_failed",
             Self::Conflict => "conflict",
             Self::SkuTaken => "sku_taken",
@@ -120,6 +127,7 @@ impl ErrorCode {
             Self::ShippingUnavailable => "shipping_unavailable",
             Self::PaymentMethodUnavailable => "payment_method_unavailable",
             Self::AlreadyReviewed => "already_reviewed",
+            Self::TooManyOpenOrders => "too_many_open_orders",
             Self::RateLimited => "rate_limited",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
@@ -147,6 +155,7 @@ impl ErrorCode {
             Self::StoreSuspended => 403,
             Self::LastOwner => 409,
             Self::AlreadyMember => 409,
+            Self::InvitationWithdrawn => 409,
             Self::CsrfFailed => 403,
             Self::Conflict => 409,
             Self::SkuTaken => 409,
@@ -160,6 +169,7 @@ impl ErrorCode {
             Self::ShippingUnavailable => 422,
             Self::PaymentMethodUnavailable => 422,
             Self::AlreadyReviewed => 409,
+            Self::TooManyOpenOrders => 429,
             Self::RateLimited => 429,
             Self::ServiceUnavailable => 503,
             Self::InternalError => 500,
@@ -225,6 +235,8 @@ mod tests {
             ErrorCode::StoreSuspended,
             ErrorCode::LastOwner,
             ErrorCode::AlreadyMember,
+            ErrorCode::InvitationWithdrawn,
+            ErrorCode::TooManyOpenOrders,
             ErrorCode::CsrfFailed,
             ErrorCode::Conflict,
             ErrorCode::SkuTaken,

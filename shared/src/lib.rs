@@ -16,8 +16,8 @@ pub mod time;
 
 pub use access::Permission;
 pub use account::{
-    AddressView, AuditActor, AuditEntryView, AuditPage, CustomerView, MeResponse, MemberView,
-    MyStore, RoleView, StaffUserView, TokenResponse,
+    AddressView, AuditActor, AuditEntryView, AuditPage, CustomerView, InvitationView, MeResponse,
+    MemberView, MyStore, RoleView, StaffUserView, TokenResponse,
 };
 pub use catalog::{
     CategoryNode, FacetValue, Facets, ImageView, OptionView, ProductDetail, ProductPage,

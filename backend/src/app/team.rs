@@ -2,7 +2,7 @@
 //! from `domain::access`, and saves under a version check (retrying on a concurrent change).
 
 use serde::Serialize;
-use techverse_shared::{MemberView, Permission, RoleId, RoleView, StoreId, UserId};
+use techverse_shared::{InvitationView, MemberView, Permission, RoleId, RoleView, StoreId, UserId};
 
 use super::{
     Context,
@@ -16,7 +16,7 @@ use crate::{
         access::{AccessError, Permissions, Role, Team, custom_role_view},
         account::{Email, NewPassword, PersonName, StaffUser},
         store::Store,
-        token::{TokenPurpose, TokenSubject},
+        token::{OneTimeToken, TokenPurpose, TokenSubject},
         validation::ValidationErrors,
     },
     mail::templates::{self, Branding},
@@ -33,6 +33,10 @@ pub enum TeamError {
     Busy,
     #[error("no such store")]
     StoreNotFound,
+    #[error("this invitation can no longer be accepted")]
+    InvitationWithdrawn,
+    #[error("no such pending invitation")]
+    InvitationNotFound,
 }
 
 impl From<StorageError> for TeamError {
@@ -199,6 +203,41 @@ pub struct Accepted {
     pub created_account: bool,
 }
 
+/// The invitation's terms.
+struct Invite {
+    store_id: StoreId,
+    email: Email,
+    role: Role,
+    invited_by: UserId,
+}
+
+fn invite_of(token: &OneTimeToken) -> Result<Invite, TeamError> {
+    match &token.subject {
+        TokenSubject::Invite {
+            store_id,
+            email,
+            role,
+            invited_by,
+        } => Ok(Invite {
+            store_id: *store_id,
+            email: email.clone(),
+            role: *role,
+            invited_by: *invited_by,
+        }),
+        _ => Err(AuthError::InvalidToken.into()),
+    }
+}
+
+/// Whether the team still lets the inviter hand out the invited role: they are still a member
+/// with `staff.manage` and every permission of the role (which must still exist).
+fn still_grantable(team: &Team, invite: &Invite) -> Result<(), TeamError> {
+    team.check_invite(invite.invited_by, invite.role)
+        .map_err(|_| TeamError::InvitationWithdrawn)
+}
+
+/// Joins the invited store. Everything is checked before the token is spent — the inviter's
+/// authority now, not only when it was sent; the new account's name and password — and the
+/// token is spent only together with a successful admission (given back if admission fails).
 pub async fn accept(
     ctx: &Context,
     token: &str,
@@ -206,24 +245,66 @@ pub async fn accept(
     password: Option<&str>,
 ) -> Result<Accepted, TeamError> {
     let hash = tokens::hash(token);
-    let consumed = ctx
-        .storage
-        .tokens()
+    let tokens_repo = ctx.storage.tokens();
+    let found = tokens_repo
+        .find(TokenPurpose::Invitation, &hash, domain::now())
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    let invite = invite_of(&found)?;
+    let team = load(ctx, invite.store_id).await?;
+    still_grantable(&team, &invite)?;
+    let existing = ctx.storage.users().by_email(&invite.email).await?;
+    if let Some(user) = &existing
+        && team.member(user.id).is_some()
+    {
+        return Err(AccessError::AlreadyMember.into());
+    }
+    let new_account = match existing {
+        Some(_) => None,
+        None => Some(new_account_terms(&invite.email, name, password)?),
+    };
+    let consumed = tokens_repo
         .consume(TokenPurpose::Invitation, &hash, domain::now())
         .await?
         .ok_or(AuthError::InvalidToken)?;
-    let TokenSubject::Invite {
-        store_id,
-        email,
-        role,
-        ..
-    } = consumed.subject.clone()
-    else {
-        return Err(AuthError::InvalidToken.into());
-    };
-    let existing = ctx.storage.users().by_email(&email).await?;
-    let (user, created_account) = match existing {
-        Some(mut user) => {
+    match admit(ctx, &invite, existing, new_account).await {
+        Ok(accepted) => Ok(accepted),
+        Err(error) => {
+            // Not admitted: the invitation stays usable (or revocable).
+            tokens_repo.insert(&consumed).await?;
+            Err(error)
+        }
+    }
+}
+
+/// The name and password of the account an invitation creates, checked.
+fn new_account_terms(
+    email: &Email,
+    name: Option<&str>,
+    password: Option<&str>,
+) -> Result<(PersonName, NewPassword), TeamError> {
+    let mut errors = ValidationErrors::default();
+    let name = errors.check("name", PersonName::parse(name.unwrap_or_default()), |e| {
+        e.code()
+    });
+    let password = errors.check(
+        "password",
+        NewPassword::parse(password.unwrap_or_default(), Some(email)),
+        |e| e.code(),
+    );
+    Ok(errors.finish(name.zip(password))?)
+}
+
+/// Creates the account when needed and adds the member, re-checking the inviter's authority
+/// on the team as saved.
+async fn admit(
+    ctx: &Context,
+    invite: &Invite,
+    existing: Option<StaffUser>,
+    new_account: Option<(PersonName, NewPassword)>,
+) -> Result<Accepted, TeamError> {
+    let (user, created_account) = match (existing, new_account) {
+        (Some(mut user), _) => {
             if !user.email_verified {
                 user.email_verified = true;
                 user.updated_at = domain::now();
@@ -231,42 +312,90 @@ pub async fn accept(
             }
             (user, false)
         }
-        None => {
-            let mut errors = ValidationErrors::default();
-            let name = errors.check("name", PersonName::parse(name.unwrap_or_default()), |e| {
-                e.code()
-            });
-            let password = errors.check(
-                "password",
-                NewPassword::parse(password.unwrap_or_default(), Some(&email)),
-                |e| e.code(),
-            );
-            let (name, password) = match errors.finish(name.zip(password)) {
-                Ok(parsed) => parsed,
-                Err(errors) => {
-                    // Give the invitation back so the invitee can try again.
-                    ctx.storage.tokens().insert(&consumed).await?;
-                    return Err(errors.into());
-                }
-            };
-            let user = accounts::new_staff_user(ctx, email, &password, name, true).await?;
+        (None, Some((name, password))) => {
+            let user =
+                accounts::new_staff_user(ctx, invite.email.clone(), &password, name, true).await?;
             match ctx.storage.users().insert(&user).await {
                 Err(StorageError::Conflict(_)) => return Err(AuthError::EmailTaken.into()),
                 other => other?,
             }
             (user, true)
         }
+        (None, None) => return Err(AuthError::InvalidToken.into()),
     };
-    change(ctx, store_id, |team| {
-        team.admit(user.id, role, domain::now())
+    let admitted = change(ctx, invite.store_id, |team| {
+        team.check_invite(invite.invited_by, invite.role)
+            .map_err(|_| AccessError::InvitationWithdrawn)?;
+        team.admit(user.id, invite.role, domain::now())
     })
-    .await?;
-    Ok(Accepted {
-        user,
-        store_id,
-        role,
-        created_account,
-    })
+    .await;
+    match admitted {
+        Err(TeamError::Access(AccessError::InvitationWithdrawn)) => {
+            Err(TeamError::InvitationWithdrawn)
+        }
+        Err(other) => Err(other),
+        Ok(_) => Ok(Accepted {
+            user,
+            store_id: invite.store_id,
+            role: invite.role,
+            created_account,
+        }),
+    }
+}
+
+/// Invitations into the store not accepted yet (and not expired), newest first.
+pub async fn invitations(ctx: &Context, store: StoreId) -> Result<Vec<InvitationView>, TeamError> {
+    let team = load(ctx, store).await?;
+    let pending = ctx
+        .storage
+        .tokens()
+        .invitations(store, domain::now(), MAX_PENDING_INVITATIONS)
+        .await?;
+    Ok(pending
+        .iter()
+        .filter_map(|token| {
+            let invite = invite_of(token).ok()?;
+            Some(InvitationView {
+                id: token.public_id(),
+                email: invite.email.to_string(),
+                role: invite.role.key(),
+                role_name: team.role_name(invite.role),
+                invited_by: invite.invited_by,
+                created_at: token.created_at,
+                expires_at: token.expires_at,
+            })
+        })
+        .collect())
+}
+
+/// The most pending invitations a store lists.
+pub const MAX_PENDING_INVITATIONS: u32 = 500;
+
+/// Withdraws a pending invitation. The revoker needs `staff.manage` and the right to grant the
+/// invited role themselves (an admin cannot withdraw an owner's invitation to be an owner).
+/// Returns the withdrawn invitation's email and role.
+pub async fn revoke_invitation(
+    ctx: &Context,
+    store: StoreId,
+    actor: UserId,
+    id: techverse_shared::InvitationId,
+) -> Result<(String, Role), TeamError> {
+    let team = load(ctx, store).await?;
+    let pending = ctx
+        .storage
+        .tokens()
+        .invitations(store, domain::now(), MAX_PENDING_INVITATIONS)
+        .await?;
+    let token = pending
+        .iter()
+        .find(|t| t.public_id() == id)
+        .ok_or(TeamError::InvitationNotFound)?;
+    let invite = invite_of(token)?;
+    team.check_invite(actor, invite.role)?;
+    if !ctx.storage.tokens().delete(&token.hash).await? {
+        return Err(TeamError::InvitationNotFound);
+    }
+    Ok((invite.email.to_string(), invite.role))
 }
 
 pub async fn change_role(

@@ -108,6 +108,8 @@ pub enum AccessError {
     NotMember,
     #[error("already a member of this store")]
     AlreadyMember,
+    #[error("the invitation's sender may no longer grant its role")]
+    InvitationWithdrawn,
     #[error("no such role")]
     UnknownRole,
     #[error("the role is still assigned to members")]

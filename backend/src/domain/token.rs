@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use techverse_shared::{CustomerId, StoreId, UserId};
+use techverse_shared::{CustomerId, InvitationId, StoreId, UserId};
 
 use super::{access::Role, account::Email};
 
@@ -58,6 +58,24 @@ pub struct OneTimeToken {
 }
 
 impl OneTimeToken {
+    /// A public name for the token, safe to show and to revoke by: the first 128 bits of its
+    /// stored hash (which cannot be turned back into the token).
+    pub fn public_id(&self) -> InvitationId {
+        let mut bytes = [0u8; 16];
+        for (slot, pair) in bytes.iter_mut().zip(self.hash.as_bytes().chunks(2)) {
+            *slot = std::str::from_utf8(pair)
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .unwrap_or(0);
+        }
+        InvitationId::from_uuid(uuid::Uuid::from_bytes(bytes))
+    }
+
+    /// The prefix of [`Self::subject_key`] shared by every invitation into `store`.
+    pub fn invitation_prefix(store: StoreId) -> String {
+        format!("invite:{store}:")
+    }
+
     /// Key used to find every token of one purpose for one subject (to replace older ones).
     pub fn subject_key(&self) -> String {
         match &self.subject {

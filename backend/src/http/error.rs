@@ -204,6 +204,7 @@ impl From<AccessError> for ApiError {
             AccessError::LastOwner => Self::from_code(ErrorCode::LastOwner),
             AccessError::NotMember => Self::new(ErrorCode::NotFound, "no such member"),
             AccessError::AlreadyMember => Self::from_code(ErrorCode::AlreadyMember),
+            AccessError::InvitationWithdrawn => Self::from_code(ErrorCode::InvitationWithdrawn),
             AccessError::UnknownRole => Self::new(ErrorCode::NotFound, "no such role"),
             AccessError::RoleInUse => Self::new(ErrorCode::Conflict, message),
             AccessError::RoleNameTaken => Self::new(ErrorCode::Conflict, message)
@@ -224,6 +225,10 @@ impl From<TeamError> for ApiError {
             TeamError::Auth(auth) => auth.into(),
             TeamError::Busy => Self::new(ErrorCode::Conflict, error.to_string()),
             TeamError::StoreNotFound => Self::store_not_found(),
+            TeamError::InvitationWithdrawn => Self::from_code(ErrorCode::InvitationWithdrawn),
+            TeamError::InvitationNotFound => {
+                Self::new(ErrorCode::NotFound, "no such pending invitation")
+            }
         }
     }
 }
@@ -342,6 +347,7 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::StoreSuspended => "the store is suspended; its admin is read-only",
         ErrorCode::LastOwner => "a store must keep at least one owner",
         ErrorCode::AlreadyMember => "already a member of this store",
+        ErrorCode::InvitationWithdrawn => "this invitation can no longer be accepted",
         ErrorCode::CsrfFailed => "cross-site request refused",
         ErrorCode::Conflict => "the request conflicts with the current state",
         ErrorCode::SkuTaken => "a SKU is already used by another product",
@@ -355,6 +361,7 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::ShippingUnavailable => "this shipping method does not serve the address",
         ErrorCode::PaymentMethodUnavailable => "the store does not offer this payment method",
         ErrorCode::AlreadyReviewed => "you have already reviewed this product",
+        ErrorCode::TooManyOpenOrders => "too many unpaid orders are open; pay or cancel one first",
         ErrorCode::RateLimited => "too many requests",
         ErrorCode::ServiceUnavailable => "the service is temporarily unavailable",
         ErrorCode::InternalError => "internal server error",

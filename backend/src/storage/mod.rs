@@ -118,6 +118,22 @@ pub trait TokenRepository: Send + Sync {
         hash: &str,
         now: Timestamp,
     ) -> StorageResult<Option<OneTimeToken>>;
+    /// The token, if it exists with this purpose and has not expired, leaving it in place.
+    async fn find(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        now: Timestamp,
+    ) -> StorageResult<Option<OneTimeToken>>;
+    /// Unexpired staff invitations into `store`, newest first (at most `limit`).
+    async fn invitations(
+        &self,
+        store: StoreId,
+        now: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<OneTimeToken>>;
+    /// Deletes the token with this hash; `false` when there was none.
+    async fn delete(&self, hash: &str) -> StorageResult<bool>;
 }
 
 /// Refresh sessions. Implemented by each storage adapter (single-machine mode keeps them

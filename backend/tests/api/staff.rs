@@ -703,3 +703,182 @@ async fn the_audit_log_pages_newest_first_and_filters_by_actor_action_and_time()
         assert_eq!(response.status(), 405);
     }
 }
+
+async fn invite(app: &TestApp, store: &str, token: &str, email: &str, role: &str) -> String {
+    let sent = send(
+        app,
+        Method::POST,
+        &admin(store, "/staff/invitations"),
+        token,
+        Some(json!({ "email": email, "role": role })),
+    )
+    .await;
+    assert_eq!(sent.status(), 202, "invite {email}");
+    app.mailed_token(email, "/admin/accept-invitation").await
+}
+
+async fn accept(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/v1/invitations/accept",
+        &json!({ "token": token, "name": "New Member", "password": PASSWORD }),
+    )
+    .await
+}
+
+async fn pending(app: &TestApp, store: &str, token: &str) -> Vec<Value> {
+    let list: Value = send(
+        app,
+        Method::GET,
+        &admin(store, "/staff/invitations"),
+        token,
+        None,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    list["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn pending_invitations_are_listed_and_a_revoked_one_cannot_be_accepted() {
+    let app = spawn_app().await;
+    let owner = app.verified_merchant("invites-shop").await;
+    let first = invite(
+        &app,
+        "invites-shop",
+        &owner.access,
+        "ana@example.com",
+        "staff",
+    )
+    .await;
+    let second = invite(
+        &app,
+        "invites-shop",
+        &owner.access,
+        "ben@example.com",
+        "admin",
+    )
+    .await;
+    let list = pending(&app, "invites-shop", &owner.access).await;
+    assert_eq!(list.len(), 2);
+    let text = serde_json::to_string(&list).unwrap();
+    assert!(
+        !text.contains(&first) && !text.contains(&second),
+        "no token is shown"
+    );
+    let ben = list
+        .iter()
+        .find(|i| i["email"] == "ben@example.com")
+        .unwrap();
+    assert_eq!(ben["role"], "admin");
+    assert_eq!(ben["role_name"], "Admin");
+    assert_eq!(ben["invited_by"], owner.user_id.as_str());
+
+    let path = admin(
+        "invites-shop",
+        &format!("/staff/invitations/{}", ben["id"].as_str().unwrap()),
+    );
+    let revoked = send(&app, Method::DELETE, &path, &owner.access, None).await;
+    assert_eq!(revoked.status(), 204);
+    assert_error(accept(&app, &second).await, 400, "invalid_token").await;
+    assert_error(
+        send(&app, Method::DELETE, &path, &owner.access, None).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let list = pending(&app, "invites-shop", &owner.access).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["email"], "ana@example.com");
+    assert!(
+        audit_actions(&app, "invites-shop", &owner.access)
+            .await
+            .contains(&"staff.invitation_revoked".to_owned())
+    );
+
+    // Staff without staff.manage neither see nor revoke invitations.
+    assert_eq!(accept(&app, &first).await.status(), 200);
+    let ana: Value = app
+        .login_staff("ana@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ana = ana["access_token"].as_str().unwrap();
+    let listed = send(
+        &app,
+        Method::GET,
+        &admin("invites-shop", "/staff/invitations"),
+        ana,
+        None,
+    )
+    .await;
+    assert_error(listed, 403, "forbidden").await;
+    assert!(
+        pending(&app, "invites-shop", &owner.access)
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_is_withdrawn_while_its_sender_may_not_grant_the_role_and_is_not_spent() {
+    let app = spawn_app().await;
+    let owner = app.verified_merchant("authority-shop").await;
+    let (admin_token, admin_id) = app.add_member(&owner, "deputy@example.com", "admin").await;
+    let token = invite(
+        &app,
+        "authority-shop",
+        &admin_token,
+        "newbie@example.com",
+        "admin",
+    )
+    .await;
+
+    // The deputy is demoted before the invitee accepts: the invitation no longer holds.
+    let demoted = send(
+        &app,
+        Method::PATCH,
+        &admin("authority-shop", &format!("/staff/{admin_id}")),
+        &owner.access,
+        Some(json!({ "role": "staff" })),
+    )
+    .await;
+    assert_eq!(demoted.status(), 200);
+    assert_error(accept(&app, &token).await, 409, "invitation_withdrawn").await;
+    let members = send(
+        &app,
+        Method::GET,
+        &admin("authority-shop", "/staff"),
+        &owner.access,
+        None,
+    )
+    .await;
+    let members: Value = members.json().await.unwrap();
+    assert!(
+        !members.to_string().contains("newbie@example.com"),
+        "not admitted: {members}"
+    );
+    // A refused acceptance does not spend the invitation: it is still listed, and accepted
+    // once its sender may grant the role again.
+    assert_eq!(
+        pending(&app, "authority-shop", &owner.access).await.len(),
+        1
+    );
+    let restored = send(
+        &app,
+        Method::PATCH,
+        &admin("authority-shop", &format!("/staff/{admin_id}")),
+        &owner.access,
+        Some(json!({ "role": "admin" })),
+    )
+    .await;
+    assert_eq!(restored.status(), 200);
+    assert_eq!(accept(&app, &token).await.status(), 200);
+    assert!(
+        pending(&app, "authority-shop", &owner.access)
+            .await
+            .is_empty()
+    );
+}

@@ -403,3 +403,77 @@ pub async fn audit_entries_list_newest_first_by_store_with_filters(h: &Harness) 
         .unwrap();
     assert_eq!(page, vec![written[1].clone()]);
 }
+
+fn invitation(hash: &str, store: StoreId, email: &str, expires: i64) -> OneTimeToken {
+    OneTimeToken {
+        hash: hash.into(),
+        purpose: TokenPurpose::Invitation,
+        subject: TokenSubject::Invite {
+            store_id: store,
+            email: Email::parse(email).unwrap(),
+            role: Role::Staff,
+            invited_by: UserId::from_uuid(new_id()),
+        },
+        created_at: at(1_700_000_000_000),
+        expires_at: at(expires),
+    }
+}
+
+pub async fn invitations_list_per_store_are_found_without_spending_and_deleted(h: &Harness) {
+    let tokens = h.storage().tokens();
+    let (shop, other) = (store_id(), store_id());
+    let now = at(1_800_000_000_000);
+    for token in [
+        invitation("i1", shop, "a@example.com", 1_900_000_000_000),
+        invitation("i2", shop, "b@example.com", 1_950_000_000_000),
+        invitation("i3", shop, "c@example.com", 1_750_000_000_000),
+        invitation("i4", other, "a@example.com", 1_900_000_000_000),
+    ] {
+        tokens.insert(&token).await.unwrap();
+    }
+    let listed: Vec<String> = tokens
+        .invitations(shop, now, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.hash)
+        .collect();
+    assert_eq!(
+        listed,
+        ["i2", "i1"],
+        "this store's unexpired ones, newest expiry first"
+    );
+    assert_eq!(tokens.invitations(shop, now, 1).await.unwrap().len(), 1);
+    let found = tokens
+        .find(TokenPurpose::Invitation, "i1", now)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|t| t.hash).as_deref(), Some("i1"));
+    assert!(
+        tokens
+            .find(TokenPurpose::Invitation, "i1", now)
+            .await
+            .unwrap()
+            .is_some(),
+        "finding does not spend it"
+    );
+    assert!(
+        tokens
+            .find(TokenPurpose::PasswordReset, "i1", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        tokens
+            .find(TokenPurpose::Invitation, "i3", now)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(tokens.delete("i1").await.unwrap());
+    assert!(!tokens.delete("i1").await.unwrap());
+    assert_eq!(tokens.invitations(shop, now, 10).await.unwrap().len(), 1);
+    assert_eq!(tokens.invitations(other, now, 10).await.unwrap().len(), 1);
+}

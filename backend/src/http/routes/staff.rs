@@ -18,7 +18,13 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/stores/{store}").route(web::get().to(store)))
         .service(web::resource("/admin/stores/{store}/staff").route(web::get().to(members)))
         .service(
-            web::resource("/admin/stores/{store}/staff/invitations").route(web::post().to(invite)),
+            web::resource("/admin/stores/{store}/staff/invitations")
+                .route(web::get().to(invitations))
+                .route(web::post().to(invite)),
+        )
+        .service(
+            web::resource("/admin/stores/{store}/staff/invitations/{invitation}")
+                .route(web::delete().to(revoke_invitation)),
         )
         .service(
             web::resource("/admin/stores/{store}/staff/{user}")
@@ -92,6 +98,36 @@ async fn invite(
     )
     .await?;
     Ok(HttpResponse::Accepted().json(sent))
+}
+
+async fn invitations(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::StaffManage)?;
+    let items = team::invitations(&state.ctx, staff.store.id).await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+async fn revoke_invitation(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::StaffManage)?;
+    let id = path_id(&path.1, "pending invitation")?;
+    let (email, role) =
+        team::revoke_invitation(&state.ctx, staff.store.id, staff.user.id, id).await?;
+    audit::record(
+        &state.ctx,
+        staff.store.id,
+        staff.actor(),
+        "staff.invitation_revoked",
+        format!("email:{email}"),
+        json!({ "role": role.key() }),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Debug, Deserialize)]

@@ -291,6 +291,56 @@ impl TokenRepository for EmbeddedStorage {
             .await?;
         text.as_deref().map(from_json).transpose()
     }
+
+    async fn find(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        now: Timestamp,
+    ) -> StorageResult<Option<OneTimeToken>> {
+        self.doc(
+            "SELECT doc FROM one_time_tokens WHERE hash = ?1 AND purpose = ?2 AND expires_at > ?3",
+            (hash.to_owned(), purpose.as_str(), now.as_millisecond()),
+        )
+        .await
+    }
+
+    async fn invitations(
+        &self,
+        store: StoreId,
+        now: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<OneTimeToken>> {
+        let prefix = OneTimeToken::invitation_prefix(store);
+        let docs: Vec<String> = self
+            .call(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT doc FROM one_time_tokens
+                         WHERE purpose = 'invitation' AND substr(subject, 1, length(?1)) = ?1
+                           AND expires_at > ?2
+                         ORDER BY expires_at DESC LIMIT ?3",
+                    )
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map((prefix, now.as_millisecond(), limit), |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        docs.iter().map(|doc| from_json(doc)).collect()
+    }
+
+    async fn delete(&self, hash: &str) -> StorageResult<bool> {
+        let deleted = self
+            .write(
+                "DELETE FROM one_time_tokens WHERE hash = ?1",
+                [hash.to_owned()],
+                "one_time_tokens.hash",
+            )
+            .await?;
+        Ok(deleted > 0)
+    }
 }
 
 #[async_trait]

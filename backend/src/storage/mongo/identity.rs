@@ -266,6 +266,51 @@ impl TokenRepository for MongoStorage {
             .map(from_document)
             .transpose()
     }
+
+    async fn find(
+        &self,
+        purpose: TokenPurpose,
+        hash: &str,
+        now: Timestamp,
+    ) -> StorageResult<Option<OneTimeToken>> {
+        find_one(
+            &self.collection(super::query::TOKENS),
+            doc! {
+                "_id": hash,
+                "purpose": purpose.as_str(),
+                "expires_at": { "$gt": now.as_millisecond() },
+            },
+        )
+        .await
+    }
+
+    async fn invitations(
+        &self,
+        store: StoreId,
+        now: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<OneTimeToken>> {
+        let documents: Vec<Document> = self
+            .collection(super::query::TOKENS)
+            .find(super::query::invitations_filter(store, now))
+            .sort(doc! { "expires_at": -1 })
+            .limit(i64::from(limit))
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        parse_all(documents)
+    }
+
+    async fn delete(&self, hash: &str) -> StorageResult<bool> {
+        let deleted = self
+            .collection(super::query::TOKENS)
+            .delete_one(doc! { "_id": hash })
+            .await
+            .map_err(unavailable)?;
+        Ok(deleted.deleted_count > 0)
+    }
 }
 
 #[async_trait]

@@ -243,6 +243,17 @@ pub fn repair_claim(cutoff: i64, now: i64, lease_until: i64) -> (Document, Docum
     )
 }
 
+/// Unexpired invitations into a store: a range on the subject key's store prefix (no regex).
+pub fn invitations_filter(store: StoreId, now: Timestamp) -> Document {
+    let prefix = crate::domain::token::OneTimeToken::invitation_prefix(store);
+    let end = format!("{prefix}\u{10FFFF}");
+    doc! {
+        "purpose": "invitation",
+        "subject_key": { "$gte": prefix, "$lt": end },
+        "expires_at": { "$gt": now.as_millisecond() },
+    }
+}
+
 /// The id of the document counting one customer's uses of a discount.
 pub fn discount_use_id(store: StoreId, discount: DiscountId, customer_key: &str) -> String {
     format!("{store}|{discount}|{customer_key}")
@@ -460,6 +471,17 @@ mod tests {
             new,
             Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
         )
+    }
+
+    #[test]
+    fn invitations_of_a_store_are_a_prefix_range_of_subject_keys() {
+        let store = StoreId::from_uuid(uuid::Uuid::from_u128(9));
+        let filter = invitations_filter(store, Timestamp::from_millisecond(5).unwrap());
+        let range = filter.get_document("subject_key").unwrap();
+        let start = range.get_str("$gte").unwrap();
+        assert_eq!(start, "invite:00000000-0000-0000-0000-000000000009:");
+        assert!(range.get_str("$lt").unwrap().starts_with(start));
+        assert_eq!(filter.get_str("purpose").unwrap(), "invitation");
     }
 
     #[test]
