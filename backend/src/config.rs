@@ -98,6 +98,9 @@ pub struct Settings {
     /// argon2id memory cost in KiB (OWASP: 19456) and iterations (2).
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
+    /// Memory password hashing may use at once (MiB): hashes beyond it (and beyond two per
+    /// core) wait briefly in line, then get 503 with `Retry-After`.
+    pub password_hash_budget_mib: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +145,7 @@ struct Defaults {
     trusted_proxy_hops: u32,
     argon2_memory_kib: u32,
     argon2_iterations: u32,
+    password_hash_budget_mib: u32,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -175,6 +179,7 @@ const DEFAULTS: Defaults = Defaults {
     trusted_proxy_hops: 1,
     argon2_memory_kib: 19 * 1024,
     argon2_iterations: 2,
+    password_hash_budget_mib: 128,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -222,6 +227,7 @@ pub const ENV_KEYS: &[&str] = &[
     "trusted_proxy_hops",
     "argon2_memory_kib",
     "argon2_iterations",
+    "password_hash_budget_mib",
 ];
 
 /// Numeric settings: their environment values are parsed as numbers, every other value stays a
@@ -245,6 +251,7 @@ const NUMERIC_KEYS: &[&str] = &[
     "trusted_proxy_hops",
     "argon2_memory_kib",
     "argon2_iterations",
+    "password_hash_budget_mib",
 ];
 
 /// Boolean settings: `true`/`false` (also `1`/`0`, `yes`/`no`) in the environment.

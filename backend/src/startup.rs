@@ -10,7 +10,7 @@ use crate::{
     app::Context,
     auth::{
         jwt::JwtKeys,
-        password::Passwords,
+        password::{HashLimits, Passwords},
         sessions::{RedisSessions, StorageSessions},
     },
     cache::{Cache, RedisCache, SharedCache},
@@ -40,7 +40,16 @@ pub fn context(
         storage: Arc::clone(storage),
         sessions,
         jwt: Arc::new(JwtKeys::from_settings(settings)?),
-        passwords: Passwords::new(settings.argon2_memory_kib, settings.argon2_iterations)?,
+        passwords: Passwords::new(
+            settings.argon2_memory_kib,
+            settings.argon2_iterations,
+            HashLimits::from_budget(
+                settings.password_hash_budget_mib,
+                settings.argon2_memory_kib,
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+                std::time::Duration::from_secs(2),
+            ),
+        )?,
         mail: MailQueue::new(Arc::clone(storage)),
         limiter: RateLimiter::new(settings, redis.cloned()),
         cache: Cache::new(

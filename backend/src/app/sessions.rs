@@ -39,12 +39,25 @@ pub enum AuthError {
     EmailTaken,
     #[error("verify your email address first")]
     EmailNotVerified,
+    /// Too many password hashes are running: retry after this long.
+    #[error("too many sign-ins at once; retry in {0:?}")]
+    Busy(Duration),
     #[error(transparent)]
     Invalid(#[from] ValidationErrors),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<crate::auth::password::PasswordError> for AuthError {
+    fn from(error: crate::auth::password::PasswordError) -> Self {
+        use crate::auth::password::PasswordError;
+        match error {
+            PasswordError::Busy(retry) => Self::Busy(retry),
+            PasswordError::Failed(source) => Self::Internal(source),
+        }
+    }
 }
 
 /// What a successful login or refresh hands back.

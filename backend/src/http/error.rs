@@ -58,6 +58,17 @@ impl ApiError {
         error
     }
 
+    /// 503 with `Retry-After`: a bounded resource (password hashing, say) is full right now.
+    pub fn overloaded(retry_after_secs: u64) -> Self {
+        let mut error = Self::new(
+            ErrorCode::ServiceUnavailable,
+            "the server is busy; retry after the time in Retry-After",
+        )
+        .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs }));
+        error.0.retry_after = Some(retry_after_secs.max(1));
+        error
+    }
+
     /// An error carrying only its code's default message.
     pub fn from_code(code: ErrorCode) -> Self {
         Self::new(code, default_message(code))
@@ -132,7 +143,9 @@ impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match error {
             StorageError::Unavailable(source) => {
-                Self::from_code(ErrorCode::ServiceUnavailable).with_source(source)
+                let mut error = Self::from_code(ErrorCode::ServiceUnavailable).with_source(source);
+                error.0.retry_after = Some(1);
+                error
             }
             other => Self::internal(other.into()),
         }
@@ -166,6 +179,7 @@ impl From<AuthError> for ApiError {
             AuthError::EmailTaken => Self::from_code(ErrorCode::EmailTaken)
                 .with_details(serde_json::json!({ "field": "email" })),
             AuthError::EmailNotVerified => Self::from_code(ErrorCode::EmailNotVerified),
+            AuthError::Busy(retry) => Self::overloaded(retry.as_secs().max(1)),
             AuthError::Invalid(errors) => errors.into(),
             AuthError::Storage(storage) => storage.into(),
             AuthError::Internal(source) => Self::internal(source),

@@ -339,3 +339,42 @@ async fn cross_origin_access_is_denied_unless_configured() {
         "true"
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_registrations_is_served_or_told_to_retry_never_left_to_pile_up() {
+    // One hash at a time (a 1 MiB budget), each costly enough to make a line.
+    let app = spawn_app_with(&[
+        ("TECHVERSE_PASSWORD_HASH_BUDGET_MIB", "1"),
+        ("TECHVERSE_ARGON2_MEMORY_KIB", "8192"),
+        ("TECHVERSE_ARGON2_ITERATIONS", "3"),
+        ("TECHVERSE_RATE_LIMIT_IP_PER_MINUTE", "100000"),
+        ("TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE", "100000"),
+    ])
+    .await;
+    app.create_store("burst-shop").await;
+    let attempts = (0..40).map(|i| {
+        let request = app
+            .client
+            .post(app.url("/api/v1/stores/burst-shop/customers"))
+            .json(&json!({
+                "email": format!("buyer{i}@example.com"),
+                "password": PASSWORD,
+                "name": "Buyer",
+            }));
+        async move { request.send().await.unwrap() }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut created = 0;
+    for answer in answers {
+        match answer.status().as_u16() {
+            201 => created += 1,
+            503 => {
+                let retry: u64 = header(&answer, "retry-after").unwrap().parse().unwrap();
+                assert!(retry >= 1);
+                assert_error(answer, 503, "service_unavailable").await;
+            }
+            other => panic!("a burst is answered 201 or 503, got {other}"),
+        }
+    }
+    assert!(created >= 1, "the server keeps serving while it sheds load");
+}
