@@ -82,6 +82,10 @@ pub struct Settings {
     pub public_url: String,
     /// Browser origins allowed to call the API cross-origin, comma separated; empty denies all.
     pub cors_allowed_origins: String,
+    /// The Content-Security-Policy of the storefront and admin apps served by this binary.
+    pub content_security_policy: String,
+    /// `Strict-Transport-Security` max-age, sent when `public_url` is https; 0 sends none.
+    pub hsts_max_age_secs: u64,
     /// Requests per minute per client IP, across the API.
     pub rate_limit_ip_per_minute: u32,
     /// Requests per minute per signed-in account.
@@ -112,6 +116,12 @@ pub enum LogFormat {
     Pretty,
 }
 
+/// The apps' policy: our own scripts, styles, images and API only; wasm may compile
+/// (`'wasm-unsafe-eval'`); no inline script, no plugins, no framing by other sites.
+pub const DEFAULT_APP_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self'; img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; \
+     object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 /// The built-in defaults: the product runs with no configuration at all.
 #[derive(Serialize)]
 struct Defaults {
@@ -137,6 +147,8 @@ struct Defaults {
     mail_from: &'static str,
     public_url: &'static str,
     cors_allowed_origins: &'static str,
+    content_security_policy: &'static str,
+    hsts_max_age_secs: u64,
     rate_limit_ip_per_minute: u32,
     rate_limit_user_per_minute: u32,
     rate_limit_store_per_minute: u32,
@@ -171,6 +183,8 @@ const DEFAULTS: Defaults = Defaults {
     mail_from: "TechVerse <no-reply@techverse.local>",
     public_url: "http://localhost:8080",
     cors_allowed_origins: "",
+    content_security_policy: DEFAULT_APP_CSP,
+    hsts_max_age_secs: 63_072_000,
     rate_limit_ip_per_minute: 600,
     rate_limit_user_per_minute: 600,
     rate_limit_store_per_minute: 3000,
@@ -219,6 +233,8 @@ pub const ENV_KEYS: &[&str] = &[
     "mail_from",
     "public_url",
     "cors_allowed_origins",
+    "content_security_policy",
+    "hsts_max_age_secs",
     "rate_limit_ip_per_minute",
     "rate_limit_user_per_minute",
     "rate_limit_store_per_minute",
@@ -244,6 +260,7 @@ const NUMERIC_KEYS: &[&str] = &[
     "invitation_ttl_secs",
     "cart_ttl_hours",
     "order_sweep_interval_secs",
+    "hsts_max_age_secs",
     "rate_limit_ip_per_minute",
     "rate_limit_user_per_minute",
     "rate_limit_store_per_minute",

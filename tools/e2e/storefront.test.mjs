@@ -125,6 +125,8 @@ async function page(name) {
   const tab = await context.newPage();
   const errors = [];
   tab.on("pageerror", (e) => errors.push(String(e)));
+  // The page's Content-Security-Policy must never have to block anything the app does.
+  tab.on("console", (m) => m.text().includes("Content Security Policy") && errors.push(m.text()));
   tab.shot = (step) => tab.screenshot({ path: join(shots, `${name}-${step}.png`), fullPage: true });
   tab.errors = errors;
   return tab;

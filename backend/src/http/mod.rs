@@ -2,6 +2,7 @@
 //! routes. Handlers stay thin: parse, authorise, call an application service, map errors.
 
 pub mod auth;
+pub mod browser;
 pub mod error;
 pub mod json;
 pub mod limits;
@@ -50,6 +51,7 @@ pub fn app(
         .wrap(ErrorHandlers::new().default_handler(error::envelope_foreign_errors))
         .wrap(from_fn(limits::limit))
         .wrap(cors)
+        .wrap(from_fn(browser::protect))
         .wrap(from_fn(observe::observe))
         .configure(routes::ops::config)
         .configure(routes::media::config_files)
