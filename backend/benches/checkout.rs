@@ -190,6 +190,10 @@ async fn main() {
             "1000000000".to_owned(),
         ),
         (
+            "TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE",
+            "1000000000".to_owned(),
+        ),
+        (
             "TECHVERSE_RATE_LIMIT_USER_PER_MINUTE",
             "1000000000".to_owned(),
         ),

@@ -90,8 +90,13 @@ pub struct Settings {
     pub rate_limit_ip_per_minute: u32,
     /// Requests per minute per signed-in account.
     pub rate_limit_user_per_minute: u32,
-    /// Requests per minute per store, so one busy store cannot starve the others.
+    /// Storefront requests per minute per store, so one busy store cannot starve the others.
     pub rate_limit_store_per_minute: u32,
+    /// Storefront requests per minute per client IP in one store (checked first, so an abuser
+    /// is refused before it spends the store's budget).
+    pub rate_limit_store_ip_per_minute: u32,
+    /// Admin requests per minute per store (a budget of its own: shoppers never spend it).
+    pub rate_limit_store_staff_per_minute: u32,
     /// Login attempts per minute per client IP.
     pub rate_limit_login_per_minute: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
@@ -152,6 +157,8 @@ struct Defaults {
     rate_limit_ip_per_minute: u32,
     rate_limit_user_per_minute: u32,
     rate_limit_store_per_minute: u32,
+    rate_limit_store_ip_per_minute: u32,
+    rate_limit_store_staff_per_minute: u32,
     rate_limit_login_per_minute: u32,
     trust_forwarded_for: bool,
     trusted_proxy_hops: u32,
@@ -188,6 +195,8 @@ const DEFAULTS: Defaults = Defaults {
     rate_limit_ip_per_minute: 600,
     rate_limit_user_per_minute: 600,
     rate_limit_store_per_minute: 3000,
+    rate_limit_store_ip_per_minute: 300,
+    rate_limit_store_staff_per_minute: 3000,
     rate_limit_login_per_minute: 20,
     trust_forwarded_for: false,
     trusted_proxy_hops: 1,
@@ -238,6 +247,8 @@ pub const ENV_KEYS: &[&str] = &[
     "rate_limit_ip_per_minute",
     "rate_limit_user_per_minute",
     "rate_limit_store_per_minute",
+    "rate_limit_store_ip_per_minute",
+    "rate_limit_store_staff_per_minute",
     "rate_limit_login_per_minute",
     "trust_forwarded_for",
     "trusted_proxy_hops",
@@ -264,6 +275,8 @@ const NUMERIC_KEYS: &[&str] = &[
     "rate_limit_ip_per_minute",
     "rate_limit_user_per_minute",
     "rate_limit_store_per_minute",
+    "rate_limit_store_ip_per_minute",
+    "rate_limit_store_staff_per_minute",
     "rate_limit_login_per_minute",
     "trusted_proxy_hops",
     "argon2_memory_kib",

@@ -29,18 +29,35 @@ use crate::{
 pub enum Rule {
     Ip,
     User,
+    /// A store's storefront traffic, all shoppers together (one busy store cannot starve the
+    /// platform).
     Store,
+    /// One client address in one store's storefront: an abuser runs out of this long before
+    /// the store's budget, and what it is refused does not count against the store.
+    StoreIp,
+    /// A store's admin traffic: never spent by shoppers, so staff keep working whatever the
+    /// storefront receives.
+    StoreStaff,
     LoginIp,
 }
 
 impl Rule {
-    const ALL: [Self; 4] = [Self::Ip, Self::User, Self::Store, Self::LoginIp];
+    const ALL: [Self; 6] = [
+        Self::Ip,
+        Self::User,
+        Self::Store,
+        Self::StoreIp,
+        Self::StoreStaff,
+        Self::LoginIp,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Self::Ip => "ip",
             Self::User => "user",
             Self::Store => "store",
+            Self::StoreIp => "store-ip",
+            Self::StoreStaff => "store-staff",
             Self::LoginIp => "login-ip",
         }
     }
@@ -50,6 +67,8 @@ impl Rule {
             Self::Ip => settings.rate_limit_ip_per_minute,
             Self::User => settings.rate_limit_user_per_minute,
             Self::Store => settings.rate_limit_store_per_minute,
+            Self::StoreIp => settings.rate_limit_store_ip_per_minute,
+            Self::StoreStaff => settings.rate_limit_store_staff_per_minute,
             Self::LoginIp => settings.rate_limit_login_per_minute,
         }
         .max(1)

@@ -35,6 +35,7 @@ export TECHVERSE_LOG_FORMAT=json
 # The benchmark client is one IP hammering one store: lift the abuse limits.
 export TECHVERSE_RATE_LIMIT_IP_PER_MINUTE=1000000000
 export TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE=1000000000
+export TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE=1000000000
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TECHVERSE_LISTEN_ADDR="127.0.0.1:$PORT"
 

@@ -197,7 +197,7 @@ impl FromRequest for StoreStaff {
             let permissions = team
                 .permissions_of(user.id)
                 .ok_or_else(ApiError::store_not_found)?;
-            enforce(&req, &state, Rule::Store, &store.id.to_string()).await?;
+            enforce(&req, &state, Rule::StoreStaff, &store.id.to_string()).await?;
             let request_id = req.extensions().get::<RequestId>().map(|id| id.0.clone());
             Ok(Self {
                 store,

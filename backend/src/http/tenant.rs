@@ -1,6 +1,7 @@
 //! The tenant extractor: resolves `{store}` in the path to an active store before the handler
-//! runs. Unknown, malformed and suspended stores are all the same 404. Each store has its own
-//! rate limit, so one busy store cannot starve the others.
+//! runs. Unknown, malformed and suspended stores are all the same 404. Each store's storefront
+//! has its own rate limit, so one busy store cannot starve the others, and each client address
+//! its own within a store, so a few abusers are refused long before the store's budget is gone.
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use futures_util::future::LocalBoxFuture;
@@ -22,6 +23,9 @@ pub async fn public_store(req: &HttpRequest, state: &AppState) -> Result<Store, 
         Some(store) if store.is_public() => store,
         _ => return Err(ApiError::store_not_found()),
     };
+    // The client's own budget in this store first: refused, it spends nothing of the store's.
+    let ip = super::limits::client_ip(req, &state.settings);
+    enforce(req, state, Rule::StoreIp, &format!("{}|{ip}", store.id)).await?;
     enforce(req, state, Rule::Store, &store.id.to_string()).await?;
     Ok(store)
 }

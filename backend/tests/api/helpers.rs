@@ -37,6 +37,11 @@ pub fn settings(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings 
         ("TECHVERSE_ARGON2_MEMORY_KIB".into(), "1024".into()),
         ("TECHVERSE_ARGON2_ITERATIONS".into(), "1".into()),
         ("TECHVERSE_PUBLIC_URL".into(), "https://shop.example".into()),
+        // Every test client is 127.0.0.1: its budget in one store is the address's own.
+        (
+            "TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE".into(),
+            "600".into(),
+        ),
     ];
     env.extend(
         extra

@@ -113,6 +113,60 @@ async fn a_client_cannot_choose_its_address_by_writing_x_forwarded_for() {
 }
 
 #[tokio::test]
+async fn abusers_of_a_storefront_are_refused_alone_and_its_staff_never_starve() {
+    let app = spawn_app_with(&[
+        ("TECHVERSE_TRUST_FORWARDED_FOR", "true"),
+        ("TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE", "12"),
+        ("TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE", "4"),
+    ])
+    .await;
+    let owner = app.signup("siege-shop").await;
+    let from = |ip: &str| {
+        app.client
+            .get(app.url("/api/v1/stores/siege-shop"))
+            .header("x-forwarded-for", ip.to_owned())
+            .send()
+    };
+    // One abuser hammering: refused after its own 4, spending only those of the store's 12.
+    for attempt in 0..20 {
+        let status = from("6.6.6.6").await.unwrap().status();
+        assert_eq!(
+            status,
+            if attempt < 4 { 200 } else { 429 },
+            "attempt {attempt}"
+        );
+    }
+    assert_eq!(
+        from("198.51.100.1").await.unwrap().status(),
+        200,
+        "a real shopper"
+    );
+    // Enough abusers exhaust the storefront's budget (the noisy-tenant guard)…
+    for ip in ["6.6.6.7", "6.6.6.8"] {
+        for _ in 0..4 {
+            from(ip).await.unwrap();
+        }
+    }
+    assert_error(from("198.51.100.2").await.unwrap(), 429, "rate_limited").await;
+    // …but the store's staff have a budget of their own.
+    for _ in 0..5 {
+        let admin = app
+            .client
+            .get(app.url("/api/v1/admin/stores/siege-shop/orders"))
+            .bearer_auth(&owner.access)
+            .header("x-forwarded-for", "198.51.100.3")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            admin.status(),
+            200,
+            "staff are not starved by storefront traffic"
+        );
+    }
+}
+
+#[tokio::test]
 async fn one_busy_store_does_not_starve_the_others() {
     let app = spawn_app_with(&[("TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE", "5")]).await;
     app.create_store("busy-store").await;
