@@ -197,6 +197,12 @@ async fn main() {
             "TECHVERSE_RATE_LIMIT_USER_PER_MINUTE",
             "1000000000".to_owned(),
         ),
+        // One benchmark client places thousands of unpaid orders on purpose.
+        ("TECHVERSE_MAX_OPEN_ORDERS_PER_BUYER", "1000000".to_owned()),
+        (
+            "TECHVERSE_MAX_OPEN_ORDERS_PER_ADDRESS",
+            "1000000".to_owned(),
+        ),
         ("TECHVERSE_ARGON2_MEMORY_KIB", "1024".to_owned()),
         ("TECHVERSE_ARGON2_ITERATIONS", "1".to_owned()),
     ]

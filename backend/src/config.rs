@@ -73,6 +73,10 @@ pub struct Settings {
     pub order_sweep_interval_secs: u64,
     /// Staff must verify their email before opening more stores or inviting staff.
     pub require_verified_email: bool,
+    /// Unpaid orders one buyer (email or customer) may have open in a store at once.
+    pub max_open_orders_per_buyer: u32,
+    /// Unpaid orders one client address may have open in a store at once.
+    pub max_open_orders_per_address: u32,
     /// SMTP server for outgoing mail (`smtp://host:port`, `smtps://user:pass@host`); unset
     /// writes each message as an `.eml` file under `<data_dir>/mail`.
     pub smtp_url: Option<SecretString>,
@@ -149,6 +153,8 @@ struct Defaults {
     cart_ttl_hours: u32,
     order_sweep_interval_secs: u64,
     require_verified_email: bool,
+    max_open_orders_per_buyer: u32,
+    max_open_orders_per_address: u32,
     mail_from: &'static str,
     public_url: &'static str,
     cors_allowed_origins: &'static str,
@@ -187,6 +193,8 @@ const DEFAULTS: Defaults = Defaults {
     cart_ttl_hours: 30 * 24,
     order_sweep_interval_secs: 30,
     require_verified_email: true,
+    max_open_orders_per_buyer: 3,
+    max_open_orders_per_address: 10,
     mail_from: "TechVerse <no-reply@techverse.local>",
     public_url: "http://localhost:8080",
     cors_allowed_origins: "",
@@ -238,6 +246,8 @@ pub const ENV_KEYS: &[&str] = &[
     "cart_ttl_hours",
     "order_sweep_interval_secs",
     "require_verified_email",
+    "max_open_orders_per_buyer",
+    "max_open_orders_per_address",
     "smtp_url",
     "mail_from",
     "public_url",
@@ -272,6 +282,8 @@ const NUMERIC_KEYS: &[&str] = &[
     "cart_ttl_hours",
     "order_sweep_interval_secs",
     "hsts_max_age_secs",
+    "max_open_orders_per_buyer",
+    "max_open_orders_per_address",
     "rate_limit_ip_per_minute",
     "rate_limit_user_per_minute",
     "rate_limit_store_per_minute",

@@ -18,7 +18,7 @@ use techverse_shared::{
 use super::{
     Context,
     carts::{self, CartAccess},
-    commerce::{self, CommerceError, Destination},
+    commerce::{self, CommerceError, Destination, Priced},
 };
 use crate::{
     auth::tokens,
@@ -33,7 +33,10 @@ use crate::{
         store::Store,
         validation::ValidationErrors,
     },
-    storage::{DiscountUse, IdempotencyKey, IdempotencyRecord, NewOrder, Placement, StorageError},
+    storage::{
+        DiscountUse, IdempotencyKey, IdempotencyRecord, NewOrder, OpenOrderLimit, Placement,
+        StorageError,
+    },
 };
 
 /// The checkout body. Unknown fields (a client's idea of a price or total, say) are accepted
@@ -142,29 +145,126 @@ fn shortfalls(cart: &Cart, warnings: &[CartWarning]) -> Vec<ShortLine> {
         .collect()
 }
 
-/// Places an order from a cart. Returns the order view (with its token) and whether it was
-/// created by this request (`false`: a replay).
+/// A checkout request as the HTTP edge parsed it: the typed body and the hash that tells a
+/// replay from a reuse of its `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct CheckoutRequest {
+    pub input: CheckoutInput,
+    pub hash: String,
+}
+
+impl CheckoutRequest {
+    pub fn parse(body: &serde_json::Value) -> Result<Self, CommerceError> {
+        let input = serde_json::from_value(body.clone()).map_err(|e| {
+            let mut errors = ValidationErrors::default();
+            errors.add("body", "invalid", e.to_string());
+            CommerceError::Invalid(errors)
+        })?;
+        Ok(Self {
+            input,
+            hash: request_hash(body),
+        })
+    }
+}
+
+/// Who is checking out: their cart access, the `Idempotency-Key` and their address.
+pub struct Buyer<'a> {
+    pub access: &'a CartAccess,
+    pub key: &'a str,
+    pub client_ip: Option<&'a str>,
+}
+
+/// The key's scope and the request it came with.
+struct Attempt<'a> {
+    scope: String,
+    key: &'a str,
+    hash: &'a str,
+}
+
+impl Attempt<'_> {
+    /// The earlier request with this key, if any, answered as that request was.
+    async fn replayed(
+        &self,
+        ctx: &Context,
+        store: &Store,
+    ) -> Result<Option<OrderView>, CommerceError> {
+        let found = ctx
+            .storage
+            .commerce()
+            .idempotency_record(store.id, &self.scope, self.key)
+            .await?;
+        match found {
+            Some(record) => replay(ctx, store, record, self.hash, &self.scope, self.key)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    }
+}
+
+/// Places an order from a cart (DESIGN §5): validate the buyer, price the cart on the server,
+/// build the order, start payment, then let storage reserve and store it. Returns the order
+/// view (with its token) and whether this request created it (`false`: a replay).
 pub async fn checkout(
     ctx: &Context,
     store: &Store,
-    access: &CartAccess,
-    key: &str,
-    body: &serde_json::Value,
+    buyer: &Buyer<'_>,
+    request: &CheckoutRequest,
 ) -> Result<(OrderView, bool), CommerceError> {
-    let input: CheckoutInput = serde_json::from_value(body.clone()).map_err(|e| {
-        let mut errors = ValidationErrors::default();
-        errors.add("body", "invalid", e.to_string());
-        CommerceError::Invalid(errors)
-    })?;
-    let hash = request_hash(body);
-    let scope = scope(access, input.cart_id);
-    let repo = ctx.storage.commerce();
-    if let Some(record) = repo.idempotency_record(store.id, &scope, key).await? {
-        return replay(ctx, store, record, &hash, &scope, key)
-            .await
-            .map(|view| (view, false));
+    let input = &request.input;
+    let attempt = Attempt {
+        scope: scope(buyer.access, input.cart_id),
+        key: buyer.key,
+        hash: &request.hash,
+    };
+    if let Some(view) = attempt.replayed(ctx, store).await? {
+        return Ok((view, false));
     }
+    let (email, address) = validate_buyer(input)?;
+    let mut cart = match carts::load(ctx, store, buyer.access, input.cart_id).await {
+        Ok(cart) => cart,
+        // A concurrent request with this key may have placed the order (and removed the
+        // cart) since the key was checked above.
+        Err(CommerceError::CartNotFound) => {
+            return match attempt.replayed(ctx, store).await? {
+                Some(view) => Ok((view, false)),
+                None => Err(CommerceError::CartNotFound),
+            };
+        }
+        Err(other) => return Err(other),
+    };
+    let customer_key = discount::customer_key(buyer.access.customer, Some(email.as_str()));
+    let priced = price_for_checkout(
+        ctx,
+        store,
+        &mut cart,
+        input,
+        &address,
+        customer_key.as_deref(),
+    )
+    .await?;
+    let token = tokens::random_token().map_err(StorageError::Unavailable)?;
+    let mut order = build_order(
+        store,
+        buyer,
+        &priced,
+        email,
+        address,
+        input.payment_method,
+        &token,
+    )?;
+    let started = ctx
+        .payments
+        .start(&order, &priced.settings)
+        .await
+        .map_err(StorageError::Unavailable)?;
+    order.payment_instructions = started.instructions;
+    let new = new_order(ctx, order, &priced, &attempt, customer_key, &token, cart.id);
+    place(ctx, store, &attempt, new, token).await
+}
 
+/// The email and shipping address, every bad field reported.
+fn validate_buyer(input: &CheckoutInput) -> Result<(Email, Address), CommerceError> {
     let mut errors = ValidationErrors::default();
     let email = errors.check("email", Email::parse(&input.email), |e| e.code());
     let nil = techverse_shared::AddressId::from_uuid(uuid::Uuid::nil());
@@ -178,37 +278,26 @@ pub async fn checkout(
             None
         }
     };
-    let (email, address) = errors.finish(email.zip(address))?;
+    Ok(errors.finish(email.zip(address))?)
+}
 
-    let mut cart = match carts::load(ctx, store, access, input.cart_id).await {
-        Ok(cart) => cart,
-        // A concurrent request with this key may have placed the order (and removed the
-        // cart) since the key was checked above.
-        Err(CommerceError::CartNotFound) => {
-            return match repo.idempotency_record(store.id, &scope, key).await? {
-                Some(record) => replay(ctx, store, record, &hash, &scope, key)
-                    .await
-                    .map(|view| (view, false)),
-                None => Err(CommerceError::CartNotFound),
-            };
-        }
-        Err(other) => return Err(other),
-    };
+/// The cart priced now for this address and method; refused when a line is short, nothing can
+/// be bought, or the payment or shipping method is not available.
+async fn price_for_checkout(
+    ctx: &Context,
+    store: &Store,
+    cart: &mut Cart,
+    input: &CheckoutInput,
+    address: &Address,
+    customer_key: Option<&str>,
+) -> Result<Priced, CommerceError> {
     let destination = Destination {
         country: address.country,
         region: address.region.clone(),
         method: Some(input.shipping_method_id),
     };
-    let customer_key = discount::customer_key(access.customer, Some(email.as_str()));
     let asked = cart.clone();
-    let priced = commerce::price_cart(
-        ctx,
-        store,
-        &mut cart,
-        Some(&destination),
-        customer_key.as_deref(),
-    )
-    .await?;
+    let priced = commerce::price_cart(ctx, store, cart, Some(&destination), customer_key).await?;
     // Checkout never quietly sells fewer units than the cart asks for.
     let short = shortfalls(&asked, &priced.warnings);
     if !short.is_empty() {
@@ -220,12 +309,27 @@ pub async fn checkout(
     if !priced.settings.offers(input.payment_method) {
         return Err(CommerceError::PaymentMethodUnavailable);
     }
-    let Some((_, method)) = &priced.shipping else {
+    if priced.shipping.is_none() {
         return Err(CommerceError::ShippingUnavailable);
-    };
+    }
+    Ok(priced)
+}
 
+/// The new order, `pending_payment` with its payment deadline, priced exactly as quoted.
+fn build_order(
+    store: &Store,
+    buyer: &Buyer<'_>,
+    priced: &Priced,
+    email: Email,
+    address: Address,
+    payment_method: PaymentMethod,
+    token: &str,
+) -> Result<Order, CommerceError> {
+    let (_, method) = priced
+        .shipping
+        .as_ref()
+        .ok_or(CommerceError::ShippingUnavailable)?;
     let now = domain::now();
-    let token = tokens::random_token().map_err(StorageError::Unavailable)?;
     let quote = &priced.quote;
     let lines: Vec<OrderLine> = priced
         .lines
@@ -254,9 +358,10 @@ pub async fn checkout(
         id: OrderId::from_uuid(uuid::Uuid::now_v7()),
         store_id: store.id,
         number: 0,
-        token_hash: tokens::hash(&token),
-        customer_id: access.customer,
+        token_hash: tokens::hash(token),
+        customer_id: buyer.access.customer,
         email: email.as_str().to_owned(),
+        client_ip: buyer.client_ip.map(str::to_owned),
         currency: store.currency,
         lines,
         subtotal: quote.subtotal,
@@ -283,7 +388,7 @@ pub async fn checkout(
             kind: method.kind(),
             price: quote.shipping,
         },
-        payment_method: input.payment_method,
+        payment_method,
         payment_instructions: None,
         status: OrderStatus::PendingPayment,
         payment_status: PaymentStatus::Pending,
@@ -298,20 +403,31 @@ pub async fn checkout(
         updated_at: now,
         version: 0,
     };
-    let actor = access
+    let actor = buyer
+        .access
         .customer
         .map_or(OrderActor::Guest, OrderActor::Customer);
     order.open(actor, now);
-    let started = ctx
-        .payments
-        .start(&order, &priced.settings)
-        .await
-        .map_err(StorageError::Unavailable)?;
-    order.payment_instructions = started.instructions;
+    Ok(order)
+}
 
-    let new = NewOrder {
+/// Everything storage writes for the order, with the store's open-order limit.
+fn new_order(
+    ctx: &Context,
+    order: Order,
+    priced: &Priced,
+    attempt: &Attempt<'_>,
+    customer_key: Option<String>,
+    token: &str,
+    cart: CartId,
+) -> NewOrder {
+    NewOrder {
+        open_limit: Some(OpenOrderLimit {
+            per_buyer: ctx.settings.max_open_orders_per_buyer,
+            per_address: ctx.settings.max_open_orders_per_address,
+        }),
         events: vec![StoreEvent::new(
-            store.id,
+            order.store_id,
             "order.created",
             json!({
                 "order_id": order.id,
@@ -321,41 +437,66 @@ pub async fn checkout(
                 "email": order.email,
                 "payment_method": order.payment_method,
             }),
-            now,
+            order.created_at,
         )],
         idempotency: IdempotencyKey {
-            scope: scope.clone(),
-            key: key.to_owned(),
-            request_hash: hash.clone(),
-            order_token: token.clone(),
+            scope: attempt.scope.clone(),
+            key: attempt.key.to_owned(),
+            request_hash: attempt.hash.to_owned(),
+            order_token: token.to_owned(),
         },
-        discount: match (&priced.discount, &customer_key) {
+        discount: match (&priced.discount, customer_key) {
             (Some(discount), Some(customer_key)) => Some(DiscountUse {
                 discount_id: discount.id,
-                customer_key: customer_key.clone(),
+                customer_key,
                 usage_limit: discount.usage_limit,
                 per_customer_limit: discount.per_customer_limit,
             }),
             _ => None,
         },
-        cart_id: Some(cart.id),
+        cart_id: Some(cart),
         order,
-    };
-    match repo.place_order(store.id, &new).await? {
+    }
+}
+
+/// Hands the order to storage and answers what it did.
+async fn place(
+    ctx: &Context,
+    store: &Store,
+    attempt: &Attempt<'_>,
+    new: NewOrder,
+    token: String,
+) -> Result<(OrderView, bool), CommerceError> {
+    match ctx.storage.commerce().place_order(store.id, &new).await? {
         Placement::Placed(order) => {
             tracing::info!(order_id = %order.id, number = order.number, total = order.total, "order placed");
             let mut view = order.view(false);
             view.token = Some(token);
             Ok((view, true))
         }
-        Placement::Seen(record) => replay(ctx, store, record, &hash, &scope, key)
-            .await
-            .map(|view| (view, false)),
+        Placement::Seen(record) => replay(
+            ctx,
+            store,
+            record,
+            attempt.hash,
+            &attempt.scope,
+            attempt.key,
+        )
+        .await
+        .map(|view| (view, false)),
         Placement::DiscountUsedUp => Err(CommerceError::DiscountRefused(
             crate::domain::discount::DiscountRefusal::UsedUp,
         )),
-        Placement::Short(short) => {
-            let lines = short
+        // The buyer's oldest open order ends (paid or expired) within one payment window.
+        Placement::TooManyOpen { scope, limit } => Err(CommerceError::TooManyOpenOrders {
+            scope,
+            limit,
+            retry_after_secs: new.order.pay_by.map_or(60, |by| {
+                u64::try_from(by.duration_since(new.order.created_at).as_secs()).unwrap_or(60)
+            }),
+        }),
+        Placement::Short(short) => Err(CommerceError::OutOfStock(
+            short
                 .into_iter()
                 .map(|s| ShortLine {
                     sku: new
@@ -369,9 +510,8 @@ pub async fn checkout(
                     requested: s.requested,
                     available: s.available,
                 })
-                .collect();
-            Err(CommerceError::OutOfStock(lines))
-        }
+                .collect(),
+        )),
     }
 }
 

@@ -70,6 +70,12 @@ pub enum CommerceError {
     AlreadyReviewed,
     #[error("an amount is out of range")]
     Pricing(#[from] PricingError),
+    #[error("too many unpaid orders are open for this {scope:?} ({limit})")]
+    TooManyOpenOrders {
+        scope: crate::storage::OpenOrderScope,
+        limit: u32,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

@@ -170,6 +170,9 @@ pub struct Order {
     pub token_hash: String,
     pub customer_id: Option<CustomerId>,
     pub email: String,
+    /// The address the checkout came from (open unpaid orders are limited per address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ip: Option<String>,
     pub currency: Currency,
     pub lines: Vec<OrderLine>,
     pub subtotal: i64,
@@ -855,6 +858,7 @@ pub mod tests {
             token_hash: String::new(),
             customer_id: None,
             email: "a@example.com".into(),
+            client_ip: None,
             currency,
             lines,
             subtotal: total,

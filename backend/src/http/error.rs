@@ -323,6 +323,21 @@ impl From<CommerceError> for ApiError {
             CommerceError::IdempotencyKeyInFlight => {
                 Self::from_code(ErrorCode::IdempotencyKeyInFlight)
             }
+            CommerceError::TooManyOpenOrders {
+                scope,
+                limit,
+                retry_after_secs,
+            } => {
+                let scope = match scope {
+                    crate::storage::OpenOrderScope::Buyer => "buyer",
+                    crate::storage::OpenOrderScope::Address => "address",
+                };
+                let mut error = Self::from_code(ErrorCode::TooManyOpenOrders).with_details(
+                    serde_json::json!({ "scope": scope, "limit": limit, "retry_after_secs": retry_after_secs }),
+                );
+                error.0.retry_after = Some(retry_after_secs.max(1));
+                error
+            }
             CommerceError::Order(OrderError::InvalidTransition { from, to }) => {
                 Self::new(ErrorCode::InvalidTransition, message)
                     .with_details(serde_json::json!({ "from": from, "to": to }))

@@ -326,9 +326,27 @@ pub struct DiscountUse {
     pub per_customer_limit: Option<i64>,
 }
 
+/// How many unpaid orders may be open in a store at once for one buyer (the same email, or
+/// the same customer) and for one client address: holding stock and discount codes with
+/// throwaway orders costs an abuser their limit, not the store its stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOrderLimit {
+    pub per_buyer: u32,
+    pub per_address: u32,
+}
+
+/// Which open-order limit a checkout reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenOrderScope {
+    Buyer,
+    Address,
+}
+
 /// Everything checkout writes, all or nothing.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
+    /// Refuse the checkout when the buyer or its address has this many unpaid orders open.
+    pub open_limit: Option<OpenOrderLimit>,
     /// The order, with `number` still 0: storage assigns the next number of the store.
     pub order: Order,
     pub idempotency: IdempotencyKey,
@@ -357,6 +375,8 @@ pub enum Placement {
     Seen(IdempotencyRecord),
     /// The discount's usage limit (total or this customer's) was reached meanwhile.
     DiscountUsedUp,
+    /// The buyer (or its address) already has `limit` unpaid orders open; nothing was written.
+    TooManyOpen { scope: OpenOrderScope, limit: u32 },
 }
 
 /// One change of an order: the order as changed (read at `order.version`) and what it causes.
@@ -432,10 +452,12 @@ pub trait CommerceRepository: Send + Sync {
         settings: &CheckoutSettings,
     ) -> StorageResult<bool>;
 
-    /// Checkout, all or nothing: unless the idempotency key was seen, reserves every line's
-    /// stock (atomic conditional decrements in variant order; on a shortfall what was held is
-    /// released), counts the discount use, numbers and stores the order, appends its events,
-    /// records the key and deletes the cart.
+    /// Checkout, all or nothing: unless the idempotency key was seen, checks the open-order
+    /// limit, reserves every line's stock (atomic conditional decrements in variant order; on a
+    /// shortfall what was held is released), counts the discount use, numbers and stores the
+    /// order, appends its events, records the key and deletes the cart. The open-order count is
+    /// exact where checkout is one transaction; on MongoDB it is read before reserving, so
+    /// checkouts of one buyer at the very same moment may pass it together.
     async fn place_order(&self, store: StoreId, new: &NewOrder) -> StorageResult<Placement>;
     async fn idempotency_record(
         &self,

@@ -1059,7 +1059,9 @@ async fn thirty_buyers_racing_for_three_phones_make_exactly_three_orders() {
         carts.push((cart, token));
     }
     let racing = carts.iter().enumerate().map(|(n, (cart, token))| {
-        let body = checkout_body(cart, &s.pickup, "cash_on_delivery");
+        // Thirty different buyers.
+        let mut body = checkout_body(cart, &s.pickup, "cash_on_delivery");
+        body["email"] = json!(format!("buyer{n}@example.com"));
         let app = &app;
         let store = s.store.clone();
         async move { checkout(app, &store, Some(token), None, &format!("race-{n}"), &body).await }
@@ -1083,4 +1085,40 @@ async fn thirty_buyers_racing_for_three_phones_make_exactly_three_orders() {
     }
     assert_eq!(placed, 3);
     assert_eq!(available(&app, &s.store, "acme-phone").await, 0);
+}
+
+#[tokio::test]
+async fn a_buyer_cannot_hold_stock_with_more_unpaid_orders_than_the_limit() {
+    let app = crate::helpers::spawn_app_with(&[("TECHVERSE_MAX_OPEN_ORDERS_PER_BUYER", "2")]).await;
+    let s = shop(&app, "hoard-shop").await;
+    let order_case = |key: &'static str| {
+        let app = &app;
+        let s = &s;
+        async move {
+            let (cart, token) = guest_cart(app, &s.store).await;
+            add(app, &s.store, &cart, &token, &s.case, 5).await;
+            let body = checkout_body(&cart, &s.pickup, "cash_on_delivery");
+            checkout(app, &s.store, Some(&token), None, key, &body).await
+        }
+    };
+    json_of(order_case("one").await, 201).await;
+    json_of(order_case("two").await, 201).await;
+    let refused = order_case("three").await;
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        retry,
+        15 * 60,
+        "the oldest open order ends within its payment window"
+    );
+    let body = assert_error(refused, 429, "too_many_open_orders").await;
+    assert_eq!(body["error"]["details"]["scope"], "buyer");
+    assert_eq!(
+        available(&app, &s.store, "phone-case").await,
+        40,
+        "nothing more is held"
+    );
 }

@@ -21,8 +21,8 @@ use techverse::{
         shipping::CheckoutSettings,
     },
     storage::{
-        DiscountUse, IdempotencyKey, NewOrder, OrderChange, OrderQuery, Placement, Storage,
-        StorageError, faults::SagaStep,
+        DiscountUse, IdempotencyKey, NewOrder, OpenOrderLimit, OpenOrderScope, OrderChange,
+        OrderQuery, Placement, Storage, StorageError, faults::SagaStep,
     },
 };
 use techverse_shared::{
@@ -94,6 +94,7 @@ fn order(store: StoreId, lines: &[(&Product, i64)], email: &str, at: Timestamp) 
         token_hash: "hash".into(),
         customer_id: None,
         email: email.into(),
+        client_ip: None,
         currency: Currency::from_code("NGN").unwrap(),
         lines,
         subtotal: total,
@@ -141,6 +142,7 @@ fn order(store: StoreId, lines: &[(&Product, i64)], email: &str, at: Timestamp) 
 
 fn new_order(order: Order, key: &str) -> NewOrder {
     NewOrder {
+        open_limit: None,
         events: vec![StoreEvent::new(
             order.store_id,
             "order.created",
@@ -1173,4 +1175,75 @@ pub async fn an_expired_or_cancelled_order_gives_its_discount_use_back(h: &Harne
         "so does a cancelled one"
     );
     place(h, &saga_checkout(s, &a, &b, &discount, "four")).await;
+}
+
+pub async fn open_unpaid_orders_are_limited_per_buyer_and_per_address(h: &Harness) {
+    let s = store();
+    let item = product(s, "OPEN", 100);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+    let commerce = h.storage().commerce();
+    let checkout = |email: &str, ip: &str, key: &str| {
+        let mut placed = order(s, &[(&item, 1)], email, now());
+        placed.client_ip = Some(ip.to_owned());
+        let mut new = new_order(placed, key);
+        new.open_limit = Some(OpenOrderLimit {
+            per_buyer: 2,
+            per_address: 3,
+        });
+        new
+    };
+    let first = place(h, &checkout("a@example.com", "10.0.0.1", "a1")).await;
+    place(h, &checkout("a@example.com", "10.0.0.1", "a2")).await;
+    assert_eq!(
+        commerce
+            .place_order(s, &checkout("a@example.com", "10.0.0.2", "a3"))
+            .await
+            .unwrap(),
+        Placement::TooManyOpen {
+            scope: OpenOrderScope::Buyer,
+            limit: 2
+        },
+        "the buyer's two are open"
+    );
+    // A replay of one of them is still that order, not one more.
+    assert!(matches!(
+        commerce
+            .place_order(s, &checkout("a@example.com", "10.0.0.1", "a1"))
+            .await
+            .unwrap(),
+        Placement::Seen(_)
+    ));
+    place(h, &checkout("b@example.com", "10.0.0.1", "b1")).await;
+    assert_eq!(
+        commerce
+            .place_order(s, &checkout("c@example.com", "10.0.0.1", "c1"))
+            .await
+            .unwrap(),
+        Placement::TooManyOpen {
+            scope: OpenOrderScope::Address,
+            limit: 3
+        },
+        "three are open from this address"
+    );
+    assert_eq!(
+        stock(h.storage(), s, &item).await,
+        (100, 3),
+        "refusals hold nothing"
+    );
+    // An order that ends (here: expires) no longer counts.
+    let mut expired = first;
+    let effects = expired
+        .expire(now() + SignedDuration::from_mins(16))
+        .unwrap();
+    assert!(
+        commerce
+            .save_order(s, &change(&expired, &effects))
+            .await
+            .unwrap()
+    );
+    place(h, &checkout("a@example.com", "10.0.0.2", "a4")).await;
 }

@@ -79,6 +79,7 @@ conformance!(
     commerce::a_checkout_failing_at_any_step_holds_nothing_or_finishes_whole,
     commerce::an_order_change_failing_part_way_ends_whole_and_applies_each_move_once,
     commerce::an_expired_or_cancelled_order_gives_its_discount_use_back,
+    commerce::open_unpaid_orders_are_limited_per_buyer_and_per_address,
 );
 
 /// Session cases run on each storage adapter and on the Redis session store:

@@ -259,14 +259,15 @@ async fn place(
             .get("idempotency-key")
             .and_then(|v| v.to_str().ok()),
     )?;
-    let (order, created) = checkout::checkout(
-        &state.ctx,
-        &shopper.store,
-        &shopper.cart_access(),
-        &key,
-        &body,
-    )
-    .await?;
+    let request = checkout::CheckoutRequest::parse(&body)?;
+    let ip = crate::http::limits::client_ip(&req, &state.settings);
+    let access = shopper.cart_access();
+    let buyer = checkout::Buyer {
+        access: &access,
+        key: &key,
+        client_ip: Some(&ip),
+    };
+    let (order, created) = checkout::checkout(&state.ctx, &shopper.store, &buyer, &request).await?;
     let mut response = HttpResponse::Created();
     if !created {
         response.insert_header(("idempotent-replayed", "true"));

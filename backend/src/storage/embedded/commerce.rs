@@ -29,8 +29,8 @@ use crate::{
         shipping::CheckoutSettings,
     },
     storage::{
-        CommerceRepository, IdempotencyRecord, NewOrder, OrderChange, OrderQuery, Placement,
-        Shortfall, StorageError, StorageResult,
+        CommerceRepository, IdempotencyRecord, NewOrder, OpenOrderLimit, OpenOrderScope,
+        OrderChange, OrderQuery, Placement, Shortfall, StorageError, StorageResult,
         faults::{Faults, SagaStep},
     },
 };
@@ -104,10 +104,12 @@ fn write_order(
 ) -> StorageResult<()> {
     let sql = if insert {
         "INSERT INTO orders (store_id, id, number, customer_id, email, status, payment_status,
-            pay_by, created_at, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            pay_by, created_at, version, doc, client_ip)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     } else {
         "UPDATE orders SET number = ?3, customer_id = ?4, email = ?5, status = ?6,
-            payment_status = ?7, pay_by = ?8, created_at = ?9, version = ?10, doc = ?11
+            payment_status = ?7, pay_by = ?8, created_at = ?9, version = ?10, doc = ?11,
+            client_ip = ?12
          WHERE store_id = ?1 AND id = ?2"
     };
     tx.execute(
@@ -124,6 +126,7 @@ fn write_order(
             order.created_at.as_millisecond(),
             order.version,
             to_json(order)?,
+            order.client_ip,
         ],
     )
     .map(drop)
@@ -180,6 +183,50 @@ fn return_discount(tx: &Transaction<'_>, store: &str, returned: &ReturnedUse) ->
     )
     .map_err(unavailable)?;
     Ok(())
+}
+
+/// Which open-order limit `order` would pass, counting the store's unpaid orders.
+fn open_limit_reached(
+    tx: &Transaction<'_>,
+    store: &str,
+    order: &Order,
+    limit: OpenOrderLimit,
+) -> StorageResult<Option<Placement>> {
+    let buyer: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM orders WHERE store_id = ?1 AND status = 'pending_payment'
+               AND (email = ?2 OR (?3 IS NOT NULL AND customer_id = ?3))",
+            (
+                store,
+                &order.email,
+                order.customer_id.map(|c| c.to_string()),
+            ),
+            |row| row.get(0),
+        )
+        .map_err(unavailable)?;
+    if buyer >= i64::from(limit.per_buyer) {
+        return Ok(Some(Placement::TooManyOpen {
+            scope: OpenOrderScope::Buyer,
+            limit: limit.per_buyer,
+        }));
+    }
+    let Some(ip) = &order.client_ip else {
+        return Ok(None);
+    };
+    let address: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM orders WHERE store_id = ?1 AND status = 'pending_payment'
+               AND client_ip = ?2",
+            (store, ip),
+            |row| row.get(0),
+        )
+        .map_err(unavailable)?;
+    Ok(
+        (address >= i64::from(limit.per_address)).then_some(Placement::TooManyOpen {
+            scope: OpenOrderScope::Address,
+            limit: limit.per_address,
+        }),
+    )
 }
 
 fn read_key(
@@ -489,6 +536,11 @@ impl CommerceRepository for EmbeddedStorage {
                 return Ok(Placement::Seen(seen));
             }
             faults.check(SagaStep::ClaimKey)?;
+            if let Some(limit) = new.open_limit
+                && let Some(refusal) = open_limit_reached(&tx, &store_text, &new.order, limit)?
+            {
+                return Ok(refusal);
+            }
             let mut touched = Touched::new(&tx, store);
             let mut short = Vec::new();
             for (index, reservation) in new.order.reservations().into_iter().enumerate() {

@@ -221,6 +221,12 @@ const MIGRATIONS: &[&str] = &[
     UPDATE store_events SET id = json_extract(doc, '$.id') WHERE json_extract(doc, '$.id') IS NOT NULL
         AND json_extract(doc, '$.id') != '00000000-0000-0000-0000-000000000000';
     CREATE UNIQUE INDEX store_events_id ON store_events (id);",
+    // 6: open (unpaid) orders are counted per buyer and per client address.
+    "ALTER TABLE orders ADD COLUMN client_ip TEXT;
+    CREATE INDEX orders_open_email ON orders (store_id, email) WHERE status = 'pending_payment';
+    CREATE INDEX orders_open_customer ON orders (store_id, customer_id)
+        WHERE status = 'pending_payment';
+    CREATE INDEX orders_open_ip ON orders (store_id, client_ip) WHERE status = 'pending_payment';",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use mongodb::{
     IndexModel,
-    bson::{DateTime, Document, doc},
+    bson::{Bson, DateTime, Document, doc},
     options::IndexOptions,
 };
 use techverse_shared::{
@@ -162,6 +162,14 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
                 ),
                 index("orders_due", doc! { "status": 1, "pay_by": 1 }),
                 index("orders_pending_work", doc! { "pending_since": 1 }),
+                index(
+                    "orders_open_email",
+                    doc! { "store_id": 1, "status": 1, "email": 1 },
+                ),
+                index(
+                    "orders_open_ip",
+                    doc! { "store_id": 1, "status": 1, "client_ip": 1 },
+                ),
             ],
         ),
         (
@@ -241,6 +249,29 @@ pub fn repair_claim(cutoff: i64, now: i64, lease_until: i64) -> (Document, Docum
         },
         doc! { "$set": { "repair_lease": lease_until } },
     )
+}
+
+/// A store's unpaid orders of one buyer (the email, or the signed-in customer), and of one
+/// client address (when the order has one).
+pub fn open_orders_filters(
+    store: StoreId,
+    email: &str,
+    customer: Option<techverse_shared::CustomerId>,
+    client_ip: Option<&str>,
+) -> (Document, Option<Document>) {
+    let open = doc! { "store_id": store.to_string(), "status": "pending_payment" };
+    let mut who = vec![Bson::Document(doc! { "email": email })];
+    if let Some(customer) = customer {
+        who.push(Bson::Document(doc! { "customer_id": customer.to_string() }));
+    }
+    let mut buyer = open.clone();
+    buyer.insert("$or", who);
+    let address = client_ip.map(|ip| {
+        let mut address = open;
+        address.insert("client_ip", ip);
+        address
+    });
+    (buyer, address)
 }
 
 /// Unexpired invitations into a store: a range on the subject key's store prefix (no regex).
@@ -471,6 +502,20 @@ mod tests {
             new,
             Timestamp::from_millisecond(1_700_000_000_123).unwrap(),
         )
+    }
+
+    #[test]
+    fn open_orders_are_counted_per_buyer_and_per_address() {
+        let store = StoreId::from_uuid(uuid::Uuid::from_u128(4));
+        let customer = techverse_shared::CustomerId::from_uuid(uuid::Uuid::from_u128(5));
+        let (buyer, address) =
+            open_orders_filters(store, "a@x.ng", Some(customer), Some("1.2.3.4"));
+        assert_eq!(buyer.get_str("status").unwrap(), "pending_payment");
+        assert_eq!(buyer.get_array("$or").unwrap().len(), 2);
+        assert_eq!(address.unwrap().get_str("client_ip").unwrap(), "1.2.3.4");
+        let (buyer, address) = open_orders_filters(store, "a@x.ng", None, None);
+        assert_eq!(buyer.get_array("$or").unwrap().len(), 1);
+        assert!(address.is_none());
     }
 
     #[test]

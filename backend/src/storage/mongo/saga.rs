@@ -34,8 +34,8 @@ use crate::{
         order::{Order, StockMove, StockOp},
     },
     storage::{
-        CatalogRepository, CommerceRepository, IdempotencyRecord, NewOrder, OrderChange, Placement,
-        Shortfall, StorageError, StorageResult, faults::SagaStep,
+        CatalogRepository, CommerceRepository, IdempotencyRecord, NewOrder, OpenOrderScope,
+        OrderChange, Placement, Shortfall, StorageError, StorageResult, faults::SagaStep,
     },
 };
 
@@ -120,6 +120,16 @@ impl MongoStorage {
         if let Some(seen) = self.claim_key(store, new, &key).await? {
             return Ok(Placement::Seen(seen));
         }
+        // After the key (a replay of this buyer's own order is not one more open order).
+        let refusal = match self.open_limit_reached(store, new).await {
+            Ok(None) => None,
+            Ok(Some(refusal)) => Some(Ok(refusal)),
+            Err(error) => Some(Err(error)),
+        };
+        if let Some(refusal) = refusal {
+            self.undo(store, &Done::default(), &key).await;
+            return refusal;
+        }
         let mut done = Done::default();
         let outcome = self.hold_and_store(store, new, &key, &mut done).await;
         if !matches!(outcome, Ok(Placement::Placed(_))) {
@@ -192,6 +202,41 @@ impl MongoStorage {
             order_id,
             order_token,
         })
+    }
+
+    /// The open-order limit: `Some` refusal when the buyer or its address has reached it.
+    async fn open_limit_reached(
+        &self,
+        store: StoreId,
+        new: &NewOrder,
+    ) -> StorageResult<Option<Placement>> {
+        let Some(limit) = new.open_limit else {
+            return Ok(None);
+        };
+        let order = &new.order;
+        let (buyer, address) = query::open_orders_filters(
+            store,
+            &order.email,
+            order.customer_id,
+            order.client_ip.as_deref(),
+        );
+        let orders = self.collection(query::ORDERS);
+        let count = |filter| async { orders.count_documents(filter).await.map_err(unavailable) };
+        if count(buyer).await? >= u64::from(limit.per_buyer) {
+            return Ok(Some(Placement::TooManyOpen {
+                scope: OpenOrderScope::Buyer,
+                limit: limit.per_buyer,
+            }));
+        }
+        if let Some(address) = address
+            && count(address).await? >= u64::from(limit.per_address)
+        {
+            return Ok(Some(Placement::TooManyOpen {
+                scope: OpenOrderScope::Address,
+                limit: limit.per_address,
+            }));
+        }
+        Ok(None)
     }
 
     /// Steps 2–5; a refusal or an error leaves `done` for [`Self::undo`].
