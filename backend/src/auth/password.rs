@@ -1,21 +1,29 @@
-//! Password hashing with argon2id (PHC string format), always on the blocking thread pool so a
-//! hash never stalls the async runtime. Parameters come from configuration; the defaults are
-//! OWASP's: 19 MiB of memory, 2 iterations, 1 lane.
+//! Password hashing with argon2id (PHC string format), on threads of its own so a hash never
+//! stalls the async runtime. Parameters come from configuration; the defaults are OWASP's:
+//! 19 MiB of memory, 2 iterations, 1 lane.
 //!
 //! Each hash (and each check) holds its argon2 memory while it runs, so how many run at once is
 //! bounded: by a memory budget divided by the per-hash cost, and by the CPU (more hashes than
 //! cores only queue). A few callers wait briefly in line; past that, or after waiting too long,
 //! the answer is [`PasswordError::Busy`] (the API's 503 with `Retry-After`), never more memory.
+//!
+//! Hashes run on a fixed set of threads, one per slot, each owning one argon2 memory buffer for
+//! its whole life: nothing is allocated per hash, so the memory hashing takes is exactly
+//! slots × cost, however many hashes a burst brings (allocating per hash, the allocator kept
+//! freed buffers around and a burst grew the process by gigabytes).
 
 use std::{
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
+        mpsc::SyncSender,
     },
     time::Duration,
 };
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::{
+    Algorithm, Argon2, Block, Params, PasswordHasher as _, PasswordVerifier as _, Version,
+};
 use tokio::sync::Semaphore;
 
 use crate::domain::account::NewPassword;
@@ -56,9 +64,92 @@ pub enum PasswordError {
     Failed(#[from] anyhow::Error),
 }
 
+type Job = Box<dyn FnOnce(&Argon2<'static>, &mut [Block]) + Send>;
+
+/// The hashing threads: each allocates its memory buffer once and takes jobs until every
+/// sender is gone.
+fn start_threads(argon2: &Arc<Argon2<'static>>, count: usize) -> anyhow::Result<SyncSender<Job>> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel::<Job>(count);
+    let receiver = Arc::new(std::sync::Mutex::new(receiver));
+    let blocks = argon2.params().block_count();
+    for index in 0..count {
+        let (argon2, receiver) = (Arc::clone(argon2), Arc::clone(&receiver));
+        std::thread::Builder::new()
+            .name(format!("argon2-{index}"))
+            .spawn(move || {
+                // Allocated with the first job and kept: an idle server holds none.
+                let mut memory: Vec<Block> = Vec::new();
+                loop {
+                    let next = match receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = next else { return };
+                    if memory.is_empty() {
+                        memory = vec![Block::default(); blocks];
+                    }
+                    // A job that panics loses its answer (the caller sees a failure), not
+                    // the thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        job(&argon2, &mut memory);
+                    }));
+                }
+            })?;
+    }
+    Ok(sender)
+}
+
+const SALT_LEN: usize = 16;
+const OUTPUT_LEN: usize = 32;
+
+/// A new PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), computed in `memory`.
+fn hash_into(argon2: &Argon2<'_>, password: &[u8], memory: &mut [Block]) -> anyhow::Result<String> {
+    use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+    let mut salt = [0u8; SALT_LEN];
+    getrandom::fill(&mut salt).map_err(|e| anyhow::anyhow!("OS random source failed: {e}"))?;
+    let mut out = [0u8; OUTPUT_LEN];
+    argon2
+        .hash_password_into_with_memory(password, &salt, &mut out, memory)
+        .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    let hash = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(argon2::Version::V0x13.into()),
+        params: ParamsString::try_from(argon2.params())
+            .map_err(|e| anyhow::anyhow!("hash parameters: {e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("salt: {e}"))?),
+        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))?),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches the PHC string `stored`. A hash made with today's parameters is
+/// checked in `memory`; one made with others (before a change of configuration) by the
+/// library, which allocates for it.
+fn verify_in(argon2: &Argon2<'_>, password: &[u8], stored: &str, memory: &mut [Block]) -> bool {
+    use argon2::password_hash::phc::PasswordHash;
+    use subtle::ConstantTimeEq;
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let same_terms = parsed.algorithm == argon2::ARGON2ID_IDENT
+        && parsed.version == Some(argon2::Version::V0x13.into())
+        && Params::try_from(&parsed).is_ok_and(|p| p == *argon2.params());
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    if !same_terms || expected.len() != OUTPUT_LEN {
+        return argon2.verify_password(password, stored).is_ok();
+    }
+    let mut out = [0u8; OUTPUT_LEN];
+    argon2
+        .hash_password_into_with_memory(password, salt, &mut out, memory)
+        .is_ok()
+        && bool::from(out.ct_eq(expected.as_bytes()))
+}
+
 #[derive(Clone)]
 pub struct Passwords {
-    argon2: Arc<Argon2<'static>>,
+    jobs: SyncSender<Job>,
     /// A hash of a random password, verified when an email is unknown so a login takes as
     /// long for a missing account as for a wrong password.
     dummy_hash: Arc<str>,
@@ -86,10 +177,12 @@ impl Passwords {
             .hash_password(dummy.as_bytes())
             .map_err(|e| anyhow::anyhow!("hashing: {e}"))?
             .to_string();
+        let argon2 = Arc::new(argon2);
+        let slots = limits.concurrent.max(1);
         Ok(Self {
-            argon2: Arc::new(argon2),
+            jobs: start_threads(&argon2, slots)?,
             dummy_hash: dummy_hash.into(),
-            slots: Arc::new(Semaphore::new(limits.concurrent.max(1))),
+            slots: Arc::new(Semaphore::new(slots)),
             waiting: Arc::new(AtomicUsize::new(0)),
             limits,
         })
@@ -99,10 +192,10 @@ impl Passwords {
         self.limits
     }
 
-    /// Runs `work` on the blocking pool once a slot is free.
+    /// Runs `work` on a hashing thread once a slot is free.
     async fn bounded<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+        work: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
     ) -> Result<T, PasswordError> {
         let busy = || PasswordError::Busy(self.limits.wait.max(Duration::from_secs(1)));
         let permit = match Arc::clone(&self.slots).try_acquire_owned() {
@@ -119,26 +212,28 @@ impl Passwords {
                     .map_err(|_| busy())?
             }
         };
-        let argon2 = Arc::clone(&self.argon2);
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work(&argon2)
-        })
-        .await
-        .map_err(|e| PasswordError::Failed(anyhow::Error::new(e).context("hashing task")))
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |argon2, memory| {
+            let result = work(argon2, memory);
+            // The slot is free before the caller hears back.
+            drop(permit);
+            let _ = done.send(result);
+        });
+        // One slot per thread: a permit holder always finds room in the channel.
+        self.jobs
+            .try_send(job)
+            .map_err(|_| PasswordError::Failed(anyhow::anyhow!("hashing threads are gone")))?;
+        outcome
+            .await
+            .map_err(|_| PasswordError::Failed(anyhow::anyhow!("a hashing thread failed")))
     }
 
     /// The PHC string of a new password's hash.
     pub async fn hash(&self, password: &NewPassword) -> Result<String, PasswordError> {
         let password = password.expose().to_owned();
-        self.bounded(move |argon2| {
-            argon2
-                .hash_password(password.as_bytes())
-                .map(|hash| hash.to_string())
-                .map_err(|e| anyhow::anyhow!("hashing: {e}"))
-        })
-        .await?
-        .map_err(PasswordError::Failed)
+        self.bounded(move |argon2, memory| hash_into(argon2, password.as_bytes(), memory))
+            .await?
+            .map_err(PasswordError::Failed)
     }
 
     /// Whether `password` matches `hash`; with no hash (unknown account) a dummy is checked
@@ -148,11 +243,7 @@ impl Passwords {
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let password = password.to_owned();
         let matches = self
-            .bounded(move |argon2| {
-                argon2
-                    .verify_password(password.as_bytes(), hash.as_str())
-                    .is_ok()
-            })
+            .bounded(move |argon2, memory| verify_in(argon2, password.as_bytes(), &hash, memory))
             .await?;
         Ok(known && matches)
     }
@@ -193,6 +284,47 @@ mod tests {
                 .verify("correct horse battery", None)
                 .await
                 .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_library_or_with_other_parameters_still_verify() {
+        let passwords = Passwords::new(1024, 1, limits(1, 4, 1000)).unwrap();
+        let library = |m, t| {
+            let params = Params::new(m, t, 1, None).unwrap();
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"correct horse battery")
+                .unwrap()
+                .to_string()
+        };
+        for stored in [library(1024, 1), library(2048, 2)] {
+            assert!(
+                passwords
+                    .verify("correct horse battery", Some(&stored))
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !passwords
+                    .verify("wrong horse battery", Some(&stored))
+                    .await
+                    .unwrap()
+            );
+        }
+        assert!(
+            !passwords
+                .verify("anything", Some("not a phc string"))
+                .await
+                .unwrap()
+        );
+        // And the library verifies ours.
+        let password = NewPassword::parse("correct horse battery", None).unwrap();
+        let ours = passwords.hash(&password).await.unwrap();
+        let params = Params::new(1024, 1, 1, None).unwrap();
+        assert!(
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .verify_password(b"correct horse battery", ours.as_str())
+                .is_ok()
         );
     }
 
