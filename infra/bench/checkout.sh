@@ -9,7 +9,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/techverse-target}"
+. scripts/target-dir.sh
 # One process opens a socket per in-flight buyer.
 ulimit -n 65536 2>/dev/null || ulimit -n 8192 2>/dev/null || true
 exec cargo bench --locked -p techverse-backend --bench checkout

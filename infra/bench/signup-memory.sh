@@ -9,7 +9,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/techverse-target}"
+. scripts/target-dir.sh
 CONCURRENCY="${CONCURRENCY:-300}"
 if [ -z "${BIN:-}" ]; then
     cargo build --release --locked --bin techverse
