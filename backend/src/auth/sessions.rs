@@ -18,10 +18,12 @@ pub struct RedisSessions {
     redis: RedisHandle,
 }
 
-/// Grows a key's expiry to at least ARGV ms (a key without expiry gets one).
+/// Grows a key's expiry to at least a minute past `ttl` ms (a key without expiry gets one):
+/// the index always outlives the sessions it lists.
 const EXTEND: &str = r"
 local function extend(key, ttl)
-  if redis.call('PTTL', key) < tonumber(ttl) then redis.call('PEXPIRE', key, ttl) end
+  local wanted = tonumber(ttl) + 60000
+  if redis.call('PTTL', key) < wanted then redis.call('PEXPIRE', key, wanted) end
 end
 ";
 

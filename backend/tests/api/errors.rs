@@ -122,14 +122,34 @@ async fn a_bad_query_parameter_is_400_in_the_envelope() {
 async fn a_server_error_reveals_nothing_from_inside() {
     let app = spawn_app().await;
     app.create_store("broken-shop").await;
-    // Corrupt the stored row behind the server's back, as a bad migration or manual edit might.
-    let db = rusqlite::Connection::open(app.data_dir.path().join("techverse.sqlite3")).unwrap();
-    db.execute(
-        "UPDATE stores SET currency = 'ZZZ-SECRET' WHERE slug = 'broken-shop'",
-        [],
-    )
-    .unwrap();
-    drop(db);
+    // Corrupt the stored record behind the server's back, as a bad migration or manual edit
+    // might, in whichever store the app runs on.
+    match &app.ctx.settings.mongodb_uri {
+        Some(uri) => {
+            use secrecy::ExposeSecret;
+            let client = mongodb::Client::with_uri_str(uri.expose_secret())
+                .await
+                .unwrap();
+            client
+                .database(&app.ctx.settings.mongodb_database)
+                .collection::<mongodb::bson::Document>("stores")
+                .update_one(
+                    mongodb::bson::doc! { "slug": "broken-shop" },
+                    mongodb::bson::doc! { "$set": { "currency": "ZZZ-SECRET" } },
+                )
+                .await
+                .unwrap();
+        }
+        None => {
+            let db =
+                rusqlite::Connection::open(app.data_dir.path().join("techverse.sqlite3")).unwrap();
+            db.execute(
+                "UPDATE stores SET currency = 'ZZZ-SECRET' WHERE slug = 'broken-shop'",
+                [],
+            )
+            .unwrap();
+        }
+    }
     let response = app.get("/api/v1/stores/broken-shop").await;
     let text_body = assert_error(response, 500, "internal_error").await;
     let text = text_body.to_string();

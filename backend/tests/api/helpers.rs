@@ -43,12 +43,43 @@ pub fn settings(data_dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings 
             "600".into(),
         ),
     ];
+    env.extend(production_like());
     env.extend(
         extra
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
     );
     Settings::load(None, env).expect("test settings")
+}
+
+/// With `TECHVERSE_TEST_API_MONGODB_URI` set (the suite's second run in `scripts/test`), every
+/// test app runs as production does: MongoDB (a fresh database per app) and Redis
+/// (`TECHVERSE_TEST_REDIS_URL`, default the machine's, a fresh key prefix per app). A test that
+/// brings its own Redis overrides it through its extra settings.
+fn production_like() -> Vec<(String, String)> {
+    let Some(uri) = std::env::var("TECHVERSE_TEST_API_MONGODB_URI")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
+        return Vec::new();
+    };
+    let redis = std::env::var("TECHVERSE_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    vec![
+        ("TECHVERSE_MONGODB_URI".into(), uri),
+        (
+            "TECHVERSE_MONGODB_DATABASE".into(),
+            format!("tv_api_{unique}"),
+        ),
+        ("TECHVERSE_REDIS_URL".into(), redis),
+        (
+            "TECHVERSE_REDIS_KEY_PREFIX".into(),
+            format!("tv-api-{unique}:"),
+        ),
+    ]
 }
 
 pub async fn spawn_app() -> TestApp {

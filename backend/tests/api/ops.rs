@@ -15,14 +15,22 @@ async fn health_answers_200_with_the_version() {
 }
 
 #[tokio::test]
-async fn ready_answers_200_when_the_embedded_store_answers() {
+async fn ready_answers_200_when_the_configured_store_answers() {
     let app = spawn_app().await;
     let response = app.get("/ready").await;
     assert_eq!(response.status(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ready");
-    assert_eq!(body["storage"], "embedded");
+    let expected = if app.ctx.settings.mongodb_uri.is_some() {
+        "mongo"
+    } else {
+        "embedded"
+    };
+    assert_eq!(body["storage"], expected);
     assert_eq!(body["checks"]["storage"], "ok");
+    if app.ctx.settings.redis_url.is_some() {
+        assert_eq!(body["checks"]["redis"], "ok");
+    }
 }
 
 /// Kills the child process when the test ends, however it ends.

@@ -195,8 +195,8 @@ pub async fn the_account_index_outlives_every_refreshed_session(redis: &crate::h
         sessions.rotate("r1", &request).await.unwrap(),
         Rotation::Rotated(_)
     ));
-    let session_ttl = redis.pttl("session:r1").await;
     let index_ttl = redis.pttl(&format!("account-sessions:{}", ada.key())).await;
+    let session_ttl = redis.pttl("session:r1").await;
     assert!(
         session_ttl > 60_000,
         "rotation extended the session: {session_ttl}"

@@ -578,7 +578,8 @@ impl CatalogRepository for MongoStorage {
             .find_one(doc! { "_id": format!("catalog:{store}") })
             .await
             .map_err(unavailable)?;
-        Ok(found.and_then(|d| d.get_i64("value").ok()).unwrap_or(0))
+        // Read as `increment` writes it: some servers keep a small counter as a 32-bit integer.
+        Ok(found.map_or(0, |d| number(&d, "value")))
     }
 
     async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64> {

@@ -437,10 +437,6 @@ pub fn stores_sort() -> Document {
     doc! { "slug": 1 }
 }
 
-pub fn set_store_status(status: StoreStatus, at: Timestamp) -> Document {
-    doc! { "$set": { "status": status.as_str(), "updated_at": millis(at) } }
-}
-
 pub fn store_document(store: &Store) -> Document {
     doc! {
         "_id": store.id.to_string(),
@@ -632,15 +628,6 @@ mod tests {
             doc! { "slug": { "$gt": "demo" } }
         );
         assert_eq!(stores_sort(), doc! { "slug": 1 });
-    }
-
-    #[test]
-    fn a_status_change_sets_status_and_updated_at_only() {
-        let at = Timestamp::from_millisecond(1_700_000_999_000).unwrap();
-        assert_eq!(
-            set_store_status(StoreStatus::Suspended, at),
-            doc! { "$set": { "status": "suspended", "updated_at": DateTime::from_millis(1_700_000_999_000) } }
-        );
     }
 
     #[test]

@@ -39,8 +39,13 @@ use crate::{
     },
 };
 
-/// How long a repair pass keeps an order to itself while finishing it.
+/// How long whoever is finishing an order's follow-up work (the request that saved it, or a
+/// repair pass) keeps it to itself. Leases are always on the real clock.
 const REPAIR_LEASE: SignedDuration = SignedDuration::from_mins(5);
+
+fn lease_until() -> i64 {
+    (crate::domain::now() + REPAIR_LEASE).as_millisecond()
+}
 
 /// Matches a stored `pending_rev` (absent on documents written before it existed).
 fn pending_rev_filter(revision: i64) -> Bson {
@@ -279,10 +284,7 @@ impl MongoStorage {
         };
         self.insert_order(store, &order, &pending).await?;
         // The order is stored: from here on nothing is undone, only finished.
-        if let Err(error) = self.finish(store, order.id, &pending).await {
-            tracing::warn!(store_id = %store, order_id = %order.id, error = %error,
-                "order stored; its follow-up work waits for the repair pass");
-        }
+        self.finish_or_hand_over(store, order.id, &pending).await;
         Ok(Placement::Placed(Box::new(order)))
     }
 
@@ -415,6 +417,8 @@ impl MongoStorage {
             _ => return Err(StorageError::Corrupt("pending work".into())),
         };
         extra.insert("pending_since", order.created_at.as_millisecond());
+        // The request storing the order finishes it; the repair pass waits out this lease.
+        extra.insert("repair_lease", lease_until());
         let document = to_document(&order.id.to_string(), order, extra)?;
         match self.collection(query::ORDERS).insert_one(document).await {
             Ok(_) => Ok(()),
@@ -516,10 +520,8 @@ impl MongoStorage {
             self.release(store, &held).await;
             return saved;
         }
-        if let Err(error) = self.finish(store, change.order.id, &pending).await {
-            tracing::warn!(store_id = %store, order_id = %change.order.id, error = %error,
-                "order saved; its follow-up work waits for the repair pass");
-        }
+        self.finish_or_hand_over(store, change.order.id, &pending)
+            .await;
         Ok(true)
     }
 
@@ -575,6 +577,7 @@ impl MongoStorage {
             };
             extra.insert("pending_since", crate::domain::now().as_millisecond());
             extra.insert("pending_rev", revision);
+            extra.insert("repair_lease", lease_until());
             let document = to_document(&next.id.to_string(), &next, extra)?;
             let mut expected = filter.clone();
             expected.insert("version", order.version);
@@ -591,6 +594,26 @@ impl MongoStorage {
             "order {} kept changing while saving",
             order.id
         )))
+    }
+
+    /// Finishes the work a request just recorded; on an error, gives up its lease so the
+    /// repair pass may take the rest over.
+    async fn finish_or_hand_over(&self, store: StoreId, id: OrderId, pending: &Pending) {
+        let Err(error) = self.finish(store, id, pending).await else {
+            return;
+        };
+        tracing::warn!(store_id = %store, order_id = %id, error = %error,
+            "order stored; its follow-up work waits for the repair pass");
+        let released = self
+            .collection(query::ORDERS)
+            .update_one(
+                doc! { "store_id": store.to_string(), "_id": id.to_string() },
+                doc! { "$unset": { "repair_lease": "" } },
+            )
+            .await;
+        if let Err(error) = released {
+            tracing::warn!(order_id = %id, error = %error, "lease kept; repair waits it out");
+        }
     }
 
     /// Does what an order document still carries, each piece once, and clears the marker
@@ -716,10 +739,12 @@ impl MongoStorage {
         now: Timestamp,
         older_than: SignedDuration,
     ) -> StorageResult<u64> {
+        // `now` says how old work must be; leases are judged on the real clock, so a pass
+        // never takes over work another request or pass is doing.
         let (claim, lease) = query::repair_claim(
             (now - older_than).as_millisecond(),
-            now.as_millisecond(),
-            (now + REPAIR_LEASE).as_millisecond(),
+            crate::domain::now().as_millisecond(),
+            lease_until(),
         );
         let mut finished = 0;
         for _ in 0..100 {

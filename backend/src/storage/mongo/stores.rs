@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use jiff::Timestamp;
-use mongodb::{bson::Document, options::ReturnDocument};
+use mongodb::bson::Document;
 use techverse_shared::{StoreId, StoreSlug, StoreStatus};
 
 use super::{MongoStorage, mongo_error, query, unavailable};
@@ -69,12 +69,18 @@ impl StoreRepository for MongoStorage {
         status: StoreStatus,
         at: Timestamp,
     ) -> StorageResult<Option<Store>> {
-        parse_optional(
-            self.stores
-                .find_one_and_update(query::store_by_id(id), query::set_store_status(status, at))
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(unavailable)?,
-        )
+        // The whole document is written back (not a `$set` of two fields), so every field keeps
+        // the BSON type it was inserted with, on every MongoDB-wire server.
+        let Some(mut store) = self.by_id(id).await? else {
+            return Ok(None);
+        };
+        store.status = status;
+        store.updated_at = at;
+        let replaced = self
+            .stores
+            .replace_one(query::store_by_id(id), query::store_document(&store))
+            .await
+            .map_err(unavailable)?;
+        Ok((replaced.matched_count == 1).then_some(store))
     }
 }
