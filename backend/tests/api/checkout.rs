@@ -1122,3 +1122,25 @@ async fn a_buyer_cannot_hold_stock_with_more_unpaid_orders_than_the_limit() {
         "nothing more is held"
     );
 }
+
+#[tokio::test]
+async fn a_sale_shows_at_once_on_the_cached_public_product_page() {
+    let app = spawn_app().await;
+    let s = shop(&app, "fresh-stock").await;
+    // Warm every cache layer (in-process, and Redis in the production-like run).
+    assert_eq!(available(&app, &s.store, "phone-case").await, 50);
+    assert_eq!(available(&app, &s.store, "phone-case").await, 50);
+    let (cart, token) = guest_cart(&app, &s.store).await;
+    add(&app, &s.store, &cart, &token, &s.case, 2).await;
+    let body = checkout_body(&cart, &s.pickup, "cash_on_delivery");
+    json_of(
+        checkout(&app, &s.store, Some(&token), None, "fresh", &body).await,
+        201,
+    )
+    .await;
+    assert_eq!(
+        available(&app, &s.store, "phone-case").await,
+        48,
+        "the page shows the sale, not the cached stock"
+    );
+}
