@@ -1,7 +1,7 @@
 //! The read cache for public catalogue responses: an in-process layer (moka) in front of an
-//! optional shared layer (Redis). Keys carry the store and its catalogue version, so a key's
-//! value never changes: a catalogue write bumps the version and every old key is simply never
-//! asked for again, in this store only. Concurrent misses of one key compute once (moka's
+//! optional shared layer (Redis). Keys carry the store and the catalogue versions the response
+//! depends on, so a key's value never changes: a catalogue write bumps the version and every old
+//! key is simply never asked for again, in this store only. Concurrent misses of one key compute once (moka's
 //! `try_get_with`). When Redis fails, responses are computed from storage and Redis is retried
 //! after a short pause.
 
@@ -15,12 +15,9 @@ use sha2::{Digest, Sha256};
 use techverse_shared::StoreId;
 
 use crate::{
-    domain::catalog::Product,
+    domain::listing::{ListingIndex, SoldCounts},
     redis::{Breaker, RedisHandle},
 };
-
-/// A store's active products at one catalogue version, shared by every cold list query.
-pub type ProductSnapshot = Arc<Vec<Product>>;
 
 const SHARED_TTL_SECS: u64 = 600;
 const SHARED_TIMEOUT: Duration = Duration::from_millis(300);
@@ -101,9 +98,12 @@ impl SharedCache for RedisCache {
 /// (Redis) when one is configured.
 pub struct Cache {
     local: moka::future::Cache<String, Cached>,
-    /// Active products per (store, catalogue version): cold list pages filter these in memory
+    /// The listing index per (store, content version): cold list pages are one pass over it
     /// instead of reading and parsing every product again.
-    snapshots: moka::future::Cache<(StoreId, i64), ProductSnapshot>,
+    listings: moka::future::Cache<(StoreId, i64), Arc<ListingIndex>>,
+    /// Sales counts per (store, stock version), for best-selling orders between catalogue
+    /// changes.
+    sales: moka::future::Cache<(StoreId, i64), Arc<SoldCounts>>,
     shared: Option<Arc<dyn SharedCache>>,
     breaker: Breaker,
     lookups: IntCounterVec,
@@ -130,8 +130,12 @@ impl Cache {
                 })
                 .time_to_live(Duration::from_secs(SHARED_TTL_SECS))
                 .build(),
-            snapshots: moka::future::Cache::builder()
+            listings: moka::future::Cache::builder()
                 .max_capacity(16)
+                .time_to_idle(Duration::from_secs(SHARED_TTL_SECS))
+                .build(),
+            sales: moka::future::Cache::builder()
+                .max_capacity(64)
                 .time_to_idle(Duration::from_secs(SHARED_TTL_SECS))
                 .build(),
             shared,
@@ -156,19 +160,35 @@ impl Cache {
         }
     }
 
-    /// The store's active products at `version`, loaded once per version (concurrent callers
-    /// wait for the one load).
-    pub async fn products<E, F>(
+    /// The store's listing index at content `version`, built once per version (concurrent
+    /// callers wait for the one build).
+    pub async fn listing<E, F>(
+        &self,
+        store: StoreId,
+        version: i64,
+        build: F,
+    ) -> Result<Arc<ListingIndex>, Arc<E>>
+    where
+        E: Send + Sync + 'static,
+        F: Future<Output = Result<ListingIndex, E>>,
+    {
+        self.listings
+            .try_get_with((store, version), async { build.await.map(Arc::new) })
+            .await
+    }
+
+    /// The store's sales counts at stock `version`, loaded once per version.
+    pub async fn sales<E, F>(
         &self,
         store: StoreId,
         version: i64,
         load: F,
-    ) -> Result<ProductSnapshot, Arc<E>>
+    ) -> Result<Arc<SoldCounts>, Arc<E>>
     where
         E: Send + Sync + 'static,
-        F: Future<Output = Result<Vec<Product>, E>>,
+        F: Future<Output = Result<SoldCounts, E>>,
     {
-        self.snapshots
+        self.sales
             .try_get_with((store, version), async { load.await.map(Arc::new) })
             .await
     }

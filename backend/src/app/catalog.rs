@@ -8,8 +8,8 @@ use std::{collections::HashSet, sync::Arc};
 use serde::Serialize;
 use serde_json::json;
 use techverse_shared::{
-    CategoryId, CategoryNode, CustomerId, ProductDetail, ProductId, ProductPage, ProductStatus,
-    ProductSummary, StoreId, VariantId,
+    CategoryId, CategoryNode, CustomerId, ProductDetail, ProductId, ProductStatus, ProductSummary,
+    StoreId, VariantId,
 };
 
 use super::{Context, audit};
@@ -19,11 +19,11 @@ use crate::{
         self,
         catalog::{self, Category, CategoryInput, Product, ProductInput, TreeError},
         events::StoreEvent,
-        listing::{self, ListQuery},
+        listing::{ListQuery, ListingIndex, SoldCounts, Sort},
         store::Store,
         validation::ValidationErrors,
     },
-    storage::{StockChange, StorageError},
+    storage::{CatalogVersions, StockChange, StorageError},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -421,29 +421,60 @@ pub async fn delete_category(
 
 // ---- public reads, cached -----------------------------------------------------------------
 
-/// The cache key of a public read: store, catalogue version, what was asked.
-fn key(store: StoreId, version: i64, what: &str) -> String {
-    format!("{store}:v{version}:{what}")
+/// What a cached response depends on: the content version only (it shows no stock counts or
+/// sales), or the stock version too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depends {
+    Content,
+    Stock,
 }
 
-/// The store's active products at `version` (a shared snapshot, loaded once per version).
-async fn active_products(
+/// The cache key of a public read: store, the versions it depends on, what was asked.
+fn key(store: StoreId, versions: CatalogVersions, depends: Depends, what: &str) -> String {
+    match depends {
+        Depends::Content => format!("{store}:v{}:{what}", versions.content),
+        Depends::Stock => format!("{store}:v{}.{}:{what}", versions.content, versions.stock),
+    }
+}
+
+fn shared_error<E: std::fmt::Display>(shared: Arc<E>) -> CatalogError {
+    CatalogError::Storage(StorageError::Unavailable(anyhow::anyhow!("{shared}")))
+}
+
+/// The store's listing index at a content version (built once per version).
+async fn listing(
+    ctx: &Context,
+    store: &Store,
+    version: i64,
+) -> Result<Arc<ListingIndex>, CatalogError> {
+    let catalog = ctx.storage.catalog();
+    let build = async {
+        let products = catalog
+            .products(store.id, Some(ProductStatus::Active))
+            .await?;
+        let categories = catalog.categories(store.id).await?;
+        Ok::<_, StorageError>(ListingIndex::build(&products, &categories, store.currency))
+    };
+    ctx.cache
+        .listing(store.id, version, build)
+        .await
+        .map_err(shared_error)
+}
+
+/// The store's sales counts at a stock version (loaded once per version).
+async fn sales(
     ctx: &Context,
     store: StoreId,
     version: i64,
-) -> Result<crate::cache::ProductSnapshot, CatalogError> {
+) -> Result<Arc<SoldCounts>, CatalogError> {
+    let load = async {
+        let counts = ctx.storage.catalog().sold_counts(store).await?;
+        Ok::<_, StorageError>(counts.into_iter().collect::<SoldCounts>())
+    };
     ctx.cache
-        .products(
-            store,
-            version,
-            ctx.storage
-                .catalog()
-                .products(store, Some(ProductStatus::Active)),
-        )
+        .sales(store, version, load)
         .await
-        .map_err(|shared| {
-            CatalogError::Storage(StorageError::Unavailable(anyhow::anyhow!("{shared}")))
-        })
+        .map_err(shared_error)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CatalogError> {
@@ -451,21 +482,22 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, CatalogError> {
         .map_err(|e| CatalogError::Storage(StorageError::Corrupt(e.to_string())))
 }
 
-/// The cached response for `what` at the store's current catalogue version, computed by
-/// `compute(version)` on a miss.
+/// The cached response for `what` at the store's current versions, computed by
+/// `compute(versions)` on a miss.
 async fn cached<F, Fut>(
     ctx: &Context,
     store: StoreId,
+    depends: Depends,
     what: &str,
     compute: F,
 ) -> Result<Cached, CatalogError>
 where
-    F: FnOnce(i64) -> Fut,
+    F: FnOnce(CatalogVersions) -> Fut,
     Fut: Future<Output = Result<Vec<u8>, CatalogError>>,
 {
-    let version = ctx.storage.catalog().catalog_version(store).await?;
-    let key = key(store, version, what);
-    let compute = compute(version);
+    let versions = ctx.storage.catalog().catalog_versions(store).await?;
+    let key = key(store, versions, depends, what);
+    let compute = compute(versions);
     ctx.cache
         .get_or_compute(key, compute)
         .await
@@ -498,85 +530,86 @@ pub struct PublicQuery {
     pub canonical: String,
 }
 
+/// A page of the public list. Best-selling pages follow sales (the stock version); every other
+/// page changes only with the catalogue's content, so sales leave them cached.
 pub async fn list(
     ctx: &Context,
     store: &Store,
     query: PublicQuery,
 ) -> Result<Cached, CatalogError> {
     let what = format!("list?{}", query.canonical);
-    cached(ctx, store.id, &what, |version| async move {
-        let catalog = ctx.storage.catalog();
+    let best_selling = query.list.sort == Sort::BestSelling;
+    let depends = if best_selling {
+        Depends::Stock
+    } else {
+        Depends::Content
+    };
+    cached(ctx, store.id, depends, &what, |versions| async move {
         let mut list = query.list.clone();
         if let Some(q) = &query.q {
             let words = search_words(q);
             list.matches = Some(if words.is_empty() {
                 Vec::new()
             } else {
-                catalog.search(store.id, &words, 1000).await?
+                ctx.storage.catalog().search(store.id, &words, 1000).await?
             });
         }
-        let products = active_products(ctx, store.id, version).await?;
-        let categories = catalog.categories(store.id).await?;
-        let page: ProductPage = listing::page(&products, &categories, &list, store.currency);
-        to_json(&page)
+        let index = listing(ctx, store, versions.content).await?;
+        let sold = if best_selling {
+            Some(sales(ctx, store.id, versions.stock).await?)
+        } else {
+            None
+        };
+        to_json(&index.page(&list, sold.as_deref()))
     })
     .await
 }
 
+/// A product page: it shows units available, so it follows the stock version.
 pub async fn detail(ctx: &Context, store: &Store, slug: &str) -> Result<Cached, CatalogError> {
     let what = format!("product/{slug}");
-    cached(ctx, store.id, &what, |version| async move {
-        let catalog = ctx.storage.catalog();
-        let product = catalog
-            .product_by_slug(store.id, slug)
-            .await?
-            .filter(|p| p.status == ProductStatus::Active)
-            .ok_or(CatalogError::ProductNotFound)?;
-        let related: Vec<ProductSummary> = if product.category_ids.is_empty() {
-            Vec::new()
-        } else {
-            let snapshot = active_products(ctx, store.id, version).await?;
-            let mut others: Vec<&Product> = snapshot
-                .iter()
-                .filter(|p| {
-                    p.id != product.id
-                        && p.category_ids
-                            .iter()
-                            .any(|c| product.category_ids.contains(c))
-                })
-                .collect();
-            others.sort_by(|a, b| {
-                b.sold_count
-                    .cmp(&a.sold_count)
-                    .then_with(|| a.id.cmp(&b.id))
-            });
-            others
-                .iter()
-                .take(4)
-                .map(|p| p.summary(store.currency))
-                .collect()
-        };
-        let detail = ProductDetail {
-            summary: product.summary(store.currency),
-            description_html: product.description_html.clone(),
-            category_ids: product.category_ids.clone(),
-            tags: product.tags.clone(),
-            images: product.image_views(),
-            options: product.option_views(),
-            variants: product.variant_views(store.currency),
-            specs: product.spec_views(),
-            seo_title: product.seo_title.clone(),
-            seo_description: product.seo_description.clone(),
-            related,
-            updated_at: product.updated_at,
-        };
-        to_json(&detail)
-    })
+    cached(
+        ctx,
+        store.id,
+        Depends::Stock,
+        &what,
+        |versions| async move {
+            let product = ctx
+                .storage
+                .catalog()
+                .product_by_slug(store.id, slug)
+                .await?
+                .filter(|p| p.status == ProductStatus::Active)
+                .ok_or(CatalogError::ProductNotFound)?;
+            let related: Vec<ProductSummary> = if product.category_ids.is_empty() {
+                Vec::new()
+            } else {
+                let index = listing(ctx, store, versions.content).await?;
+                let sold = sales(ctx, store.id, versions.stock).await?;
+                index.related(product.id, &product.category_ids, Some(&sold), 4)
+            };
+            let detail = ProductDetail {
+                summary: product.summary(store.currency),
+                description_html: product.description_html.clone(),
+                category_ids: product.category_ids.clone(),
+                tags: product.tags.clone(),
+                images: product.image_views(),
+                options: product.option_views(),
+                variants: product.variant_views(store.currency),
+                specs: product.spec_views(),
+                seo_title: product.seo_title.clone(),
+                seo_description: product.seo_description.clone(),
+                related,
+                updated_at: product.updated_at,
+            };
+            to_json(&detail)
+        },
+    )
     .await
 }
 
 pub async fn category_tree(ctx: &Context, store: &Store) -> Result<Cached, CatalogError> {
-    cached(ctx, store.id, "categories", |_| async {
+    cached(ctx, store.id, Depends::Content, "categories", |_| async {
         let categories = ctx.storage.catalog().categories(store.id).await?;
         let tree: Vec<CategoryNode> = catalog::tree(&categories);
         to_json(&json!({ "items": tree }))
@@ -588,7 +621,7 @@ pub async fn suggest(ctx: &Context, store: &Store, q: &str) -> Result<Cached, Ca
     let words = search_words(q);
     let prefix = words.last().cloned().unwrap_or_default();
     let what = format!("suggest?{prefix}");
-    cached(ctx, store.id, &what, |_| async move {
+    cached(ctx, store.id, Depends::Content, &what, |_| async move {
         let titles = ctx.storage.catalog().suggest(store.id, &prefix, 8).await?;
         to_json(&json!({ "items": titles }))
     })

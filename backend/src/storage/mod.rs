@@ -189,6 +189,16 @@ pub trait AuditRepository: Send + Sync {
     async fn list(&self, store: StoreId, query: &AuditQuery) -> StorageResult<Vec<AuditEntry>>;
 }
 
+/// What cached catalogue responses depend on. `content` changes with every catalogue write and
+/// whenever a product goes in or out of stock — everything a product list shows; `stock` with
+/// every stock move — units available and sales counts, which product pages and best-selling
+/// lists show. A sale that leaves every product in stock changes `stock` only.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CatalogVersions {
+    pub content: i64,
+    pub stock: i64,
+}
+
 /// What a stock adjustment found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StockChange {
@@ -278,10 +288,15 @@ pub trait CatalogRepository: Send + Sync {
         customer: CustomerId,
         product: ProductId,
     ) -> StorageResult<bool>;
-    /// The store's catalogue version (0 before the first write).
-    async fn catalog_version(&self, store: StoreId) -> StorageResult<i64>;
-    /// Bumps and returns the catalogue version: every cached catalogue page of the store is stale.
+    /// The store's catalogue versions (0 before the first change).
+    async fn catalog_versions(&self, store: StoreId) -> StorageResult<CatalogVersions>;
+    /// Bumps and returns the content version: every cached catalogue page of the store is
+    /// stale. (Stock moves bump the stock version themselves, and the content version only
+    /// when a product goes in or out of stock.)
     async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64>;
+    /// Units sold of each active product of the store (fresher than a product list built
+    /// at the content version: sales are stock moves).
+    async fn sold_counts(&self, store: StoreId) -> StorageResult<Vec<(ProductId, i64)>>;
     /// Appends an event, numbering it after the store's last one; returns its number. An event
     /// already appended (same id) is not appended again: its number is returned.
     async fn append_event(&self, store: StoreId, event: &StoreEvent) -> StorageResult<i64>;

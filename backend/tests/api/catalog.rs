@@ -477,7 +477,7 @@ async fn responses_carry_etags_and_a_match_is_304() {
     assert_eq!(after.status(), 200, "a write changes the entity");
 }
 
-async fn lookups(app: &TestApp, layer: &str, result: &str) -> u64 {
+pub async fn lookups(app: &TestApp, layer: &str, result: &str) -> u64 {
     let metrics = app.get("/metrics").await.text().await.unwrap();
     let needle = format!("techverse_cache_lookups_total{{layer=\"{layer}\",result=\"{result}\"}} ");
     metrics

@@ -1144,3 +1144,59 @@ async fn a_sale_shows_at_once_on_the_cached_public_product_page() {
         "the page shows the sale, not the cached stock"
     );
 }
+
+#[tokio::test]
+async fn a_sale_leaves_list_pages_cached_unless_it_sells_a_product_out() {
+    let app = spawn_app().await;
+    let s = shop(&app, "warm-lists").await;
+    let list = format!("/api/v1/stores/{}/products?sort=newest", s.store);
+    let listed = |body: Value| {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["title"].as_str().unwrap().to_owned(),
+                    p["in_stock"].as_bool().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = listed(app.get(&list).await.json().await.unwrap());
+    let sell = |variant: String, units: i64, key: &'static str| {
+        let (app, s) = (&app, &s);
+        async move {
+            let (cart, token) = guest_cart(app, &s.store).await;
+            add(app, &s.store, &cart, &token, &variant, units).await;
+            let mut body = checkout_body(&cart, &s.pickup, "cash_on_delivery");
+            body["email"] = json!(format!("{key}@example.com"));
+            json_of(
+                checkout(app, &s.store, Some(&token), None, key, &body).await,
+                201,
+            )
+            .await;
+        }
+    };
+    // One case of fifty: every product is still in stock, the cached page still holds.
+    sell(s.case.clone(), 1, "case").await;
+    let hits = crate::catalog::lookups(&app, "memory", "hit").await;
+    assert_eq!(listed(app.get(&list).await.json().await.unwrap()), first);
+    assert_eq!(
+        crate::catalog::lookups(&app, "memory", "hit").await,
+        hits + 1,
+        "served from the cache"
+    );
+    assert_eq!(
+        available(&app, &s.store, "phone-case").await,
+        49,
+        "the product page follows"
+    );
+    // The last three phones: the list now shows the phone sold out.
+    sell(s.phone.clone(), 3, "phones").await;
+    let after = listed(app.get(&list).await.json().await.unwrap());
+    assert!(
+        after.contains(&("Acme Phone".to_owned(), false)),
+        "{after:?}"
+    );
+}

@@ -1247,3 +1247,51 @@ pub async fn open_unpaid_orders_are_limited_per_buyer_and_per_address(h: &Harnes
     );
     place(h, &checkout("a@example.com", "10.0.0.2", "a4")).await;
 }
+
+pub async fn a_sale_moves_the_stock_version_and_the_content_version_only_when_stock_runs_out(
+    h: &Harness,
+) {
+    let s = store();
+    let item = product(s, "VER", 3);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+    let catalog = h.storage().catalog();
+    let before = catalog.catalog_versions(s).await.unwrap();
+    let mut first = place(
+        h,
+        &new_order(order(s, &[(&item, 1)], "v1@example.com", now()), "v1"),
+    )
+    .await;
+    let after_sale = catalog.catalog_versions(s).await.unwrap();
+    assert!(after_sale.stock > before.stock, "the sale moved stock");
+    assert_eq!(
+        after_sale.content, before.content,
+        "lists did not change: still in stock"
+    );
+    place(
+        h,
+        &new_order(order(s, &[(&item, 2)], "v2@example.com", now()), "v2"),
+    )
+    .await;
+    let sold_out = catalog.catalog_versions(s).await.unwrap();
+    assert!(
+        sold_out.content > after_sale.content,
+        "out of stock: lists change"
+    );
+    // Back in stock (an order expires): lists change again.
+    let effects = first.expire(now() + SignedDuration::from_mins(16)).unwrap();
+    assert!(
+        h.storage()
+            .commerce()
+            .save_order(s, &change(&first, &effects))
+            .await
+            .unwrap()
+    );
+    let back = catalog.catalog_versions(s).await.unwrap();
+    assert!(back.content > sold_out.content && back.stock > sold_out.stock);
+    let sold = catalog.sold_counts(s).await.unwrap();
+    assert_eq!(sold, vec![(item.id, 0)], "sales are counted when paid");
+}

@@ -16,7 +16,7 @@ use crate::{
         catalog::{Category, Product},
         events::StoreEvent,
     },
-    storage::{CatalogRepository, StockChange, StorageError, StorageResult},
+    storage::{CatalogRepository, CatalogVersions, StockChange, StorageError, StorageResult},
 };
 
 /// Text the search index holds for a product: everything a shopper might type.
@@ -139,6 +139,17 @@ pub(super) fn bump_version(conn: &rusqlite::Connection, store: StoreId) -> Stora
         [store.to_string()],
         |row| row.get(0),
     )
+    .map_err(unavailable)
+}
+
+/// Bumps the store's stock version (inside the caller's transaction).
+pub(super) fn bump_stock_version(conn: &rusqlite::Connection, store: StoreId) -> StorageResult<()> {
+    conn.execute(
+        "INSERT INTO catalog_versions (store_id, version, stock) VALUES (?1, 0, 1)
+         ON CONFLICT (store_id) DO UPDATE SET stock = stock + 1",
+        [store.to_string()],
+    )
+    .map(drop)
     .map_err(unavailable)
 }
 
@@ -515,17 +526,46 @@ impl CatalogRepository for EmbeddedStorage {
         .await
     }
 
-    async fn catalog_version(&self, store: StoreId) -> StorageResult<i64> {
+    async fn catalog_versions(&self, store: StoreId) -> StorageResult<CatalogVersions> {
         self.read_point(move |conn| {
-            conn.prepare_cached("SELECT version FROM catalog_versions WHERE store_id = ?1")
+            conn.prepare_cached("SELECT version, stock FROM catalog_versions WHERE store_id = ?1")
                 .and_then(|mut statement| {
-                    statement.query_row([store.to_string()], |row| row.get(0))
+                    statement.query_row([store.to_string()], |row| {
+                        Ok(CatalogVersions {
+                            content: row.get(0)?,
+                            stock: row.get(1)?,
+                        })
+                    })
                 })
                 .optional()
                 .map(Option::unwrap_or_default)
                 .map_err(unavailable)
         })
         .await
+    }
+
+    async fn sold_counts(&self, store: StoreId) -> StorageResult<Vec<(ProductId, i64)>> {
+        let rows: Vec<(String, i64)> = self
+            .call(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT id, COALESCE(json_extract(doc, '$.sold_count'), 0) FROM products
+                         WHERE store_id = ?1 AND status = 'active'",
+                    )
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map([store.to_string()], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(id, sold)| {
+                id.parse()
+                    .map(|id| (id, sold))
+                    .map_err(|_| StorageError::Corrupt(format!("bad product id {id}")))
+            })
+            .collect()
     }
 
     async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64> {

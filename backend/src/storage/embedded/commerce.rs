@@ -14,7 +14,7 @@ use techverse_shared::{
 
 use super::{
     EmbeddedStorage,
-    catalog::{append_event, bump_version, read_product, write_stock},
+    catalog::{append_event, bump_stock_version, bump_version, read_product, write_stock},
     identity::{from_json, immediate, to_json},
     sql_error, unavailable,
 };
@@ -80,19 +80,27 @@ impl<'a> Touched<'a> {
         }
     }
 
-    /// Writes every changed product, appends low-stock events and bumps the catalogue version.
+    /// Writes every changed product, appends low-stock events and bumps the stock version —
+    /// and the content version only when a product went in or out of stock, the one change a
+    /// product list shows.
     fn finish(self, store: StoreId, at: Timestamp) -> StorageResult<()> {
         if self.products.is_empty() {
             return Ok(());
         }
+        let mut flipped = false;
         for (before, mut after) in self.products.into_values() {
             for (kind, payload) in after.low_stock_events(Some(&before)) {
                 append_event(self.tx, store, StoreEvent::new(store, kind, payload, at))?;
             }
+            flipped |= before.in_stock() != after.in_stock();
             after.version += 1;
             write_stock(self.tx, &self.store, &after)?;
         }
-        bump_version(self.tx, store).map(drop)
+        bump_stock_version(self.tx, store)?;
+        if flipped {
+            bump_version(self.tx, store)?;
+        }
+        Ok(())
     }
 }
 

@@ -227,6 +227,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX orders_open_customer ON orders (store_id, customer_id)
         WHERE status = 'pending_payment';
     CREATE INDEX orders_open_ip ON orders (store_id, client_ip) WHERE status = 'pending_payment';",
+    // 7: stock moves count on their own version, so a sale does not make every page stale.
+    "ALTER TABLE catalog_versions ADD COLUMN stock INTEGER NOT NULL DEFAULT 0;",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -25,7 +25,7 @@ use crate::{
         events::StoreEvent,
         order::{StockMove, StockOp},
     },
-    storage::{CatalogRepository, StockChange, StorageError, StorageResult},
+    storage::{CatalogRepository, CatalogVersions, StockChange, StorageError, StorageResult},
 };
 
 /// Lower-case words of a text (letters and digits only).
@@ -572,14 +572,48 @@ impl CatalogRepository for MongoStorage {
         Ok(result.deleted_count == 1)
     }
 
-    async fn catalog_version(&self, store: StoreId) -> StorageResult<i64> {
-        let found = self
+    async fn catalog_versions(&self, store: StoreId) -> StorageResult<CatalogVersions> {
+        let (content, stock) = (format!("catalog:{store}"), format!("stock:{store}"));
+        let documents: Vec<Document> = self
             .collection(query::COUNTERS)
-            .find_one(doc! { "_id": format!("catalog:{store}") })
+            .find(doc! { "_id": { "$in": [&content, &stock] } })
+            .await
+            .map_err(unavailable)?
+            .try_collect()
             .await
             .map_err(unavailable)?;
         // Read as `increment` writes it: some servers keep a small counter as a 32-bit integer.
-        Ok(found.map_or(0, |d| number(&d, "value")))
+        let value = |name: &str| {
+            documents
+                .iter()
+                .find(|d| d.get_str("_id").is_ok_and(|id| id == name))
+                .map_or(0, |d| number(d, "value"))
+        };
+        Ok(CatalogVersions {
+            content: value(&content),
+            stock: value(&stock),
+        })
+    }
+
+    async fn sold_counts(&self, store: StoreId) -> StorageResult<Vec<(ProductId, i64)>> {
+        let documents: Vec<Document> = self
+            .collection(query::PRODUCTS)
+            .find(doc! { "store_id": store.to_string(), "status": "active" })
+            .projection(doc! { "_id": 1, "sold_count": 1 })
+            .await
+            .map_err(unavailable)?
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        documents
+            .iter()
+            .map(|d| {
+                let id = d.get_str("_id").unwrap_or_default();
+                id.parse()
+                    .map(|id| (id, number(d, "sold_count")))
+                    .map_err(|_| StorageError::Corrupt(format!("bad product id {id}")))
+            })
+            .collect()
     }
 
     async fn bump_catalog_version(&self, store: StoreId) -> StorageResult<i64> {
@@ -635,6 +669,11 @@ impl CatalogRepository for MongoStorage {
 }
 
 impl MongoStorage {
+    /// Bumps the store's stock version.
+    pub(super) async fn bump_stock_version(&self, store: StoreId) -> StorageResult<i64> {
+        self.increment(&format!("stock:{store}")).await
+    }
+
     /// Atomically increments a named counter, creating it at 1.
     pub(super) async fn increment(&self, name: &str) -> StorageResult<i64> {
         let updated = self

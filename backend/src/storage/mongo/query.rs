@@ -229,7 +229,7 @@ pub fn work_done(order_filter: Document) -> (Document, Document) {
         doc! {
             "$unset": {
                 "pending_since": "", "pending_key": "", "pending_cart": "",
-                "catalog_stale": "", "repair_lease": "",
+                "catalog_stale": "", "stock_stale": "", "repair_lease": "",
             },
             "$inc": { "pending_rev": 1_i64 },
         },

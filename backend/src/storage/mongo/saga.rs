@@ -92,9 +92,22 @@ struct Pending {
     /// The cart the order came from, still to delete.
     #[serde(default)]
     pending_cart: Option<CartId>,
-    /// Stock moved: the catalogue version is still to bump.
+    /// A product went in or out of stock: the content version is still to bump.
     #[serde(default)]
     catalog_stale: bool,
+    /// Stock moved: the stock version is still to bump.
+    #[serde(default)]
+    stock_stale: bool,
+}
+
+/// Whether a move's result took the variant's available units to or from zero (a product may
+/// have gone in or out of stock: lists change). Commits leave available units alone.
+fn crossed_zero(change: &StockMove, available_after: Option<i64>) -> bool {
+    match (change.op, available_after) {
+        (StockOp::Reserve, Some(after)) => after <= 0,
+        (StockOp::Release | StockOp::Restock, Some(after)) => after <= change.quantity,
+        _ => false,
+    }
 }
 
 fn new_id() -> String {
@@ -279,7 +292,10 @@ impl MongoStorage {
             outbox: events,
             pending_key: Some(key.to_owned()),
             pending_cart: new.cart_id,
-            catalog_stale: !done.held.is_empty(),
+            catalog_stale: available_after
+                .iter()
+                .any(|(held, units)| crossed_zero(held, Some(*units))),
+            stock_stale: !done.held.is_empty(),
             ..Pending::default()
         };
         self.insert_order(store, &order, &pending).await?;
@@ -485,9 +501,13 @@ impl MongoStorage {
         let (reservations, moves): (Vec<StockMove>, Vec<StockMove>) =
             change.moves.iter().partition(|m| m.op == StockOp::Reserve);
         let mut held = Vec::new();
+        let mut crossed = false;
         for reservation in &reservations {
             match self.apply_stock_move(store, reservation).await {
-                Ok(Some(_)) => held.push(*reservation),
+                Ok(Some(after)) => {
+                    crossed |= crossed_zero(reservation, after);
+                    held.push(*reservation);
+                }
                 outcome => {
                     self.release(store, &held).await;
                     outcome?;
@@ -512,7 +532,8 @@ impl MongoStorage {
                 })
                 .into_iter()
                 .collect(),
-            catalog_stale: !change.moves.is_empty(),
+            catalog_stale: crossed,
+            stock_stale: !change.moves.is_empty(),
             ..Pending::default()
         };
         let saved = self.write_change(store, change.order, &pending).await;
@@ -572,6 +593,7 @@ impl MongoStorage {
                 .pending_returns
                 .extend(pending.pending_returns.iter().cloned());
             merged.catalog_stale |= pending.catalog_stale;
+            merged.stock_stale |= pending.stock_stale;
             let Bson::Document(mut extra) = bson_of(&merged)? else {
                 return Err(StorageError::Corrupt("pending work".into()));
             };
@@ -635,7 +657,8 @@ impl MongoStorage {
                 .await
                 .map_err(unavailable)?;
         }
-        self.apply_pending_moves(store, &order_filter, &pending.pending_moves)
+        let crossed = self
+            .apply_pending_moves(store, &order_filter, &pending.pending_moves)
             .await?;
         for pending_return in &pending.pending_returns {
             self.return_discount(store, &pending_return.returned)
@@ -652,7 +675,10 @@ impl MongoStorage {
                 .await
                 .map_err(unavailable)?;
         }
-        if pending.catalog_stale {
+        if pending.stock_stale {
+            self.bump_stock_version(store).await?;
+        }
+        if pending.catalog_stale || crossed {
             self.bump_catalog_version(store).await?;
         }
         if let Some(key) = &pending.pending_key {
@@ -674,23 +700,28 @@ impl MongoStorage {
     }
 
     /// Applies stock moves in order, taking each applied one off the order, so that after an
-    /// error the order lists exactly the moves still to do.
+    /// error the order lists exactly the moves still to do. `true` when a move took a variant
+    /// to or from zero available units.
     async fn apply_pending_moves(
         &self,
         store: StoreId,
         order_filter: &Document,
         moves: &[PendingMove],
-    ) -> StorageResult<()> {
+    ) -> StorageResult<bool> {
         let mut applied = Vec::new();
+        let mut crossed = false;
         let mut outcome = Ok(());
         for (index, pending) in moves.iter().enumerate() {
             if let Err(error) = self.faults.check(SagaStep::ApplyMove(index)) {
                 outcome = Err(error);
                 break;
             }
-            if let Err(error) = self.apply_stock_move(store, &pending.change).await {
-                outcome = Err(error);
-                break;
+            match self.apply_stock_move(store, &pending.change).await {
+                Ok(after) => crossed |= crossed_zero(&pending.change, after.flatten()),
+                Err(error) => {
+                    outcome = Err(error);
+                    break;
+                }
             }
             applied.push(pending.move_id.clone());
         }
@@ -703,7 +734,7 @@ impl MongoStorage {
                 .await
                 .map_err(unavailable)?;
         }
-        outcome
+        outcome.map(|()| crossed)
     }
 
     /// Gives one use back to a discount and to its customer (never below zero).
