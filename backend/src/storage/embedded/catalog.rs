@@ -271,7 +271,7 @@ impl CatalogRepository for EmbeddedStorage {
     }
 
     async fn product(&self, store: StoreId, id: ProductId) -> StorageResult<Option<Product>> {
-        self.call(move |conn| {
+        self.read(move |conn| {
             let tx = conn.transaction().map_err(unavailable)?;
             read_product(&tx, &store.to_string(), &id.to_string())
         })
@@ -295,7 +295,7 @@ impl CatalogRepository for EmbeddedStorage {
     async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>> {
         let slug = slug.to_owned();
         let doc: Option<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 conn.query_row(
                     "SELECT doc FROM products WHERE store_id = ?1 AND slug = ?2",
                     [store.to_string(), slug],
@@ -314,7 +314,7 @@ impl CatalogRepository for EmbeddedStorage {
         status: Option<ProductStatus>,
     ) -> StorageResult<Vec<Product>> {
         let docs: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT doc FROM products WHERE store_id = ?1 AND (?2 IS NULL OR status = ?2)
@@ -341,7 +341,7 @@ impl CatalogRepository for EmbeddedStorage {
         }
         let query = fts_query(words);
         let ids: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT product_id FROM products_fts
@@ -369,7 +369,7 @@ impl CatalogRepository for EmbeddedStorage {
             return Ok(Vec::new());
         }
         let query = format!("title : {}", fts_query(&[prefix.to_owned()]));
-        self.call(move |conn| {
+        self.read(move |conn| {
             let mut statement = conn
                 .prepare_cached(
                     "SELECT title FROM products_fts WHERE products_fts MATCH ?1 AND store_id = ?2
@@ -410,7 +410,7 @@ impl CatalogRepository for EmbeddedStorage {
 
     async fn categories(&self, store: StoreId) -> StorageResult<Vec<Category>> {
         let docs: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached("SELECT doc FROM categories WHERE store_id = ?1 ORDER BY id")
                     .map_err(unavailable)?;
@@ -469,7 +469,7 @@ impl CatalogRepository for EmbeddedStorage {
         customer: CustomerId,
     ) -> StorageResult<Vec<ProductId>> {
         let ids: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT product_id FROM wishlists WHERE store_id = ?1 AND customer_id = ?2
@@ -546,7 +546,7 @@ impl CatalogRepository for EmbeddedStorage {
 
     async fn sold_counts(&self, store: StoreId) -> StorageResult<Vec<(ProductId, i64)>> {
         let rows: Vec<(String, i64)> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT id, COALESCE(json_extract(doc, '$.sold_count'), 0) FROM products
@@ -590,7 +590,7 @@ impl CatalogRepository for EmbeddedStorage {
         limit: u32,
     ) -> StorageResult<Vec<StoreEvent>> {
         let docs: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT doc FROM store_events WHERE store_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",

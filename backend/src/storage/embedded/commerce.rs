@@ -286,7 +286,7 @@ impl EmbeddedStorage {
         key: String,
     ) -> StorageResult<Option<Discount>> {
         let row: Option<(String, i64)> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 conn.query_row(sql, [store.to_string(), key], |row| {
                     Ok((row.get(0)?, row.get(1)?))
                 })
@@ -451,7 +451,7 @@ impl CommerceRepository for EmbeddedStorage {
 
     async fn discounts(&self, store: StoreId) -> StorageResult<Vec<Discount>> {
         let rows: Vec<(String, i64)> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT doc, used FROM discounts WHERE store_id = ?1 ORDER BY code",
@@ -482,7 +482,7 @@ impl CommerceRepository for EmbeddedStorage {
         customer_key: &str,
     ) -> StorageResult<i64> {
         let key = customer_key.to_owned();
-        self.call(move |conn| {
+        self.read(move |conn| {
             conn.query_row(
                 "SELECT uses FROM discount_uses
                  WHERE store_id = ?1 AND discount_id = ?2 AND customer_key = ?3",
@@ -627,7 +627,7 @@ impl CommerceRepository for EmbeddedStorage {
         key: &str,
     ) -> StorageResult<Option<IdempotencyRecord>> {
         let (scope, key) = (scope.to_owned(), key.to_owned());
-        self.call(move |conn| {
+        self.read(move |conn| {
             let tx = conn.transaction().map_err(unavailable)?;
             read_key(&tx, &store.to_string(), &scope, &key)
         })
@@ -708,7 +708,7 @@ impl CommerceRepository for EmbeddedStorage {
     async fn orders(&self, store: StoreId, query: &OrderQuery) -> StorageResult<Vec<Order>> {
         let query = query.clone();
         let docs: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT doc FROM orders WHERE store_id = ?1
@@ -747,7 +747,7 @@ impl CommerceRepository for EmbeddedStorage {
         limit: u32,
     ) -> StorageResult<Vec<(StoreId, OrderId)>> {
         let rows: Vec<(String, String)> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT store_id, id FROM orders
@@ -816,7 +816,7 @@ impl CommerceRepository for EmbeddedStorage {
         status: Option<ReviewStatus>,
     ) -> StorageResult<Vec<Review>> {
         let docs: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT doc FROM reviews WHERE store_id = ?1

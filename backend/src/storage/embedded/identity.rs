@@ -45,7 +45,7 @@ impl EmbeddedStorage {
         P: rusqlite::Params + Send + 'static,
     {
         let text: Option<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 conn.query_row(sql, params, |row| row.get(0))
                     .optional()
                     .map_err(unavailable)
@@ -219,7 +219,7 @@ impl TeamRepository for EmbeddedStorage {
 
     async fn stores_of(&self, user: UserId) -> StorageResult<Vec<StoreId>> {
         let ids: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT store_id FROM team_members WHERE user_id = ?1 ORDER BY store_id",
@@ -313,7 +313,7 @@ impl TokenRepository for EmbeddedStorage {
     ) -> StorageResult<Vec<OneTimeToken>> {
         let prefix = OneTimeToken::invitation_prefix(store);
         let docs: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT doc FROM one_time_tokens
@@ -545,7 +545,7 @@ impl OutboxRepository for EmbeddedStorage {
     }
 
     async fn pending(&self) -> StorageResult<u64> {
-        self.call(|conn| {
+        self.read(|conn| {
             conn.query_row("SELECT COUNT(*) FROM outbox", [], |row| {
                 row.get::<_, i64>(0)
             })
@@ -579,7 +579,7 @@ impl AuditRepository for EmbeddedStorage {
     async fn list(&self, store: StoreId, query: &AuditQuery) -> StorageResult<Vec<AuditEntry>> {
         let query = query.clone();
         let docs: Vec<String> = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT doc FROM audit_log

@@ -1,7 +1,10 @@
 //! The embedded adapter: SQLite (bundled) in WAL mode, one file under the data directory.
 //!
 //! Writes commit with `synchronous = FULL`, so a committed write survives `kill -9` and power
-//! loss. Calls run on the blocking thread pool; the connection sits behind a mutex.
+//! loss. Calls run on the blocking thread pool. Writes go through the one writer connection
+//! (SQLite takes one writer at a time anyway); reads through a few read-only connections,
+//! which in WAL mode each see every write committed before they start, so one slow search
+//! never holds up the rest of the platform.
 
 mod catalog;
 mod commerce;
@@ -11,7 +14,10 @@ mod stores;
 
 use std::{
     path::Path,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -25,9 +31,53 @@ use super::{
     TokenRepository, UserRepository, faults::Faults,
 };
 
+/// How many read-only connections serve reads.
+const READERS: usize = 4;
+
+/// The read-only connections, handed out round robin.
+struct Readers {
+    conns: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+impl Readers {
+    /// A free reader right now, if any.
+    fn try_free(&self) -> Option<std::sync::MutexGuard<'_, Connection>> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..self.conns.len()).find_map(|offset| {
+            self.conns[(start + offset) % self.conns.len()]
+                .try_lock()
+                .ok()
+        })
+    }
+
+    /// A reader, waiting for one when all are busy.
+    fn any(&self) -> StorageResult<std::sync::MutexGuard<'_, Connection>> {
+        if let Some(free) = self.try_free() {
+            return Ok(free);
+        }
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.conns.len();
+        self.conns[index]
+            .lock()
+            .map_err(|_| StorageError::Unavailable(anyhow::anyhow!("reader mutex poisoned")))
+    }
+}
+
+fn open_reader(path: &Path) -> anyhow::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("opening a reader of {}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
 #[derive(Clone)]
 pub struct EmbeddedStorage {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
     /// Injected failures (tests only; empty otherwise).
     faults: Faults,
 }
@@ -45,8 +95,15 @@ impl EmbeddedStorage {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        let conns = (0..READERS)
+            .map(|_| open_reader(path).map(Mutex::new))
+            .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Readers {
+                conns,
+                next: AtomicUsize::new(0),
+            }),
             faults: Faults::default(),
         })
     }
@@ -58,19 +115,33 @@ impl EmbeddedStorage {
         self
     }
 
-    /// For point reads that take microseconds (a store by slug, the catalogue version): runs
-    /// `work` right here when the connection is free, else on the blocking pool like
-    /// [`Self::call`]. Saves a thread hand-off on the hottest read paths without ever waiting
-    /// for the lock on an async thread.
+    /// For point reads that take microseconds (a store by slug, the catalogue versions): runs
+    /// `work` right here on a free reader, else on the blocking pool like [`Self::read`]. Saves
+    /// a thread hand-off on the hottest read paths without ever waiting for a lock on an
+    /// async thread.
     async fn read_point<T, F>(&self, work: F) -> StorageResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
     {
-        if let Ok(mut guard) = self.conn.try_lock() {
-            return work(&mut guard);
+        if let Some(mut reader) = self.readers.try_free() {
+            return work(&mut reader);
         }
-        self.call(work).await
+        self.read(work).await
+    }
+
+    /// Runs a read-only `work` on a reader connection, on the blocking pool.
+    async fn read<T, F>(&self, work: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || work(&mut *readers.any()?))
+            .await
+            .map_err(|e| {
+                StorageError::Unavailable(anyhow::Error::new(e).context("storage task failed"))
+            })?
     }
 
     /// Runs `work` with the connection on the blocking pool.
@@ -162,5 +233,27 @@ impl Storage for EmbeddedStorage {
 
     fn commerce(&self) -> &dyn CommerceRepository {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use techverse_shared::StoreSlug;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_go_on_while_the_writer_and_a_reader_are_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = EmbeddedStorage::open(&dir.path().join("t.sqlite3")).unwrap();
+        storage.migrate().await.unwrap();
+        let slug = StoreSlug::parse("busy").unwrap();
+        // A long transaction holds the writer and a long search holds a reader.
+        let writer = Arc::clone(&storage.conn);
+        let _writing = writer.lock().unwrap();
+        let _searching = storage.readers.conns[0].lock().unwrap();
+        let read =
+            tokio::time::timeout(Duration::from_secs(5), storage.stores().by_slug(&slug)).await;
+        assert!(matches!(read, Ok(Ok(None))), "{read:?}");
     }
 }

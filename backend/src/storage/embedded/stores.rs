@@ -117,7 +117,7 @@ impl StoreRepository for EmbeddedStorage {
             .map(|slug| slug.as_str().to_owned())
             .unwrap_or_default();
         let rows = self
-            .call(move |conn| {
+            .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(&format!(
                         "SELECT {COLUMNS} FROM stores WHERE slug > ?1 ORDER BY slug LIMIT ?2"
