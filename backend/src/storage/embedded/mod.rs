@@ -248,12 +248,22 @@ mod tests {
         let storage = EmbeddedStorage::open(&dir.path().join("t.sqlite3")).unwrap();
         storage.migrate().await.unwrap();
         let slug = StoreSlug::parse("busy").unwrap();
-        // A long transaction holds the writer and a long search holds a reader.
-        let writer = Arc::clone(&storage.conn);
-        let _writing = writer.lock().unwrap();
-        let _searching = storage.readers.conns[0].lock().unwrap();
+        // Another thread holds the writer (a long transaction) and a reader (a long search).
+        let (held, release) = (std::sync::mpsc::channel(), std::sync::mpsc::channel::<()>());
+        let busy = {
+            let (writer, readers) = (Arc::clone(&storage.conn), Arc::clone(&storage.readers));
+            std::thread::spawn(move || {
+                let _writing = writer.lock().unwrap();
+                let _searching = readers.conns[0].lock().unwrap();
+                held.0.send(()).unwrap();
+                release.1.recv().unwrap();
+            })
+        };
+        held.1.recv().unwrap();
         let read =
             tokio::time::timeout(Duration::from_secs(5), storage.stores().by_slug(&slug)).await;
+        release.0.send(()).unwrap();
+        busy.join().unwrap();
         assert!(matches!(read, Ok(Ok(None))), "{read:?}");
     }
 }
