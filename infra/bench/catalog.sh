@@ -2,11 +2,14 @@
 # Catalogue read benchmark: builds release, seeds a store with 10,000 products (embedded
 # store), starts the server and measures with wrk (installed from Debian when missing):
 #   list page (20 items) warm cache, list page cold cache (a new query each request), product
-#   detail (warm), search query (warm).
+#   detail (warm), search query (warm), and the warm list page again while guest checkouts run
+#   beside it (infra/bench/checkout-load.py) — sales must not make the catalogue cold.
 # Prints requests/s and p50/p99 latency for each. Figures, not a test gate.
 #
 # Environment: PRODUCTS (default 10000), DURATION (default 10s), CONNECTIONS (default 64),
-# THREADS (default 2), CARGO_TARGET_DIR (default ~/.cache/techverse-target).
+# THREADS (default 2), BUYERS (checkout threads in the mixed case, default 4), CHECKOUT_RATE
+# (their checkouts per second in all, default 20), BIN (a techverse binary to measure instead of
+# this tree's release build), CARGO_TARGET_DIR.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -22,8 +25,12 @@ if ! command -v wrk >/dev/null; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 fi
 
-cargo build --release --locked --bin techverse
-BIN="$CARGO_TARGET_DIR/release/techverse"
+BUYERS="${BUYERS:-4}"
+CHECKOUT_RATE="${CHECKOUT_RATE:-20}"
+if [ -z "${BIN:-}" ]; then
+    cargo build --release --locked --bin techverse
+    BIN="$CARGO_TARGET_DIR/release/techverse"
+fi
 DATA=$(mktemp -d)
 SERVER_PID=""
 cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$DATA"; }
@@ -36,12 +43,14 @@ export TECHVERSE_LOG_FORMAT=json
 export TECHVERSE_RATE_LIMIT_IP_PER_MINUTE=1000000000
 export TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE=1000000000
 export TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE=1000000000
+export TECHVERSE_MAX_OPEN_ORDERS_PER_ADDRESS=1000000000
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TECHVERSE_LISTEN_ADDR="127.0.0.1:$PORT"
 
 echo "seeding $PRODUCTS products…"
 start=$(date +%s)
-"$BIN" seed demo --products "$PRODUCTS" | head -1
+"$BIN" seed demo --products "$PRODUCTS" >"$DATA/seed.txt"
+head -1 "$DATA/seed.txt"
 echo "seeded in $(( $(date +%s) - start ))s"
 
 "$BIN" serve >"$DATA/server.log" 2>&1 &
@@ -84,3 +93,13 @@ run "list page, warm cache" "$BASE/products?limit=20"
 run "list page, cold cache" "$BASE/products" "$DATA/cold.lua"
 run "product detail, warm" "$BASE/products/$SLUG"
 run "search 'galaxy', warm" "$BASE/products?q=galaxy&limit=20"
+seconds=${DURATION%s}
+owner=$(sed -n 's/^owner: //p' "$DATA/seed.txt")
+password=$(sed -n 's/^password: //p' "$DATA/seed.txt")
+python3 infra/bench/checkout-load.py "http://127.0.0.1:$PORT" demo "$seconds" "$BUYERS" \
+    "$CHECKOUT_RATE" "$owner" "$password" >"$DATA/load.txt" &
+LOAD_PID=$!
+sleep 2
+run "list page, warm, + checkouts" "$BASE/products?limit=20"
+wait "$LOAD_PID"
+cat "$DATA/load.txt"
