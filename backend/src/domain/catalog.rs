@@ -732,6 +732,7 @@ fn parse_variants(
     let mut variants = Vec::new();
     let mut skus = HashSet::new();
     let mut combinations = HashSet::new();
+    let mut variant_ids = HashSet::new();
     for (index, raw) in input.variants.iter().enumerate() {
         let field = |name: &str| format!("variants[{index}].{name}");
         let sku = errors.check(&field("sku"), parse_sku(&raw.sku).map_err(SlugError), |e| {
@@ -781,7 +782,7 @@ fn parse_variants(
             errors.add(
                 &field("compare_at"),
                 "out_of_range",
-                "a compare-at price is above the price",
+                "the compare-at price must be higher than the price (it shows what the price was)",
             );
         }
         if raw.stock.is_some_and(|s| !(0..=MAX_STOCK).contains(&s)) {
@@ -807,6 +808,11 @@ fn parse_variants(
                 "unknown_variant",
                 "no such variant on this product",
             );
+        }
+        if let Some(id) = raw.id
+            && !variant_ids.insert(id)
+        {
+            errors.add(&field("id"), "duplicate", "two variants have this id");
         }
         let Some(sku) = sku else { continue };
         variants.push(Variant {

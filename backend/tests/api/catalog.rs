@@ -964,3 +964,43 @@ async fn staff_read_list_and_replace_products_keeping_variant_stock() {
     .unwrap();
     assert_eq!(audit["items"][0]["summary"]["title"]["to"], "Acme One Plus");
 }
+
+#[tokio::test]
+async fn a_replacement_naming_one_variant_twice_is_refused_and_changes_nothing() {
+    let app = spawn_app().await;
+    let owner = app.signup("twice-shop").await;
+    let created = product(
+        &app,
+        &owner,
+        phone("Acme Twice", "TW", 100_000, "active", &[]),
+    )
+    .await;
+    let path = admin(
+        "twice-shop",
+        &format!("/products/{}", created["id"].as_str().unwrap()),
+    );
+    let id = created["variants"][0]["id"].clone();
+    let mut body = phone("Acme Twice", "TW", 100_000, "active", &[]);
+    body["variants"] = json!([
+        { "id": id, "sku": "TW-1", "options": ["Black", "128 GB"], "price": 100_000 },
+        { "id": id, "sku": "TW-2", "options": ["Silver", "128 GB"], "price": 110_000 }
+    ]);
+    let refused = send(&app, Method::PUT, &path, &owner.access, Some(body)).await;
+    let refused = assert_error(refused, 422, "validation_failed").await;
+    let fields = refused["error"]["details"]["fields"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["field"] == "variants[1].id" && f["code"] == "duplicate"),
+        "{fields:?}"
+    );
+    let stored: Value = send(&app, Method::GET, &path, &owner.access, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["variants"], created["variants"], "nothing changed");
+}

@@ -348,3 +348,49 @@ pub async fn categories_wishlists_versions_and_events_are_per_store(h: &Harness)
     assert_eq!(after_one[0].seq, 2);
     assert_eq!(after_one[0].id, b.id);
 }
+
+pub async fn search_finds_words_longer_than_twenty_characters_whole_or_by_prefix(h: &Harness) {
+    let catalog = h.storage().catalog();
+    let s = store();
+    let mut long = product(
+        s,
+        "Supercalifragilistic Speaker",
+        "LONG-1",
+        ProductStatus::Active,
+        1_700_000_000_000,
+    );
+    long.description = "Electroencephalographically tuned".into();
+    let mut near = product(
+        s,
+        "Supercalifragilisticz Lamp",
+        "LONG-2",
+        ProductStatus::Active,
+        1_700_000_000_001,
+    );
+    near.description = "Electroencephalographer's desk lamp".into();
+    for p in [&long, &near] {
+        catalog.insert_product(s, p).await.unwrap();
+    }
+    let search = |words: &[&str]| {
+        let words: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+        async move { catalog.search(s, &words, 10).await.unwrap() }
+    };
+    // 33 characters: whole, and as a 25-character prefix.
+    assert_eq!(
+        search(&["electroencephalographically"]).await,
+        vec![long.id]
+    );
+    assert_eq!(search(&["electroencephalographic"]).await, vec![long.id]);
+    // The first 20 characters alone match both; a longer prefix tells them apart.
+    let both = search(&["electroencephalograp"]).await;
+    assert_eq!(both.len(), 2, "{both:?}");
+    assert_eq!(search(&["electroencephalographer"]).await, vec![near.id]);
+    assert_eq!(search(&["supercalifragilisticz"]).await, vec![near.id]);
+    assert_eq!(
+        catalog
+            .suggest(s, "supercalifragilisticz", 8)
+            .await
+            .unwrap(),
+        vec!["Supercalifragilisticz Lamp".to_owned()]
+    );
+}

@@ -35,18 +35,59 @@ pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
+/// The longest prefix stored per word; a longer query word is matched on its first
+/// `PREFIX_CHARS` characters by the index and then checked whole (see [`has_word_prefix`]).
+pub const PREFIX_CHARS: usize = 20;
+
 /// Every prefix (1–20 characters) of every word.
 pub fn prefixes<'a>(texts: impl IntoIterator<Item = &'a str>) -> Vec<String> {
     let mut out = BTreeSet::new();
     for text in texts {
         for word in words(text).take(400) {
             let chars: Vec<char> = word.chars().collect();
-            for end in 1..=chars.len().min(20) {
+            for end in 1..=chars.len().min(PREFIX_CHARS) {
                 out.insert(chars[..end].iter().collect::<String>());
             }
         }
     }
     out.into_iter().collect()
+}
+
+/// A query word as the prefix index holds it.
+pub fn indexed_prefix(word: &str) -> String {
+    word.chars().take(PREFIX_CHARS).collect()
+}
+
+/// Whether some word of `texts` starts with `wanted` (lower-case).
+pub fn has_word_prefix<'a>(texts: impl IntoIterator<Item = &'a str>, wanted: &str) -> bool {
+    texts
+        .into_iter()
+        .any(|text| words(text).any(|w| w.starts_with(wanted)))
+}
+
+/// Every text a shopper's search looks in (as the embedded index does): title, tags,
+/// description, brand, spec values, SKUs and option values.
+pub fn searchable_texts(product: &Product) -> Vec<String> {
+    let mut texts = vec![
+        product.title.clone(),
+        product.tags.join(" "),
+        product.description.clone(),
+    ];
+    texts.extend(product.brand.clone());
+    texts.extend(
+        product
+            .specs
+            .iter()
+            .flat_map(|g| g.specs.iter().map(|s| s.value.clone())),
+    );
+    texts.extend(product.variants.iter().map(|v| v.sku.clone()));
+    texts.extend(
+        product
+            .variants
+            .iter()
+            .flat_map(|v| v.options.iter().cloned()),
+    );
+    texts
 }
 
 /// The fields stored beside a product's JSON form.
@@ -58,33 +99,22 @@ pub fn product_extra(product: &Product) -> Document {
         .collect();
     let mut extra = doc! { "skus_lower": skus };
     if product.status == ProductStatus::Active {
-        let tags = product.tags.join(" ");
-        let mut texts = vec![
-            product.title.as_str(),
-            tags.as_str(),
-            product.description.as_str(),
-        ];
-        if let Some(brand) = &product.brand {
-            texts.push(brand);
-        }
-        let specs: Vec<&str> = product
-            .specs
-            .iter()
-            .flat_map(|g| g.specs.iter().map(|s| s.value.as_str()))
-            .chain(product.variants.iter().map(|v| v.sku.as_str()))
-            .collect();
-        texts.extend(specs);
-        extra.insert("search_prefixes", prefixes(texts));
+        let texts = searchable_texts(product);
+        extra.insert(
+            "search_prefixes",
+            prefixes(texts.iter().map(String::as_str)),
+        );
         extra.insert("title_prefixes", prefixes([product.title.as_str()]));
     }
     extra
 }
 
-/// The filter for active products of a store having every word as a prefix.
+/// The filter for active products of a store having every word as a prefix (words longer than
+/// the index holds match on their first 20 characters here and are checked whole afterwards).
 pub fn search_filter(store: StoreId, words: &[String]) -> Document {
     let clauses: Vec<Document> = words
         .iter()
-        .map(|w| doc! { "search_prefixes": { "$in": [w.as_str()] } })
+        .map(|w| doc! { "search_prefixes": { "$in": [indexed_prefix(w)] } })
         .collect();
     doc! { "store_id": store.to_string(), "status": "active", "$and": clauses }
 }
@@ -381,8 +411,21 @@ impl CatalogRepository for MongoStorage {
             return Ok(Vec::new());
         }
         let found = self.find_products(search_filter(store, words)).await?;
-        let mut ranked: Vec<(i64, ProductId)> =
-            found.iter().map(|p| (-score(p, words), p.id)).collect();
+        let long: Vec<&String> = words
+            .iter()
+            .filter(|w| w.chars().count() > PREFIX_CHARS)
+            .collect();
+        let mut ranked: Vec<(i64, ProductId)> = found
+            .iter()
+            .filter(|p| {
+                long.is_empty() || {
+                    let texts = searchable_texts(p);
+                    long.iter()
+                        .all(|w| has_word_prefix(texts.iter().map(String::as_str), w))
+                }
+            })
+            .map(|p| (-score(p, words), p.id))
+            .collect();
         ranked.sort();
         Ok(ranked
             .into_iter()
@@ -404,10 +447,14 @@ impl CatalogRepository for MongoStorage {
             .find_products(doc! {
                 "store_id": store.to_string(),
                 "status": "active",
-                "title_prefixes": { "$in": [prefix] },
+                "title_prefixes": { "$in": [indexed_prefix(prefix)] },
             })
             .await?;
-        let mut titles: Vec<String> = found.into_iter().map(|p| p.title).collect();
+        let mut titles: Vec<String> = found
+            .into_iter()
+            .map(|p| p.title)
+            .filter(|title| has_word_prefix([title.as_str()], prefix))
+            .collect();
         titles.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
         titles.truncate(limit as usize);
         Ok(titles)
