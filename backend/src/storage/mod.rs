@@ -231,7 +231,8 @@ pub trait CatalogRepository: Send + Sync {
     /// A taken slug is `Conflict("products.slug")`, a taken SKU `Conflict("products.sku")`.
     async fn insert_product(&self, store: StoreId, product: &Product) -> StorageResult<()>;
     /// Saves `product` (read at `product.version`) as version + 1; `false` when it changed in
-    /// between. Same conflicts as insert.
+    /// between — its stock or its sales counted included, so a save never writes back an older
+    /// sales count. Same conflicts as insert.
     async fn save_product(&self, store: StoreId, product: &Product) -> StorageResult<bool>;
     async fn product(&self, store: StoreId, id: ProductId) -> StorageResult<Option<Product>>;
     async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>>;

@@ -1295,3 +1295,54 @@ pub async fn a_sale_moves_the_stock_version_and_the_content_version_only_when_st
     let sold = catalog.sold_counts(s).await.unwrap();
     assert_eq!(sold, vec![(item.id, 0)], "sales are counted when paid");
 }
+
+pub async fn a_product_save_racing_a_sale_never_loses_the_sale(h: &Harness) {
+    let s = store();
+    let item = product(s, "RACE", 10);
+    h.storage()
+        .catalog()
+        .insert_product(s, &item)
+        .await
+        .unwrap();
+    let mut order = place(
+        h,
+        &new_order(order(s, &[(&item, 2)], "r@example.com", now()), "r"),
+    )
+    .await;
+    // Staff open the product for editing…
+    let mut edited = h
+        .storage()
+        .catalog()
+        .product(s, item.id)
+        .await
+        .unwrap()
+        .unwrap();
+    // …while the order is paid: the two units are sold.
+    let paid = order.mark_paid(OrderActor::System, now(), None).unwrap();
+    assert!(
+        h.storage()
+            .commerce()
+            .save_order(s, &change(&order, &paid))
+            .await
+            .unwrap()
+    );
+    edited.title = "Renamed".into();
+    let saved = h
+        .storage()
+        .catalog()
+        .save_product(s, &edited)
+        .await
+        .unwrap();
+    let stored = h
+        .storage()
+        .catalog()
+        .product(s, item.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.sold_count, 2,
+        "the sale is kept (the save was {saved})"
+    );
+    assert!(!saved, "a save based on the count before the sale is stale");
+}

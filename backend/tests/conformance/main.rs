@@ -82,6 +82,7 @@ conformance!(
     commerce::an_expired_or_cancelled_order_gives_its_discount_use_back,
     commerce::open_unpaid_orders_are_limited_per_buyer_and_per_address,
     commerce::a_sale_moves_the_stock_version_and_the_content_version_only_when_stock_runs_out,
+    commerce::a_product_save_racing_a_sale_never_loses_the_sale,
 );
 
 /// Session cases run on each storage adapter and on the Redis session store:

@@ -343,10 +343,17 @@ impl CatalogRepository for MongoStorage {
         next.version = expected + 1;
         let id = next.id.to_string();
         let document = to_document(&id, &next, product_extra(&next))?;
+        // Sales `$inc` the count without a new version: a save based on an older count would
+        // write it back, so the count is part of what the save expects to find.
         let result = self
             .collection(query::PRODUCTS)
             .replace_one(
-                doc! { "store_id": store.to_string(), "_id": &id, "version": expected },
+                doc! {
+                    "store_id": store.to_string(),
+                    "_id": &id,
+                    "version": expected,
+                    "sold_count": product.sold_count,
+                },
                 document,
             )
             .await
