@@ -92,6 +92,14 @@ impl Account {
         }
     }
 
+    /// After a save: the stored version moved on.
+    fn saved(&mut self) {
+        match self {
+            Self::Staff(user) => user.version += 1,
+            Self::Customer(customer) => customer.version += 1,
+        }
+    }
+
     fn update(&mut self, verified: Option<bool>, password_hash: Option<String>) {
         let now = domain::now();
         let (flag, hash, updated) = match self {
@@ -192,7 +200,8 @@ impl Realm {
         })
     }
 
-    async fn save(&self, ctx: &Context, account: &Account) -> Result<(), StorageError> {
+    /// Saves the account under its version; `false` when it was saved meanwhile.
+    async fn save(&self, ctx: &Context, account: &Account) -> Result<bool, StorageError> {
         match account {
             Account::Staff(user) => ctx.storage.users().update(user).await,
             Account::Customer(customer) => {
@@ -203,6 +212,74 @@ impl Realm {
             }
         }
     }
+
+    /// The account as stored now.
+    async fn reload(&self, ctx: &Context, account: &Account) -> Result<Account, AuthError> {
+        let found = match account {
+            Account::Staff(user) => ctx
+                .storage
+                .users()
+                .by_id(user.id)
+                .await?
+                .map(Account::Staff),
+            Account::Customer(customer) => ctx
+                .storage
+                .customers()
+                .by_id(customer.store_id, customer.id)
+                .await?
+                .map(Account::Customer),
+        };
+        found.ok_or(AuthError::InvalidToken)
+    }
+
+    /// Applies `change` and saves the account under its version, reloading and applying it
+    /// again when someone saved the account meanwhile — so a password reset racing a profile
+    /// edit keeps both, and neither writes the other's old values back.
+    async fn change(
+        &self,
+        ctx: &Context,
+        mut account: Account,
+        change: impl Fn(&mut Account),
+    ) -> Result<Account, AuthError> {
+        for _ in 0..5 {
+            change(&mut account);
+            if self.save(ctx, &account).await? {
+                account.saved();
+                return Ok(account);
+            }
+            account = self.reload(ctx, &account).await?;
+        }
+        Err(kept_changing().into())
+    }
+}
+
+/// A record that changed on every attempt to save it.
+pub fn kept_changing() -> StorageError {
+    StorageError::Unavailable(anyhow::anyhow!("the record kept changing while saving"))
+}
+
+/// Applies `change` to a staff user and saves it under its version, reloading and applying it
+/// again when the user was saved meanwhile. Returns the user as saved.
+pub async fn change_user(
+    ctx: &Context,
+    mut user: StaffUser,
+    change: impl Fn(&mut StaffUser),
+) -> Result<StaffUser, StorageError> {
+    for _ in 0..5 {
+        change(&mut user);
+        user.updated_at = domain::now();
+        if ctx.storage.users().update(&user).await? {
+            user.version += 1;
+            return Ok(user);
+        }
+        user = ctx
+            .storage
+            .users()
+            .by_id(user.id)
+            .await?
+            .ok_or_else(kept_changing)?;
+    }
+    Err(kept_changing())
 }
 
 /// Stores a new single-use token and returns it with its expiry.
@@ -352,10 +429,10 @@ pub async fn request_verification(
 }
 
 pub async fn verify_email(ctx: &Context, realm: &Realm, token: &str) -> Result<Account, AuthError> {
-    let mut account = redeem(ctx, realm, TokenPurpose::VerifyEmail, token).await?;
-    account.update(Some(true), None);
-    realm.save(ctx, &account).await?;
-    Ok(account)
+    let account = redeem(ctx, realm, TokenPurpose::VerifyEmail, token).await?;
+    realm
+        .change(ctx, account, |a| a.update(Some(true), None))
+        .await
 }
 
 /// Answers the same whether or not the email belongs to an account.
@@ -387,14 +464,32 @@ pub async fn reset_password(
     token: &str,
     password: &str,
 ) -> Result<Account, AuthError> {
+    // The account first, so the new password is checked against its email (the same policy
+    // as at sign-up) before the link is spent: a refused password leaves the link usable.
+    let token_hash = tokens::hash(token);
+    let found = ctx
+        .storage
+        .tokens()
+        .find(TokenPurpose::PasswordReset, &token_hash, domain::now())
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
+    let account = realm
+        .load(ctx, &found.subject)
+        .await?
+        .ok_or(AuthError::InvalidToken)?;
     let mut errors = ValidationErrors::default();
-    let password = errors.check("password", NewPassword::parse(password, None), |e| e.code());
+    let password = errors.check(
+        "password",
+        NewPassword::parse(password, Some(account.email())),
+        |e| e.code(),
+    );
     let password = errors.finish(password)?;
-    let mut account = redeem(ctx, realm, TokenPurpose::PasswordReset, token).await?;
     let hash = ctx.passwords.hash(&password).await?;
+    let account = redeem(ctx, realm, TokenPurpose::PasswordReset, token).await?;
     // Following the link proves the inbox is theirs.
-    account.update(Some(true), Some(hash));
-    realm.save(ctx, &account).await?;
+    let account = realm
+        .change(ctx, account, |a| a.update(Some(true), Some(hash.clone())))
+        .await?;
     let revoked = ctx.end_all_sessions(&account.account_ref()).await?;
     tracing::info!(account = %account.account_ref().key(), revoked, "password reset; sessions revoked");
     Ok(account)
@@ -447,6 +542,7 @@ pub async fn new_staff_user(
         platform_admin: false,
         created_at: now,
         updated_at: now,
+        version: 0,
     })
 }
 
@@ -585,10 +681,8 @@ pub async fn create_platform_admin(
         Ok(email) => ctx.storage.users().by_email(&email).await?,
         Err(_) => None,
     };
-    if let Some(mut user) = existing {
-        user.platform_admin = true;
-        user.updated_at = domain::now();
-        ctx.storage.users().update(&user).await?;
+    if let Some(user) = existing {
+        let user = change_user(ctx, user, |u| u.platform_admin = true).await?;
         return Ok((user, false));
     }
     let (email, password, name) = errors.finish(credentials)?;

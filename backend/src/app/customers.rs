@@ -95,6 +95,7 @@ pub async fn register(
         addresses: Vec::new(),
         created_at: now,
         updated_at: now,
+        version: 0,
     };
     match ctx.storage.customers().insert(store.id, &customer).await {
         Err(StorageError::Conflict(_)) => return Err(AuthError::EmailTaken.into()),
@@ -135,84 +136,111 @@ mod double_option {
     }
 }
 
-pub async fn update_profile(
+/// Applies `change` to the customer and saves it under its version, reloading and applying it
+/// again when the customer was saved meanwhile (a password reset in between is kept, not
+/// overwritten with the hash this copy was read with).
+async fn change<T>(
     ctx: &Context,
     mut customer: Customer,
+    change: impl Fn(&mut Customer) -> Result<T, CustomerError>,
+) -> Result<(Customer, T), CustomerError> {
+    let repo = ctx.storage.customers();
+    for _ in 0..5 {
+        let outcome = change(&mut customer)?;
+        customer.updated_at = domain::now();
+        if repo.update(customer.store_id, &customer).await? {
+            customer.version += 1;
+            return Ok((customer, outcome));
+        }
+        customer = repo
+            .by_id(customer.store_id, customer.id)
+            .await?
+            .ok_or(AuthError::Unauthenticated)?;
+    }
+    Err(super::accounts::kept_changing().into())
+}
+
+pub async fn update_profile(
+    ctx: &Context,
+    customer: Customer,
     patch: &ProfilePatch,
 ) -> Result<Customer, CustomerError> {
     let mut errors = ValidationErrors::default();
-    if let Some(name) = &patch.name
-        && let Some(name) = errors.check("name", PersonName::parse(name), |e| e.code())
-    {
-        customer.name = name;
-    }
-    if let Some(phone) = &patch.phone {
-        customer.phone = optional_phone(&mut errors, phone.as_deref());
-    }
+    let name = patch
+        .name
+        .as_ref()
+        .and_then(|name| errors.check("name", PersonName::parse(name), |e| e.code()));
+    let phone = patch
+        .phone
+        .as_ref()
+        .map(|phone| optional_phone(&mut errors, phone.as_deref()));
     errors.finish(Some(()))?;
-    customer.updated_at = domain::now();
-    ctx.storage
-        .customers()
-        .update(customer.store_id, &customer)
-        .await?;
-    Ok(customer)
-}
-
-async fn save_addresses(
-    ctx: &Context,
-    mut customer: Customer,
-    preferred_default: Option<AddressId>,
-) -> Result<Customer, CustomerError> {
-    settle_default(&mut customer.addresses, preferred_default);
-    customer.updated_at = domain::now();
-    ctx.storage
-        .customers()
-        .update(customer.store_id, &customer)
-        .await?;
+    let (customer, ()) = change(ctx, customer, |customer| {
+        if let Some(name) = &name {
+            customer.name = name.clone();
+        }
+        if let Some(phone) = &phone {
+            customer.phone.clone_from(phone);
+        }
+        Ok(())
+    })
+    .await?;
     Ok(customer)
 }
 
 pub async fn add_address(
     ctx: &Context,
-    mut customer: Customer,
+    customer: Customer,
     input: &AddressInput,
 ) -> Result<(Customer, AddressId), CustomerError> {
-    if customer.addresses.len() >= Customer::MAX_ADDRESSES {
-        return Err(CustomerError::TooManyAddresses);
-    }
     let address = Address::parse(AddressId::from_uuid(uuid::Uuid::now_v7()), input)?;
-    let id = address.id;
-    let preferred = address.is_default.then_some(id);
-    customer.addresses.push(address);
-    Ok((save_addresses(ctx, customer, preferred).await?, id))
+    change(ctx, customer, |customer| {
+        if customer.addresses.len() >= Customer::MAX_ADDRESSES {
+            return Err(CustomerError::TooManyAddresses);
+        }
+        let preferred = address.is_default.then_some(address.id);
+        customer.addresses.push(address.clone());
+        settle_default(&mut customer.addresses, preferred);
+        Ok(address.id)
+    })
+    .await
 }
 
 pub async fn replace_address(
     ctx: &Context,
-    mut customer: Customer,
+    customer: Customer,
     id: AddressId,
     input: &AddressInput,
 ) -> Result<Customer, CustomerError> {
     let address = Address::parse(id, input)?;
-    let slot = customer
-        .addresses
-        .iter_mut()
-        .find(|a| a.id == id)
-        .ok_or(CustomerError::AddressNotFound)?;
-    let preferred = address.is_default.then_some(id);
-    *slot = address;
-    save_addresses(ctx, customer, preferred).await
+    let (customer, ()) = change(ctx, customer, |customer| {
+        let slot = customer
+            .addresses
+            .iter_mut()
+            .find(|a| a.id == id)
+            .ok_or(CustomerError::AddressNotFound)?;
+        *slot = address.clone();
+        settle_default(&mut customer.addresses, address.is_default.then_some(id));
+        Ok(())
+    })
+    .await?;
+    Ok(customer)
 }
 
 pub async fn remove_address(
     ctx: &Context,
-    mut customer: Customer,
+    customer: Customer,
     id: AddressId,
 ) -> Result<Customer, CustomerError> {
-    let before = customer.addresses.len();
-    customer.addresses.retain(|a| a.id != id);
-    if customer.addresses.len() == before {
-        return Err(CustomerError::AddressNotFound);
-    }
-    save_addresses(ctx, customer, None).await
+    let (customer, ()) = change(ctx, customer, |customer| {
+        let before = customer.addresses.len();
+        customer.addresses.retain(|a| a.id != id);
+        if customer.addresses.len() == before {
+            return Err(CustomerError::AddressNotFound);
+        }
+        settle_default(&mut customer.addresses, None);
+        Ok(())
+    })
+    .await?;
+    Ok(customer)
 }

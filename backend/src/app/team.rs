@@ -304,14 +304,11 @@ async fn admit(
     new_account: Option<(PersonName, NewPassword)>,
 ) -> Result<Accepted, TeamError> {
     let (user, created_account) = match (existing, new_account) {
-        (Some(mut user), _) => {
-            if !user.email_verified {
-                user.email_verified = true;
-                user.updated_at = domain::now();
-                ctx.storage.users().update(&user).await?;
-            }
-            (user, false)
-        }
+        (Some(user), _) if user.email_verified => (user, false),
+        (Some(user), _) => (
+            accounts::change_user(ctx, user, |u| u.email_verified = true).await?,
+            false,
+        ),
         (None, Some((name, password))) => {
             let user =
                 accounts::new_staff_user(ctx, invite.email.clone(), &password, name, true).await?;

@@ -295,6 +295,9 @@ pub struct StaffUser {
     pub created_at: Timestamp,
     #[serde(with = "super::millis")]
     pub updated_at: Timestamp,
+    /// Bumped by every save; storage refuses a save based on an older version.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl StaffUser {
@@ -325,6 +328,9 @@ pub struct Customer {
     pub created_at: Timestamp,
     #[serde(with = "super::millis")]
     pub updated_at: Timestamp,
+    /// Bumped by every save; storage refuses a save based on an older version.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl Customer {

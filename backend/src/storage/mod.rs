@@ -77,8 +77,9 @@ pub trait UserRepository: Send + Sync {
     async fn insert(&self, user: &StaffUser) -> StorageResult<()>;
     async fn by_id(&self, id: UserId) -> StorageResult<Option<StaffUser>>;
     async fn by_email(&self, email: &Email) -> StorageResult<Option<StaffUser>>;
-    /// Replaces the stored user with this id (the email never changes).
-    async fn update(&self, user: &StaffUser) -> StorageResult<()>;
+    /// Saves `user` (read at `user.version`) as version + 1 (the email never changes);
+    /// `false` when it was saved meanwhile: reload and apply the change again.
+    async fn update(&self, user: &StaffUser) -> StorageResult<bool>;
 }
 
 /// Customers, each belonging to one store. Emails are unique per store only.
@@ -88,8 +89,9 @@ pub trait CustomerRepository: Send + Sync {
     async fn insert(&self, store: StoreId, customer: &Customer) -> StorageResult<()>;
     async fn by_id(&self, store: StoreId, id: CustomerId) -> StorageResult<Option<Customer>>;
     async fn by_email(&self, store: StoreId, email: &Email) -> StorageResult<Option<Customer>>;
-    /// Replaces the customer with this id in this store; another store's id changes nothing.
-    async fn update(&self, store: StoreId, customer: &Customer) -> StorageResult<()>;
+    /// Saves `customer` (read at `customer.version`) as version + 1 in this store; `false` when
+    /// it was saved meanwhile (reload and apply the change again) or belongs to another store.
+    async fn update(&self, store: StoreId, customer: &Customer) -> StorageResult<bool>;
 }
 
 /// Each store's staff and custom roles, saved as a whole with optimistic concurrency.

@@ -554,3 +554,92 @@ async fn a_customer_logs_out_one_session_and_can_ask_for_a_new_verification_link
         .await;
     assert_eq!(new.status(), 200);
 }
+
+/// Asks a password reset for `email` in `store` and returns the mailed token.
+async fn reset_token(app: &crate::helpers::TestApp, store: &str, email: &str) -> String {
+    let requested = app
+        .post_json(
+            &format!("/api/v1/stores/{store}/auth/password-reset/request"),
+            &json!({ "email": email }),
+        )
+        .await;
+    assert_eq!(requested.status(), 202);
+    app.mailed_token(email, &format!("/s/{store}/reset-password"))
+        .await
+}
+
+#[tokio::test]
+async fn a_new_password_may_not_be_the_own_email_and_a_refused_one_keeps_the_link() {
+    let app = spawn_app().await;
+    app.create_store("policy-shop").await;
+    app.register_customer("policy-shop", "ada.obi@example.com", PASSWORD)
+        .await;
+    let token = reset_token(&app, "policy-shop", "ada.obi@example.com").await;
+    let reset = |password: &str| {
+        let body = json!({ "token": token, "password": password });
+        let app = &app;
+        async move {
+            app.post_json("/api/v1/stores/policy-shop/auth/password-reset", &body)
+                .await
+        }
+    };
+    let refused = assert_error(reset("ada.obi@example.com").await, 422, "validation_failed").await;
+    assert_eq!(
+        refused["error"]["details"]["fields"][0]["field"],
+        "password"
+    );
+    assert_eq!(
+        reset("a brand new passphrase").await.status(),
+        200,
+        "the link still works"
+    );
+}
+
+#[tokio::test]
+async fn a_profile_save_from_a_copy_read_before_a_password_reset_keeps_the_new_password() {
+    let app = spawn_app().await;
+    let store = app.create_store("race-shop").await;
+    let shopper = app
+        .register_customer("race-shop", "ada@example.com", PASSWORD)
+        .await;
+    // A profile edit loaded the customer…
+    let store_id = store["id"].as_str().unwrap().parse().unwrap();
+    let stale = app
+        .ctx
+        .storage
+        .customers()
+        .by_id(store_id, shopper.id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    // …a password reset completes meanwhile…
+    let token = reset_token(&app, "race-shop", "ada@example.com").await;
+    let reset = app
+        .post_json(
+            "/api/v1/stores/race-shop/auth/password-reset",
+            &json!({ "token": token, "password": "a brand new passphrase" }),
+        )
+        .await;
+    assert_eq!(reset.status(), 200);
+    // …and then the edit saves.
+    let patch: techverse::app::customers::ProfilePatch =
+        serde_json::from_value(json!({ "name": "Ada Obi" })).unwrap();
+    let saved = techverse::app::customers::update_profile(&app.ctx, stale, &patch)
+        .await
+        .unwrap();
+    assert_eq!(saved.name.as_str(), "Ada Obi");
+    let login = app
+        .post_json(
+            "/api/v1/stores/race-shop/auth/login",
+            &json!({ "email": "ada@example.com", "password": "a brand new passphrase" }),
+        )
+        .await;
+    assert_eq!(login.status(), 200, "the new password still holds");
+    let old = app
+        .post_json(
+            "/api/v1/stores/race-shop/auth/login",
+            &json!({ "email": "ada@example.com", "password": PASSWORD }),
+        )
+        .await;
+    assert_error(old, 401, "invalid_credentials").await;
+}

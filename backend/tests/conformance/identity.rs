@@ -34,6 +34,7 @@ fn user(email: &str) -> StaffUser {
         platform_admin: false,
         created_at: at(1_700_000_000_001),
         updated_at: at(1_700_000_000_001),
+        version: 0,
     }
 }
 
@@ -49,6 +50,7 @@ fn customer(store: StoreId, email: &str) -> Customer {
         addresses: Vec::new(),
         created_at: at(1_700_000_000_002),
         updated_at: at(1_700_000_000_002),
+        version: 0,
     }
 }
 
@@ -70,9 +72,15 @@ pub async fn users_are_unique_by_email_and_found_by_id_and_email(h: &Harness) {
     let mut verified = ada.clone();
     verified.email_verified = true;
     verified.platform_admin = true;
-    users.update(&verified).await.unwrap();
-    assert_eq!(users.by_id(ada.id).await.unwrap(), Some(verified));
+    assert!(users.update(&verified).await.unwrap());
+    verified.version = 1;
+    assert_eq!(users.by_id(ada.id).await.unwrap(), Some(verified.clone()));
     assert_eq!(users.by_id(twin.id).await.unwrap(), None);
+    // A save based on the copy read before that one is refused and changes nothing.
+    let mut stale = ada.clone();
+    stale.password_hash = "stale".into();
+    assert!(!users.update(&stale).await.unwrap());
+    assert_eq!(users.by_id(ada.id).await.unwrap(), Some(verified));
 }
 
 pub async fn customers_are_unique_per_store_and_invisible_to_other_stores(h: &Harness) {
@@ -102,12 +110,22 @@ pub async fn customers_are_unique_per_store_and_invisible_to_other_stores(h: &Ha
     let mut renamed = in_a.clone();
     renamed.name = PersonName::parse("Ada Obi").unwrap();
     // An update through the wrong store changes nothing.
-    customers.update(b, &renamed).await.unwrap();
+    assert!(!customers.update(b, &renamed).await.unwrap());
     assert_eq!(
         customers.by_id(a, in_a.id).await.unwrap(),
         Some(in_a.clone())
     );
-    customers.update(a, &renamed).await.unwrap();
+    assert!(customers.update(a, &renamed).await.unwrap());
+    renamed.version = 1;
+    assert_eq!(
+        customers.by_id(a, in_a.id).await.unwrap(),
+        Some(renamed.clone())
+    );
+    // A password change saved from a copy read before the rename is refused: it would write
+    // the old name back (and a rename from an old copy would write an old password hash back).
+    let mut stale = in_a.clone();
+    stale.password_hash = "new-hash".into();
+    assert!(!customers.update(a, &stale).await.unwrap());
     assert_eq!(customers.by_id(a, in_a.id).await.unwrap(), Some(renamed));
 }
 

@@ -95,15 +95,18 @@ impl UserRepository for EmbeddedStorage {
         .await
     }
 
-    async fn update(&self, user: &StaffUser) -> StorageResult<()> {
-        let doc = to_json(user)?;
-        self.write(
-            "UPDATE users SET doc = ?2 WHERE id = ?1",
-            (user.id.to_string(), doc),
-            "users.email",
-        )
-        .await
-        .map(drop)
+    async fn update(&self, user: &StaffUser) -> StorageResult<bool> {
+        let mut next = user.clone();
+        next.version += 1;
+        let changed = self
+            .write(
+                "UPDATE users SET doc = ?2
+                 WHERE id = ?1 AND COALESCE(json_extract(doc, '$.version'), 0) = ?3",
+                (user.id.to_string(), to_json(&next)?, user.version),
+                "users.email",
+            )
+            .await?;
+        Ok(changed == 1)
     }
 }
 
@@ -141,15 +144,23 @@ impl CustomerRepository for EmbeddedStorage {
         .await
     }
 
-    async fn update(&self, store: StoreId, customer: &Customer) -> StorageResult<()> {
-        let doc = to_json(customer)?;
-        self.write(
-            "UPDATE customers SET doc = ?3 WHERE store_id = ?1 AND id = ?2",
-            (store.to_string(), customer.id.to_string(), doc),
-            "customers.email",
-        )
-        .await
-        .map(drop)
+    async fn update(&self, store: StoreId, customer: &Customer) -> StorageResult<bool> {
+        let mut next = customer.clone();
+        next.version += 1;
+        let changed = self
+            .write(
+                "UPDATE customers SET doc = ?3 WHERE store_id = ?1 AND id = ?2
+                   AND COALESCE(json_extract(doc, '$.version'), 0) = ?4",
+                (
+                    store.to_string(),
+                    customer.id.to_string(),
+                    to_json(&next)?,
+                    customer.version,
+                ),
+                "customers.email",
+            )
+            .await?;
+        Ok(changed == 1)
     }
 }
 

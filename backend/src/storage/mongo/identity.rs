@@ -111,17 +111,21 @@ impl UserRepository for MongoStorage {
         .await
     }
 
-    async fn update(&self, user: &StaffUser) -> StorageResult<()> {
-        let id = user.id.to_string();
-        let document = to_document(&id, user, doc! {})?;
-        replace(
+    async fn update(&self, user: &StaffUser) -> StorageResult<bool> {
+        let mut next = user.clone();
+        next.version += 1;
+        let id = next.id.to_string();
+        let document = to_document(&id, &next, doc! {})?;
+        let mut filter = doc! { "_id": id };
+        filter.insert("version", super::query::version_filter(user.version));
+        let matched = replace(
             &self.collection(super::query::USERS),
-            doc! { "_id": id },
+            filter,
             document,
             "users.email",
         )
-        .await
-        .map(drop)
+        .await?;
+        Ok(matched == 1)
     }
 }
 
@@ -154,19 +158,22 @@ impl CustomerRepository for MongoStorage {
         .await
     }
 
-    async fn update(&self, store: StoreId, customer: &Customer) -> StorageResult<()> {
-        let mut customer = customer.clone();
-        customer.store_id = store;
-        let id = customer.id.to_string();
-        let document = to_document(&id, &customer, doc! {})?;
-        replace(
+    async fn update(&self, store: StoreId, customer: &Customer) -> StorageResult<bool> {
+        let mut next = customer.clone();
+        next.store_id = store;
+        next.version += 1;
+        let id = next.id.to_string();
+        let document = to_document(&id, &next, doc! {})?;
+        let mut filter = doc! { "store_id": store.to_string(), "_id": id };
+        filter.insert("version", super::query::version_filter(customer.version));
+        let matched = replace(
             &self.collection(super::query::CUSTOMERS),
-            doc! { "store_id": store.to_string(), "_id": id },
+            filter,
             document,
             "customers.email",
         )
-        .await
-        .map(drop)
+        .await?;
+        Ok(matched == 1)
     }
 }
 

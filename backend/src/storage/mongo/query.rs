@@ -285,6 +285,15 @@ pub fn invitations_filter(store: StoreId, now: Timestamp) -> Document {
     }
 }
 
+/// Matches a stored `version` (a document written before versions counts as version 0).
+pub fn version_filter(version: i64) -> Bson {
+    if version == 0 {
+        Bson::Document(doc! { "$in": [0_i64, Bson::Null] })
+    } else {
+        Bson::Int64(version)
+    }
+}
+
 /// The id of the document counting one customer's uses of a discount.
 pub fn discount_use_id(store: StoreId, discount: DiscountId, customer_key: &str) -> String {
     format!("{store}|{discount}|{customer_key}")

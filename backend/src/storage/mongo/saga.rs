@@ -47,15 +47,6 @@ fn lease_until() -> i64 {
     (crate::domain::now() + REPAIR_LEASE).as_millisecond()
 }
 
-/// Matches a stored `pending_rev` (absent on documents written before it existed).
-fn pending_rev_filter(revision: i64) -> Bson {
-    if revision == 0 {
-        Bson::Document(doc! { "$in": [0_i64, Bson::Null] })
-    } else {
-        Bson::Int64(revision)
-    }
-}
-
 pub(super) fn key_id(store: StoreId, scope: &str, key: &str) -> String {
     format!("{store}|{scope}|{key}")
 }
@@ -603,7 +594,7 @@ impl MongoStorage {
             let document = to_document(&next.id.to_string(), &next, extra)?;
             let mut expected = filter.clone();
             expected.insert("version", order.version);
-            expected.insert("pending_rev", pending_rev_filter(revision));
+            expected.insert("pending_rev", query::version_filter(revision));
             let replaced = orders
                 .replace_one(expected, document)
                 .await
