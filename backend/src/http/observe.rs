@@ -62,6 +62,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     mail_pending: IntGauge,
+    mail_dead: IntGauge,
 }
 
 impl Metrics {
@@ -86,7 +87,12 @@ impl Metrics {
             "mail_outbox_pending",
             "Messages in the mail outbox, not yet accepted by the transport",
         )?;
+        let mail_dead = IntGauge::new(
+            "mail_outbox_dead",
+            "Messages the outbox gave up on (undeliverable for three days); kept, never sent",
+        )?;
         registry.register(Box::new(mail_pending.clone()))?;
+        registry.register(Box::new(mail_dead.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(
@@ -97,6 +103,7 @@ impl Metrics {
             requests,
             latency,
             mail_pending,
+            mail_dead,
         })
     }
 
@@ -117,6 +124,10 @@ impl Metrics {
     pub fn set_mail_pending(&self, pending: u64) {
         self.mail_pending
             .set(i64::try_from(pending).unwrap_or(i64::MAX));
+    }
+
+    pub fn set_mail_dead(&self, dead: u64) {
+        self.mail_dead.set(i64::try_from(dead).unwrap_or(i64::MAX));
     }
 
     /// Everything in the Prometheus text exposition format.

@@ -12,15 +12,12 @@ use super::Mailer;
 use crate::{
     domain::{
         self,
-        mail::{OutgoingMail, retry_delay},
+        mail::{BATCH, OutgoingMail, SEND_TIMEOUT, gives_up, lease, retry_delay},
     },
     storage::Storage,
 };
 
-/// How long a claimed message is reserved for the worker that claimed it.
-const LEASE: SignedDuration = SignedDuration::from_secs(120);
 const POLL: Duration = Duration::from_secs(1);
-const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Puts mail in the outbox and wakes the worker.
 #[derive(Clone)]
@@ -58,6 +55,7 @@ impl MailQueue {
             lease_until: now,
             last_error: None,
             created_at: now,
+            dead_at: None,
         };
         self.storage.outbox().enqueue(&mail).await?;
         tracing::info!(mail_id = %mail.id, subject = %mail.subject, "mail queued");
@@ -91,10 +89,11 @@ impl MailQueue {
     /// One pass: claims due messages and tries each once. Returns how many were sent.
     pub async fn deliver_due(&self, mailer: &dyn Mailer) -> anyhow::Result<usize> {
         let now = domain::now();
+        let held = SignedDuration::try_from(lease(BATCH, SEND_TIMEOUT))?;
         let claimed = self
             .storage
             .outbox()
-            .claim_due(now, now + LEASE, 16)
+            .claim_due(now, now + held, BATCH)
             .await?;
         let mut sent = 0;
         for mail in claimed {
@@ -115,6 +114,15 @@ impl MailQueue {
 
     async fn reschedule(&self, mail: &OutgoingMail, error: &anyhow::Error) -> anyhow::Result<()> {
         let attempts = mail.attempts + 1;
+        if gives_up(attempts, mail.created_at, domain::now()) {
+            tracing::error!(mail_id = %mail.id, attempts, error = %format!("{error:#}"),
+                "mail undeliverable; given up (counted in mail_outbox_dead)");
+            self.storage
+                .outbox()
+                .give_up(&mail.id, attempts, domain::now(), &format!("{error:#}"))
+                .await?;
+            return Ok(());
+        }
         let delay = retry_delay(attempts);
         let next = Timestamp::now() + delay;
         tracing::warn!(mail_id = %mail.id, attempts, retry_in_secs = delay.as_secs(), error = %format!("{error:#}"), "mail not sent; will retry");

@@ -179,8 +179,18 @@ pub trait OutboxRepository: Send + Sync {
         next_attempt_at: Timestamp,
         error: &str,
     ) -> StorageResult<()>;
+    /// The message is undeliverable: it stays (for an operator to see), never sent again.
+    async fn give_up(
+        &self,
+        id: &str,
+        attempts: i64,
+        at: Timestamp,
+        error: &str,
+    ) -> StorageResult<()>;
     /// Messages still waiting (for `/metrics` and tests).
     async fn pending(&self) -> StorageResult<u64>;
+    /// Messages given up on.
+    async fn dead(&self) -> StorageResult<u64>;
 }
 
 /// The append-only audit log. There is deliberately no update or delete.

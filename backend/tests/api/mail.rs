@@ -79,3 +79,42 @@ async fn mail_queued_while_smtp_is_down_arrives_exactly_once_when_it_returns() {
         .await;
     assert_eq!(reset.status(), 200, "the delivered link works");
 }
+
+fn gauge(metrics: &str, name: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in the metrics"))
+}
+
+#[tokio::test]
+async fn mail_undeliverable_for_three_days_is_given_up_and_counted_not_retried_forever() {
+    let url = format!("smtp://127.0.0.1:{}", free_port());
+    let app = spawn_app_with(&[("TECHVERSE_SMTP_URL", url.as_str())]).await;
+    // A message queued four days ago that has failed four times already.
+    let long_ago = techverse::domain::now() - jiff::SignedDuration::from_hours(96);
+    let mail = techverse::domain::mail::OutgoingMail {
+        id: "old-mail".into(),
+        to: "nobody@example.com".into(),
+        subject: "Your order".into(),
+        text: "text".into(),
+        html: "<p>html</p>".into(),
+        attempts: 4,
+        next_attempt_at: techverse::domain::now(),
+        lease_until: long_ago,
+        last_error: Some("connection refused".into()),
+        created_at: long_ago,
+        dead_at: None,
+    };
+    app.ctx.storage.outbox().enqueue(&mail).await.unwrap();
+    for _ in 0..100 {
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        if gauge(&metrics, "techverse_mail_outbox_dead") == 1 {
+            assert_eq!(gauge(&metrics, "techverse_mail_outbox_pending"), 0);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the undeliverable message was not given up");
+}

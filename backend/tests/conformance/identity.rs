@@ -282,6 +282,7 @@ fn mail(id: &str, due: i64) -> OutgoingMail {
         lease_until: at(due),
         last_error: None,
         created_at: at(due),
+        dead_at: None,
     }
 }
 
@@ -494,4 +495,31 @@ pub async fn invitations_list_per_store_are_found_without_spending_and_deleted(h
     assert!(!tokens.delete("i1").await.unwrap());
     assert_eq!(tokens.invitations(shop, now, 10).await.unwrap().len(), 1);
     assert_eq!(tokens.invitations(other, now, 10).await.unwrap().len(), 1);
+}
+
+pub async fn undeliverable_mail_is_kept_counted_and_never_claimed_again(h: &Harness) {
+    let outbox = h.storage().outbox();
+    let now = at(1_800_000_000_000);
+    outbox
+        .enqueue(&mail("d1", 1_799_999_999_000))
+        .await
+        .unwrap();
+    outbox
+        .enqueue(&mail("d2", 1_799_999_999_000))
+        .await
+        .unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 2);
+    outbox
+        .give_up("d1", 7, now, "550 no such mailbox")
+        .await
+        .unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 1);
+    assert_eq!(outbox.dead().await.unwrap(), 1);
+    let far = at(1_900_000_000_000);
+    let claimed = outbox
+        .claim_due(far, far + SignedDuration::from_secs(60), 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["d2"], "the dead message is never due again");
 }

@@ -59,6 +59,7 @@ conformance!(
     identity::a_one_time_token_is_consumed_once_and_never_after_expiry,
     identity::invitations_list_per_store_are_found_without_spending_and_deleted,
     identity::the_outbox_leases_due_mail_and_keeps_it_until_sent,
+    identity::undeliverable_mail_is_kept_counted_and_never_claimed_again,
     identity::audit_entries_list_newest_first_by_store_with_filters,
     catalog::product_slugs_and_skus_are_unique_per_store,
     catalog::a_product_save_based_on_an_old_version_is_refused,

@@ -74,9 +74,15 @@ async fn healthy(name: &str, check: impl Future<Output = anyhow::Result<()>>) ->
 
 /// Prometheus text format.
 async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    match state.storage.outbox().pending().await {
-        Ok(pending) => state.metrics.set_mail_pending(pending),
-        Err(error) => tracing::warn!(error = ?error, "could not count the mail outbox"),
+    let outbox = state.storage.outbox();
+    match (outbox.pending().await, outbox.dead().await) {
+        (Ok(pending), Ok(dead)) => {
+            state.metrics.set_mail_pending(pending);
+            state.metrics.set_mail_dead(dead);
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::warn!(error = ?error, "could not count the mail outbox");
+        }
     }
     let body = state.metrics.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()

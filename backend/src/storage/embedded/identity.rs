@@ -555,13 +555,56 @@ impl OutboxRepository for EmbeddedStorage {
         .await
     }
 
+    async fn give_up(
+        &self,
+        id: &str,
+        attempts: i64,
+        at: Timestamp,
+        error: &str,
+    ) -> StorageResult<()> {
+        let (id, error) = (id.to_owned(), error.to_owned());
+        self.call(move |conn| {
+            let tx = immediate(conn)?;
+            let text: Option<String> = tx
+                .query_row("SELECT doc FROM outbox WHERE id = ?1", [&id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(unavailable)?;
+            let Some(mut mail) = text.as_deref().map(from_json::<OutgoingMail>).transpose()? else {
+                return Ok(());
+            };
+            mail.attempts = attempts;
+            mail.last_error = Some(error);
+            mail.dead_at = Some(at);
+            tx.execute(
+                "UPDATE outbox SET next_attempt_at = ?2, lease_until = ?2, dead_at = ?3, doc = ?4
+                 WHERE id = ?1",
+                (&id, i64::MAX, at.as_millisecond(), to_json(&mail)?),
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)
+        })
+        .await
+    }
+
     async fn pending(&self) -> StorageResult<u64> {
-        self.read(|conn| {
-            conn.query_row("SELECT COUNT(*) FROM outbox", [], |row| {
-                row.get::<_, i64>(0)
-            })
-            .map(|n| n.unsigned_abs())
-            .map_err(unavailable)
+        self.count("SELECT COUNT(*) FROM outbox WHERE dead_at IS NULL")
+            .await
+    }
+
+    async fn dead(&self) -> StorageResult<u64> {
+        self.count("SELECT COUNT(*) FROM outbox WHERE dead_at IS NOT NULL")
+            .await
+    }
+}
+
+impl EmbeddedStorage {
+    async fn count(&self, sql: &'static str) -> StorageResult<u64> {
+        self.read(move |conn| {
+            conn.query_row(sql, [], |row| row.get::<_, i64>(0))
+                .map(|n| n.unsigned_abs())
+                .map_err(unavailable)
         })
         .await
     }

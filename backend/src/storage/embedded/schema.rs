@@ -229,6 +229,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX orders_open_ip ON orders (store_id, client_ip) WHERE status = 'pending_payment';",
     // 7: stock moves count on their own version, so a sale does not make every page stale.
     "ALTER TABLE catalog_versions ADD COLUMN stock INTEGER NOT NULL DEFAULT 0;",
+    // 8: undeliverable mail stays in the outbox, given up on (never due again).
+    "ALTER TABLE outbox ADD COLUMN dead_at INTEGER;",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

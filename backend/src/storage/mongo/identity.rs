@@ -463,9 +463,39 @@ impl OutboxRepository for MongoStorage {
             .map_err(unavailable)
     }
 
+    async fn give_up(
+        &self,
+        id: &str,
+        attempts: i64,
+        at: Timestamp,
+        error: &str,
+    ) -> StorageResult<()> {
+        self.collection(super::query::OUTBOX)
+            .update_one(
+                doc! { "_id": id },
+                doc! { "$set": {
+                    "attempts": attempts,
+                    "next_attempt_at": i64::MAX,
+                    "lease_until": i64::MAX,
+                    "last_error": error,
+                    "dead_at": at.as_millisecond(),
+                } },
+            )
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+
     async fn pending(&self) -> StorageResult<u64> {
         self.collection(super::query::OUTBOX)
-            .count_documents(doc! {})
+            .count_documents(doc! { "dead_at": { "$exists": false } })
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn dead(&self) -> StorageResult<u64> {
+        self.collection(super::query::OUTBOX)
+            .count_documents(doc! { "dead_at": { "$exists": true } })
             .await
             .map_err(unavailable)
     }
