@@ -103,6 +103,9 @@ pub struct Settings {
     pub rate_limit_store_staff_per_minute: u32,
     /// Login attempts per minute per client IP.
     pub rate_limit_login_per_minute: u32,
+    /// Emailed links (password reset, verification) one account may be sent per hour; more
+    /// requests are answered as usual and send nothing.
+    pub rate_limit_account_mail_per_hour: u32,
     /// Take the client IP from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// How many proxies of ours append to `X-Forwarded-For` (ALB alone: 1; CloudFront in
@@ -166,6 +169,7 @@ struct Defaults {
     rate_limit_store_ip_per_minute: u32,
     rate_limit_store_staff_per_minute: u32,
     rate_limit_login_per_minute: u32,
+    rate_limit_account_mail_per_hour: u32,
     trust_forwarded_for: bool,
     trusted_proxy_hops: u32,
     argon2_memory_kib: u32,
@@ -206,6 +210,7 @@ const DEFAULTS: Defaults = Defaults {
     rate_limit_store_ip_per_minute: 300,
     rate_limit_store_staff_per_minute: 3000,
     rate_limit_login_per_minute: 20,
+    rate_limit_account_mail_per_hour: 5,
     trust_forwarded_for: false,
     trusted_proxy_hops: 1,
     argon2_memory_kib: 19 * 1024,
@@ -260,6 +265,7 @@ pub const ENV_KEYS: &[&str] = &[
     "rate_limit_store_ip_per_minute",
     "rate_limit_store_staff_per_minute",
     "rate_limit_login_per_minute",
+    "rate_limit_account_mail_per_hour",
     "trust_forwarded_for",
     "trusted_proxy_hops",
     "argon2_memory_kib",
@@ -290,6 +296,7 @@ const NUMERIC_KEYS: &[&str] = &[
     "rate_limit_store_ip_per_minute",
     "rate_limit_store_staff_per_minute",
     "rate_limit_login_per_minute",
+    "rate_limit_account_mail_per_hour",
     "trusted_proxy_hops",
     "argon2_memory_kib",
     "argon2_iterations",

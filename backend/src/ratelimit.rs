@@ -24,7 +24,7 @@ use crate::{
     redis::{Breaker, RedisHandle},
 };
 
-/// One kind of limit. Windows are one minute.
+/// One kind of limit. Windows are one minute, except where [`Rule::window`] says otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rule {
     Ip,
@@ -39,16 +39,19 @@ pub enum Rule {
     /// storefront receives.
     StoreStaff,
     LoginIp,
+    /// Emailed links (reset, verification) one account may ask for in an hour.
+    AccountMail,
 }
 
 impl Rule {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::Ip,
         Self::User,
         Self::Store,
         Self::StoreIp,
         Self::StoreStaff,
         Self::LoginIp,
+        Self::AccountMail,
     ];
 
     fn name(self) -> &'static str {
@@ -59,6 +62,15 @@ impl Rule {
             Self::StoreIp => "store-ip",
             Self::StoreStaff => "store-staff",
             Self::LoginIp => "login-ip",
+            Self::AccountMail => "account-mail",
+        }
+    }
+
+    /// The window the limit counts over.
+    fn window(self) -> Duration {
+        match self {
+            Self::AccountMail => Duration::from_secs(3600),
+            _ => WINDOW,
         }
     }
 
@@ -70,6 +82,7 @@ impl Rule {
             Self::StoreIp => settings.rate_limit_store_ip_per_minute,
             Self::StoreStaff => settings.rate_limit_store_staff_per_minute,
             Self::LoginIp => settings.rate_limit_login_per_minute,
+            Self::AccountMail => settings.rate_limit_account_mail_per_hour,
         }
         .max(1)
     }
@@ -142,7 +155,10 @@ impl RateLimiter {
         for rule in Rule::ALL {
             let limit = rule.limit(settings);
             let burst = NonZeroU32::new(limit).unwrap_or(NonZeroU32::MIN);
-            let quota = Quota::per_minute(burst).allow_burst(burst);
+            let period = (rule.window() / limit).max(Duration::from_nanos(1));
+            let quota = Quota::with_period(period)
+                .unwrap_or_else(|| Quota::per_minute(burst))
+                .allow_burst(burst);
             limits.insert(rule, limit);
             local.insert(rule, Governor::keyed(quota).with_middleware());
         }
@@ -180,7 +196,8 @@ impl RateLimiter {
         key: &str,
     ) -> anyhow::Result<Decision> {
         let limit = self.limit(rule);
-        let interval_ms = u64::try_from(WINDOW.as_millis()).unwrap_or(60_000) / u64::from(limit);
+        let interval_ms =
+            u64::try_from(rule.window().as_millis()).unwrap_or(60_000) / u64::from(limit);
         let mut conn = redis.connection().await?;
         let (allowed, remaining, reset_ms): (i64, i64, i64) = Script::new(GCRA)
             .key(redis.key(&format!("rl:{}:{key}", rule.name())))
@@ -215,7 +232,7 @@ impl RateLimiter {
         {
             limiter.retain_recent();
         }
-        let per_cell = WINDOW.as_secs_f64() / f64::from(limit);
+        let per_cell = rule.window().as_secs_f64() / f64::from(limit);
         match limiter.check_key(&key.to_owned()) {
             Ok(snapshot) => {
                 let remaining = snapshot.remaining_burst_capacity();

@@ -58,6 +58,7 @@ pub fn context(
         )?,
         media: Arc::new(LocalMedia::new(settings.data_dir.join("media"))),
         payments: Arc::new(ManualPayments),
+        background: TaskTracker::new(),
     })
 }
 
@@ -83,7 +84,8 @@ impl Application {
         let metrics = Metrics::new()?;
         let ctx = context(&settings, &storage, redis.as_ref(), metrics.registry())?;
         let shutdown = CancellationToken::new();
-        let tasks = TaskTracker::new();
+        // One tracker for the workers and for work requests leave behind: shutdown waits for all.
+        let tasks = ctx.background.clone();
         let mailer = mail::from_settings(&settings)?;
         tasks.spawn(ctx.mail.clone().run_worker(mailer, shutdown.clone()));
         tasks.spawn(crate::app::orders::run_sweeper(

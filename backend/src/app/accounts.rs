@@ -26,6 +26,7 @@ use crate::{
         outbox::Rendered,
         templates::{self, Branding},
     },
+    ratelimit::Rule,
     storage::StorageError,
 };
 
@@ -415,17 +416,75 @@ pub async fn send_verification(
     .await
 }
 
-/// Answers the same whether or not the email belongs to an account.
-pub async fn request_verification(
+/// Which emailed link an account asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRequest {
+    VerifyEmail,
+    PasswordReset,
+}
+
+impl LinkRequest {
+    fn name(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify-email",
+            Self::PasswordReset => "password-reset",
+        }
+    }
+}
+
+/// Answers at once and the same whatever the email: the lookup and the mail happen after the
+/// answer (so a known address is not told apart by a slower one, nor by a refusal).
+pub fn request_link(
     ctx: &Context,
     realm: &Realm,
     email: &str,
+    kind: LinkRequest,
 ) -> Result<(), AuthError> {
     let email = parse_email("email", email)?;
-    if let Some(account) = realm.find(ctx, &email).await? {
-        send_verification(ctx, realm, &account).await?;
-    }
+    let (ctx, realm) = (ctx.clone(), realm.clone());
+    ctx.background.clone().spawn(async move {
+        if let Err(error) = send_link(&ctx, &realm, &email, kind).await {
+            tracing::warn!(error = %error, link = kind.name(), "a requested link was not sent");
+        }
+    });
     Ok(())
+}
+
+/// Mails the link `kind` to the account with `email`, if there is one and it has not asked
+/// for that link too often this hour (`TECHVERSE_RATE_LIMIT_ACCOUNT_MAIL_PER_HOUR`: nobody can
+/// bomb an inbox through the request endpoints). Silent either way.
+pub async fn send_link(
+    ctx: &Context,
+    realm: &Realm,
+    email: &Email,
+    kind: LinkRequest,
+) -> Result<(), AuthError> {
+    let Some(account) = realm.find(ctx, email).await? else {
+        return Ok(());
+    };
+    let key = format!("{}|{}", kind.name(), realm.throttle_key(email.as_str()));
+    if !ctx.limiter.hit(Rule::AccountMail, &key).await.allowed {
+        tracing::info!(
+            link = kind.name(),
+            "link requests for this account throttled"
+        );
+        return Ok(());
+    }
+    match kind {
+        LinkRequest::VerifyEmail => send_verification(ctx, realm, &account).await,
+        LinkRequest::PasswordReset => {
+            mail_link(
+                ctx,
+                realm,
+                &account,
+                TokenPurpose::PasswordReset,
+                ctx.settings.password_reset_ttl_secs,
+                "reset-password",
+                templates::password_reset,
+            )
+            .await
+        }
+    }
 }
 
 pub async fn verify_email(ctx: &Context, realm: &Realm, token: &str) -> Result<Account, AuthError> {
@@ -433,28 +492,6 @@ pub async fn verify_email(ctx: &Context, realm: &Realm, token: &str) -> Result<A
     realm
         .change(ctx, account, |a| a.update(Some(true), None))
         .await
-}
-
-/// Answers the same whether or not the email belongs to an account.
-pub async fn request_password_reset(
-    ctx: &Context,
-    realm: &Realm,
-    email: &str,
-) -> Result<(), AuthError> {
-    let email = parse_email("email", email)?;
-    let Some(account) = realm.find(ctx, &email).await? else {
-        return Ok(());
-    };
-    mail_link(
-        ctx,
-        realm,
-        &account,
-        TokenPurpose::PasswordReset,
-        ctx.settings.password_reset_ttl_secs,
-        "reset-password",
-        templates::password_reset,
-    )
-    .await
 }
 
 /// Sets a new password with a reset token, then revokes every session of the account.

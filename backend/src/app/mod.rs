@@ -48,4 +48,6 @@ pub struct Context {
     pub media: Arc<dyn MediaStore>,
     /// Starts payment for new orders (the manual provider: cash on delivery, bank transfer).
     pub payments: Arc<dyn PaymentProvider>,
+    /// Work done after a request has been answered; shutdown waits for it.
+    pub background: tokio_util::task::TaskTracker,
 }

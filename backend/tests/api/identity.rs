@@ -639,3 +639,46 @@ async fn browsers_get_the_refresh_token_in_a_strict_http_only_cookie_guarded_aga
     assert!(body["access_token"].is_string());
     assert!(body.get("refresh_token").is_none());
 }
+
+#[tokio::test]
+async fn an_inbox_cannot_be_bombed_with_reset_or_verification_requests() {
+    let app = spawn_app_with(&[("TECHVERSE_RATE_LIMIT_ACCOUNT_MAIL_PER_HOUR", "2")]).await;
+    let merchant = app.signup("bomb-shop").await;
+    let email = techverse::domain::account::Email::parse(&merchant.email).unwrap();
+    let realm = techverse::app::accounts::Realm::Staff;
+    // Every request is answered alike…
+    for _ in 0..6 {
+        let answer = app
+            .post_json(
+                "/api/v1/auth/password-reset/request",
+                &json!({ "email": merchant.email }),
+            )
+            .await;
+        assert_eq!(answer.status(), 202);
+    }
+    // …but this hour the account is sent two reset links, however many are asked for.
+    for _ in 0..6 {
+        techverse::app::accounts::send_link(
+            &app.ctx,
+            &realm,
+            &email,
+            techverse::app::accounts::LinkRequest::PasswordReset,
+        )
+        .await
+        .unwrap();
+    }
+    app.wait_mail(&merchant.email, "/admin/reset-password")
+        .await;
+    for _ in 0..100 {
+        if app.ctx.storage.outbox().pending().await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let resets = app
+        .mails()
+        .iter()
+        .filter(|m| m.replace("=\r\n", "").contains("/admin/reset-password"))
+        .count();
+    assert_eq!(resets, 2, "two links in the hour");
+}

@@ -400,7 +400,12 @@ async fn staff_request_verification(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<EmailBody>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::request_verification(&state.ctx, &Realm::Staff, &body.email).await?;
+    accounts::request_link(
+        &state.ctx,
+        &Realm::Staff,
+        &body.email,
+        accounts::LinkRequest::VerifyEmail,
+    )?;
     Ok(accepted_request())
 }
 
@@ -416,7 +421,12 @@ async fn staff_request_reset(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<EmailBody>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::request_password_reset(&state.ctx, &Realm::Staff, &body.email).await?;
+    accounts::request_link(
+        &state.ctx,
+        &Realm::Staff,
+        &body.email,
+        accounts::LinkRequest::PasswordReset,
+    )?;
     Ok(accepted_request())
 }
 
@@ -528,7 +538,12 @@ async fn customer_request_verification(
     CurrentStore(store): CurrentStore,
     JsonBody(body): JsonBody<EmailBody>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::request_verification(&state.ctx, &Realm::Customers(store), &body.email).await?;
+    accounts::request_link(
+        &state.ctx,
+        &Realm::Customers(store),
+        &body.email,
+        accounts::LinkRequest::VerifyEmail,
+    )?;
     Ok(accepted_request())
 }
 
@@ -546,7 +561,12 @@ async fn customer_request_reset(
     CurrentStore(store): CurrentStore,
     JsonBody(body): JsonBody<EmailBody>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::request_password_reset(&state.ctx, &Realm::Customers(store), &body.email).await?;
+    accounts::request_link(
+        &state.ctx,
+        &Realm::Customers(store),
+        &body.email,
+        accounts::LinkRequest::PasswordReset,
+    )?;
     Ok(accepted_request())
 }
 
