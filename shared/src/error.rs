@@ -78,6 +78,8 @@ pub enum ErrorCode {
     PaymentMethodUnavailable,
     /// This customer has already reviewed this product.
     AlreadyReviewed,
+    /// The wishlist holds as many products as it can; remove one first.
+    WishlistFull,
     /// This buyer (email, address or cart) already has as many unpaid orders open in the store
     /// as it allows; pay or cancel one, or wait for it to expire.
     TooManyOpenOrders,
@@ -127,6 +129,7 @@ impl ErrorCode {
             Self::ShippingUnavailable => "shipping_unavailable",
             Self::PaymentMethodUnavailable => "payment_method_unavailable",
             Self::AlreadyReviewed => "already_reviewed",
+            Self::WishlistFull => "wishlist_full",
             Self::TooManyOpenOrders => "too_many_open_orders",
             Self::RateLimited => "rate_limited",
             Self::ServiceUnavailable => "service_unavailable",
@@ -169,6 +172,7 @@ impl ErrorCode {
             Self::ShippingUnavailable => 422,
             Self::PaymentMethodUnavailable => 422,
             Self::AlreadyReviewed => 409,
+            Self::WishlistFull => 409,
             Self::TooManyOpenOrders => 429,
             Self::RateLimited => 429,
             Self::ServiceUnavailable => 503,
@@ -237,6 +241,7 @@ mod tests {
             ErrorCode::AlreadyMember,
             ErrorCode::InvitationWithdrawn,
             ErrorCode::TooManyOpenOrders,
+            ErrorCode::WishlistFull,
             ErrorCode::CsrfFailed,
             ErrorCode::Conflict,
             ErrorCode::SkuTaken,

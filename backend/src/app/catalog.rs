@@ -48,6 +48,8 @@ pub enum CatalogError {
     Tree(#[from] TreeError),
     #[error("the category has sub-categories; move or delete them first")]
     CategoryHasChildren,
+    #[error("the wishlist holds {MAX_WISHLIST} products already")]
+    WishlistFull,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -630,21 +632,29 @@ pub async fn suggest(ctx: &Context, store: &Store, q: &str) -> Result<Cached, Ca
 
 // ---- wishlists ------------------------------------------------------------------------------
 
+/// The most products one wishlist holds.
+pub const MAX_WISHLIST: usize = 200;
+
 pub async fn wishlist(
     ctx: &Context,
     store: &Store,
     customer: CustomerId,
 ) -> Result<Vec<ProductSummary>, CatalogError> {
     let catalog = ctx.storage.catalog();
-    let mut items = Vec::new();
-    for id in catalog.wishlist(store.id, customer).await? {
-        if let Some(product) = catalog.product(store.id, id).await?
-            && product.status == ProductStatus::Active
-        {
-            items.push(product.summary(store.currency));
-        }
-    }
-    Ok(items)
+    let ids = catalog.wishlist(store.id, customer).await?;
+    // One query for every product, then the wishlist's own order.
+    let products: std::collections::HashMap<ProductId, Product> = catalog
+        .products_by_ids(store.id, &ids)
+        .await?
+        .into_iter()
+        .filter(|p| p.status == ProductStatus::Active)
+        .map(|p| (p.id, p))
+        .collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| products.get(id))
+        .map(|p| p.summary(store.currency))
+        .collect())
 }
 
 pub async fn wishlist_add(
@@ -659,6 +669,10 @@ pub async fn wishlist_add(
         .await?
         .filter(|p| p.status == ProductStatus::Active)
         .ok_or(CatalogError::ProductNotFound)?;
+    let held = catalog.wishlist(store.id, customer).await?;
+    if !held.contains(&product) && held.len() >= MAX_WISHLIST {
+        return Err(CatalogError::WishlistFull);
+    }
     catalog.wishlist_add(store.id, customer, product).await?;
     Ok(())
 }

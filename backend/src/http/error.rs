@@ -266,6 +266,7 @@ impl From<CatalogError> for ApiError {
             CatalogError::Stale | CatalogError::CategoryHasChildren => {
                 Self::new(ErrorCode::Conflict, message)
             }
+            CatalogError::WishlistFull => Self::new(ErrorCode::WishlistFull, message),
             CatalogError::InsufficientStock { on_hand, reserved } => {
                 Self::new(ErrorCode::InsufficientStock, message)
                     .with_details(serde_json::json!({ "on_hand": on_hand, "reserved": reserved }))
@@ -390,6 +391,7 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::ShippingUnavailable => "this shipping method does not serve the address",
         ErrorCode::PaymentMethodUnavailable => "the store does not offer this payment method",
         ErrorCode::AlreadyReviewed => "you have already reviewed this product",
+        ErrorCode::WishlistFull => "the wishlist is full; remove a product first",
         ErrorCode::TooManyOpenOrders => "too many unpaid orders are open; pay or cancel one first",
         ErrorCode::RateLimited => "too many requests",
         ErrorCode::ServiceUnavailable => "the service is temporarily unavailable",

@@ -248,6 +248,12 @@ pub trait CatalogRepository: Send + Sync {
     async fn save_product(&self, store: StoreId, product: &Product) -> StorageResult<bool>;
     async fn product(&self, store: StoreId, id: ProductId) -> StorageResult<Option<Product>>;
     async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>>;
+    /// The products with these ids in this store (others' ids find nothing), in no order.
+    async fn products_by_ids(
+        &self,
+        store: StoreId,
+        ids: &[ProductId],
+    ) -> StorageResult<Vec<Product>>;
     /// The product holding this variant.
     async fn product_by_variant(
         &self,

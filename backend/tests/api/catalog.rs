@@ -1004,3 +1004,63 @@ async fn a_replacement_naming_one_variant_twice_is_refused_and_changes_nothing()
         .unwrap();
     assert_eq!(stored["variants"], created["variants"], "nothing changed");
 }
+
+#[tokio::test]
+async fn a_wishlist_holds_two_hundred_products_in_the_order_they_were_added() {
+    let app = spawn_app().await;
+    let owner = app.signup("full-wish").await;
+    let shopper = app
+        .register_customer("full-wish", "ada@example.com", PASSWORD)
+        .await;
+    let path = "/api/v1/stores/full-wish/customers/me/wishlist";
+    let mut ids = Vec::new();
+    for n in 0..201 {
+        let created = product(
+            &app,
+            &owner,
+            json!({ "title": format!("Thing {n:03}"), "status": "active",
+                    "variants": [{ "sku": format!("W-{n}"), "price": 100, "stock": 1 }] }),
+        )
+        .await;
+        ids.push(created["id"].clone());
+    }
+    for id in &ids[..200] {
+        let added = send(
+            &app,
+            Method::POST,
+            path,
+            &shopper.access,
+            Some(json!({ "product_id": id })),
+        )
+        .await;
+        assert_eq!(added.status(), 200);
+    }
+    let full = send(
+        &app,
+        Method::POST,
+        path,
+        &shopper.access,
+        Some(json!({ "product_id": ids[200] })),
+    )
+    .await;
+    assert_error(full, 409, "wishlist_full").await;
+    // A product already in it is still fine to add again.
+    let again = send(
+        &app,
+        Method::POST,
+        path,
+        &shopper.access,
+        Some(json!({ "product_id": ids[5] })),
+    )
+    .await;
+    assert_eq!(again.status(), 200);
+    let list: Value = send(&app, Method::GET, path, &shopper.access, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let listed = titles(&list);
+    assert_eq!(listed.len(), 200);
+    assert_eq!(listed[0], "Thing 199", "newest first");
+    assert_eq!(listed[199], "Thing 000");
+}

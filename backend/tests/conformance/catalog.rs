@@ -394,3 +394,38 @@ pub async fn search_finds_words_longer_than_twenty_characters_whole_or_by_prefix
         vec!["Supercalifragilisticz Lamp".to_owned()]
     );
 }
+
+pub async fn products_are_read_by_ids_within_their_store_only(h: &Harness) {
+    let catalog = h.storage().catalog();
+    let (s, other) = (store(), store());
+    let a = product(s, "Alpha", "ID-A", ProductStatus::Active, 1_700_000_000_000);
+    let b = product(s, "Beta", "ID-B", ProductStatus::Draft, 1_700_000_000_001);
+    let elsewhere = product(
+        other,
+        "Gamma",
+        "ID-C",
+        ProductStatus::Active,
+        1_700_000_000_002,
+    );
+    for (store, p) in [(s, &a), (s, &b), (other, &elsewhere)] {
+        catalog.insert_product(store, p).await.unwrap();
+    }
+    let mut found: Vec<String> = catalog
+        .products_by_ids(
+            s,
+            &[
+                a.id,
+                b.id,
+                elsewhere.id,
+                ProductId::from_uuid(uuid::Uuid::nil()),
+            ],
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.title)
+        .collect();
+    found.sort();
+    assert_eq!(found, ["Alpha", "Beta"], "another store's id finds nothing");
+    assert!(catalog.products_by_ids(s, &[]).await.unwrap().is_empty());
+}

@@ -65,6 +65,7 @@ conformance!(
     catalog::a_product_save_based_on_an_old_version_is_refused,
     catalog::search_and_suggest_find_active_products_by_word_prefixes,
     catalog::search_finds_words_longer_than_twenty_characters_whole_or_by_prefix,
+    catalog::products_are_read_by_ids_within_their_store_only,
     catalog::stock_moves_atomically_and_never_below_reserved,
     catalog::categories_wishlists_versions_and_events_are_per_store,
     commerce::concurrent_checkouts_for_the_last_units_sell_exactly_the_stock,

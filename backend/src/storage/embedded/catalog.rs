@@ -292,6 +292,33 @@ impl CatalogRepository for EmbeddedStorage {
         .await
     }
 
+    async fn products_by_ids(
+        &self,
+        store: StoreId,
+        ids: &[ProductId],
+    ) -> StorageResult<Vec<Product>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let docs: Vec<String> = self
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT doc FROM products
+                         WHERE store_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+                    )
+                    .map_err(unavailable)?;
+                let rows = statement
+                    .query_map((store.to_string(), ids), |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        docs.iter().map(|doc| from_json(doc)).collect()
+    }
+
     async fn product_by_slug(&self, store: StoreId, slug: &str) -> StorageResult<Option<Product>> {
         let slug = slug.to_owned();
         let doc: Option<String> = self

@@ -369,6 +369,19 @@ impl CatalogRepository for MongoStorage {
             .await
     }
 
+    async fn products_by_ids(
+        &self,
+        store: StoreId,
+        ids: &[ProductId],
+    ) -> StorageResult<Vec<Product>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.find_products(doc! { "store_id": store.to_string(), "_id": { "$in": ids } })
+            .await
+    }
+
     async fn product_by_variant(
         &self,
         store: StoreId,
