@@ -256,6 +256,67 @@ pub async fn set_status(
     Err(CatalogError::Stale)
 }
 
+/// A page of the staff product list: full products (every status, or the one asked for).
+#[derive(Debug)]
+pub struct AdminPage {
+    pub items: Vec<Product>,
+    pub total: u32,
+    pub facets: techverse_shared::Facets,
+    pub next_cursor: Option<String>,
+}
+
+/// The staff product list: the public list's filters, facets, sorts and cursors over every
+/// product of the store (drafts and archived included), and search by word prefixes over the
+/// same texts shoppers search. Not cached: staff see stock as it is now.
+pub async fn admin_list(
+    ctx: &Context,
+    store: &Store,
+    status: Option<ProductStatus>,
+    query: &PublicQuery,
+) -> Result<AdminPage, CatalogError> {
+    let catalog = ctx.storage.catalog();
+    let products = catalog.products(store.id, status).await?;
+    let categories = catalog.categories(store.id).await?;
+    let mut list = query.list.clone();
+    if let Some(q) = &query.q {
+        list.matches = Some(staff_search(&products, &search_words(q)));
+    }
+    let index = ListingIndex::build(&products, &categories, store.currency);
+    let selection = index.select(&list, None);
+    let mut by_id: std::collections::HashMap<ProductId, Product> =
+        products.into_iter().map(|p| (p.id, p)).collect();
+    Ok(AdminPage {
+        items: selection
+            .ids
+            .iter()
+            .filter_map(|id| by_id.remove(id))
+            .collect(),
+        total: selection.total,
+        facets: selection.facets,
+        next_cursor: selection.next_cursor,
+    })
+}
+
+/// Products having every word as a word prefix, best match first.
+fn staff_search(products: &[Product], words: &[String]) -> Vec<ProductId> {
+    use crate::domain::search::{has_word_prefix, score, searchable_texts};
+    if words.is_empty() {
+        return Vec::new();
+    }
+    let mut ranked: Vec<(i64, ProductId)> = products
+        .iter()
+        .filter(|p| {
+            let texts = searchable_texts(p);
+            words
+                .iter()
+                .all(|w| has_word_prefix(texts.iter().map(String::as_str), w))
+        })
+        .map(|p| (-score(p, words), p.id))
+        .collect();
+    ranked.sort();
+    ranked.into_iter().map(|(_, id)| id).collect()
+}
+
 pub async fn admin_product(
     ctx: &Context,
     store: StoreId,

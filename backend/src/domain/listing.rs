@@ -340,6 +340,27 @@ impl ListingIndex {
 
     /// One page of the list for `query` (see the module documentation).
     pub fn page(&self, query: &ListQuery, sold: Option<&SoldCounts>) -> ProductPage {
+        let (rows, chosen) = self.choose(query, sold);
+        ProductPage {
+            items: rows
+                .iter()
+                .map(|&i| self.summaries[i as usize].clone())
+                .collect(),
+            total: chosen.total,
+            facets: chosen.facets,
+            next_cursor: chosen.next_cursor,
+        }
+    }
+
+    /// Like [`Self::page`], naming the page's products by id (for views other than summaries).
+    pub fn select(&self, query: &ListQuery, sold: Option<&SoldCounts>) -> Selection {
+        let (rows, mut chosen) = self.choose(query, sold);
+        chosen.ids = rows.iter().map(|&i| self.rows[i as usize].id).collect();
+        chosen
+    }
+
+    /// The rows of the page, with everything else a page says (ids left empty).
+    fn choose(&self, query: &ListQuery, sold: Option<&SoldCounts>) -> (Vec<u32>, Selection) {
         let filter = Filter::new(self, query);
         let mut counts = Counts::new(self);
         let after = query
@@ -373,16 +394,23 @@ impl ListingIndex {
             }
             .encode()
         });
-        ProductPage {
-            items: window
-                .iter()
-                .map(|&(_, i)| self.summaries[i as usize].clone())
-                .collect(),
+        let selection = Selection {
+            ids: Vec::new(),
             total: counts.total,
             facets: counts.facets(self),
             next_cursor,
-        }
+        };
+        (window.into_iter().map(|(_, i)| i).collect(), selection)
     }
+}
+
+/// A page of a list, its products named by id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    pub ids: Vec<ProductId>,
+    pub total: u32,
+    pub facets: Facets,
+    pub next_cursor: Option<String>,
 }
 
 /// A list query's filters, resolved against one index.

@@ -14,6 +14,7 @@ pub mod mail;
 pub mod order;
 pub mod pricing;
 pub mod review;
+pub mod search;
 pub mod session;
 pub mod shipping;
 pub mod store;

@@ -74,35 +74,37 @@ fn view<'a>(staff: &StoreStaff, product: &'a Product) -> AdminProduct<'a> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListParams {
-    status: Option<String>,
-}
-
+/// `GET …/products`: `status` (draft, active, archived) and everything the public list takes
+/// (`q`, `category`, `brand`, prices, `in_stock`, `spec.<key>`, `sort`, `limit`, `cursor`).
 async fn list(
     state: web::Data<AppState>,
     staff: StoreStaff,
-    params: web::Query<ListParams>,
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
     staff.require(Permission::ProductsRead)?;
-    let status = match params.status.as_deref() {
-        None => None,
-        Some(raw) => Some(ProductStatus::parse(raw).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::BadRequest,
-                "`status` is draft, active or archived",
-            )
-        })?),
-    };
-    let products = state
-        .ctx
-        .storage
-        .catalog()
-        .products(staff.store.id, status)
-        .await?;
-    let items: Vec<AdminProduct<'_>> = products.iter().map(|p| view(&staff, p)).collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    let mut status = None;
+    let mut rest = Vec::with_capacity(query.len());
+    for (name, value) in query.iter() {
+        if name == "status" {
+            status = Some(ProductStatus::parse(value).ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::BadRequest,
+                    "`status` is draft, active or archived",
+                )
+            })?);
+        } else {
+            rest.push((name.clone(), value.clone()));
+        }
+    }
+    let parsed = crate::http::routes::catalog::parse_list_query(&rest)?;
+    let page = catalog::admin_list(&state.ctx, &staff.store, status, &parsed).await?;
+    let items: Vec<AdminProduct<'_>> = page.items.iter().map(|p| view(&staff, p)).collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items,
+        "total": page.total,
+        "facets": page.facets,
+        "next_cursor": page.next_cursor,
+    })))
 }
 
 async fn create(
