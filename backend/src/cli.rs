@@ -9,6 +9,7 @@ use techverse_shared::StoreStatus;
 use crate::{
     app::{
         accounts,
+        product_csv::RowNote,
         sessions::AuthError,
         stores::{self, StoreError},
     },
@@ -219,27 +220,35 @@ async fn import_products(
     .await;
     bar.finish_and_clear();
     let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    let print = |err: &mut std::io::StderrLock, kind: &str, notes: &[RowNote]| {
+        notes.iter().try_for_each(|n| {
+            writeln!(
+                err,
+                "{kind}row {}, column {}: {} ({})",
+                n.row, n.column, n.message, n.code
+            )
+        })
+    };
     match result {
         Ok(report) => {
+            print(&mut err, "warning: ", &report.warnings)?;
             writeln!(
                 out,
-                "imported into {slug}: {} created, {} updated, {} categories created",
-                report.created, report.updated, report.categories_created
+                "imported into {slug}: {} created, {} updated, {} categories created, {} warning(s)",
+                report.created,
+                report.updated,
+                report.categories_created,
+                report.warnings.len()
             )?;
             Ok(())
         }
-        Err(crate::app::catalog::ImportError::Rows(rows)) => {
-            let mut err = std::io::stderr().lock();
-            for row in &rows {
-                writeln!(
-                    err,
-                    "row {}, column {}: {} ({})",
-                    row.row, row.column, row.message, row.code
-                )?;
-            }
+        Err(crate::app::catalog::ImportError::Rows(notes)) => {
+            print(&mut err, "warning: ", &notes.warnings)?;
+            print(&mut err, "", &notes.errors)?;
             anyhow::bail!(
                 "{} problem(s) in {}; nothing was imported",
-                rows.len(),
+                notes.errors.len(),
                 file.display()
             )
         }

@@ -486,6 +486,27 @@ fn the_demo_seed_and_the_csv_import_run_from_the_command_line() {
     assert!(!failed.status.success());
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(stderr.contains("row 4, column Variant Price"), "{stderr}");
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shopify_full_export.csv");
+    let warned = techverse(data.path())
+        .args([
+            "import",
+            "products",
+            "--store",
+            "moved-shop",
+            full.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(warned.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: row 3, column Variant Compare At Price"),
+        "{stderr}"
+    );
+    assert!(
+        String::from_utf8_lossy(&warned.stdout).contains("3 created"),
+        "{stderr}"
+    );
     let exported = cli(
         data.path(),
         &["export", "products", "--store", "moved-shop"],

@@ -758,10 +758,13 @@ pub async fn wishlist_remove(
 
 // ---- CSV import and export -------------------------------------------------------------------
 
+use super::product_csv;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("the file has {} problem(s); nothing was imported", .0.len())]
-    Rows(Vec<super::product_csv::RowError>),
+    /// Errors in the file (and the warnings found beside them).
+    #[error("the file has {} problem(s); nothing was imported", .0.errors.len())]
+    Rows(product_csv::Notes),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
 }
@@ -772,11 +775,14 @@ impl From<StorageError> for ImportError {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportReport {
     pub created: usize,
     pub updated: usize,
     pub categories_created: usize,
+    /// Values changed or left out on the way in (a compare-at price not above the price, a
+    /// made SKU, columns TechVerse does not keep), by row and column.
+    pub warnings: Vec<product_csv::RowNote>,
 }
 
 /// Imports a Shopify-layout CSV: every row is checked first; a file with any error imports
@@ -790,17 +796,66 @@ pub async fn import_csv(
     bytes: &[u8],
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<ImportReport, ImportError> {
-    use super::product_csv;
-    let (imported, mut problems) = product_csv::parse(bytes, store.currency);
+    let product_csv::Parsed {
+        products: imported,
+        mut notes,
+    } = product_csv::parse(bytes, store.currency);
     let catalog = ctx.storage.catalog();
     let existing = catalog.products(store.id, None).await?;
-    let mut categories = catalog.categories(store.id).await?;
-    let mut by_name: std::collections::BTreeMap<String, CategoryId> = categories
+    let known = catalog.categories(store.id).await?;
+    let (by_name, new_categories) = plan_categories(store, &known, &imported, &mut notes);
+    let now = domain::now();
+    let validated = product_csv::validate(&imported, &existing, &by_name, |input, current| {
+        let id = current.map_or_else(|| ProductId::from_uuid(uuid::Uuid::now_v7()), |p| p.id);
+        Product::parse(input, id, store.id, current, &mut new_variant_id, now)
+    });
+    let products = match validated {
+        Ok(products) if notes.errors.is_empty() => products,
+        Ok(_) => return Err(ImportError::Rows(notes.sorted())),
+        Err(more) => {
+            notes.errors.extend(more);
+            return Err(ImportError::Rows(notes.sorted()));
+        }
+    };
+    let mut report =
+        write_import(ctx, store, &existing, &new_categories, &products, progress).await?;
+    report.warnings = notes.sorted().warnings;
+    changed(ctx, store.id).await?;
+    let summary = json!({
+        "created": report.created,
+        "updated": report.updated,
+        "categories_created": report.categories_created,
+        "warnings": report.warnings.len(),
+    });
+    audit::record(
+        ctx,
+        store.id,
+        actor,
+        "product.imported",
+        "products".to_owned(),
+        summary,
+    )
+    .await?;
+    Ok(report)
+}
+
+/// Category ids by lower-cased name, with the categories the file names that the store lacks
+/// (to create once the file is known to be good).
+fn plan_categories(
+    store: &Store,
+    known: &[Category],
+    imported: &[product_csv::Imported],
+    notes: &mut product_csv::Notes,
+) -> (
+    std::collections::BTreeMap<String, CategoryId>,
+    Vec<Category>,
+) {
+    let mut by_name: std::collections::BTreeMap<String, CategoryId> = known
         .iter()
         .map(|c| (c.name.to_lowercase(), c.id))
         .collect();
     let mut new_categories = Vec::new();
-    for item in &imported {
+    for item in imported {
         let Some(name) = item.category.as_deref() else {
             continue;
         };
@@ -818,33 +873,27 @@ pub async fn import_csv(
                 slot.insert(id);
                 new_categories.push(category);
             }
-            Err(_) => problems.push(product_csv::RowError {
-                row: item.product_row,
-                column: "Type".into(),
-                code: "invalid".into(),
-                message: format!("`{name}` cannot be a category name"),
-            }),
+            Err(_) => {
+                let message = format!("`{name}` cannot be a category name");
+                notes.add_error(item.product_row, "Type", "invalid", message);
+            }
         }
     }
-    let now = domain::now();
-    let validated = product_csv::validate(&imported, &existing, &by_name, |input, current| {
-        let id = current.map_or_else(|| ProductId::from_uuid(uuid::Uuid::now_v7()), |p| p.id);
-        Product::parse(input, id, store.id, current, &mut new_variant_id, now)
-    });
-    let products = match validated {
-        Ok(products) if problems.is_empty() => products,
-        Ok(_) => return Err(ImportError::Rows(product_csv::sorted(problems))),
-        Err(more) => {
-            problems.extend(more);
-            return Err(ImportError::Rows(product_csv::sorted(problems)));
-        }
-    };
-    for category in &new_categories {
-        catalog
-            .insert_category(store.id, category)
-            .await
-            .map_err(CatalogError::from)?;
-        categories.push(category.clone());
+    (by_name, new_categories)
+}
+
+/// Writes the checked file: new categories, then each product (updated when it exists).
+async fn write_import(
+    ctx: &Context,
+    store: &Store,
+    existing: &[Product],
+    new_categories: &[Category],
+    products: &[Product],
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<ImportReport, CatalogError> {
+    let catalog = ctx.storage.catalog();
+    for category in new_categories {
+        catalog.insert_category(store.id, category).await?;
     }
     let mut report = ImportReport {
         categories_created: new_categories.len(),
@@ -859,7 +908,7 @@ pub async fn import_csv(
                 .await
                 .map_err(conflict)?
             {
-                return Err(CatalogError::Stale.into());
+                return Err(CatalogError::Stale);
             }
             report.updated += 1;
         } else {
@@ -872,16 +921,6 @@ pub async fn import_csv(
         low_stock_events(ctx, before, product).await?;
         progress(u64::try_from(done + 1).unwrap_or(u64::MAX), total);
     }
-    changed(ctx, store.id).await?;
-    audit::record(
-        ctx,
-        store.id,
-        actor,
-        "product.imported",
-        "products".to_owned(),
-        json!({ "created": report.created, "updated": report.updated, "categories_created": report.categories_created }),
-    )
-    .await?;
     Ok(report)
 }
 

@@ -334,7 +334,9 @@ impl Product {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            Some(slug) => errors.check("slug", parse_slug(slug).map_err(SlugError), |e| e.0),
+            Some(slug) => errors.check("slug", parse_slug(slug).map_err(TextError::slug), |e| {
+                e.code
+            }),
             None => {
                 let made = slugify(&input.title);
                 if made.is_empty() && title.is_some() {
@@ -384,8 +386,8 @@ impl Product {
         for (index, image) in input.images.iter().enumerate() {
             let url = errors.check(
                 &format!("images[{index}].url"),
-                check_image_url(&image.url).map_err(SlugError),
-                |e| e.0,
+                check_image_url(&image.url).map_err(TextError::image_url),
+                |e| e.code,
             );
             let alt = if image.alt.trim().is_empty() {
                 Some(String::new())
@@ -648,17 +650,44 @@ fn image_view(image: &Image) -> ImageView {
     }
 }
 
-/// Carries a static reason code through `ValidationErrors::check`.
+/// A refused text field: its code (carried through `ValidationErrors::check`), and the rule the
+/// value breaks when its characters are wrong.
 #[derive(Debug)]
-struct SlugError(&'static str);
+struct TextError {
+    code: &'static str,
+    rule: &'static str,
+}
 
-impl std::fmt::Display for SlugError {
+impl TextError {
+    fn slug(code: &'static str) -> Self {
+        Self {
+            code,
+            rule: "use lower-case letters, digits and single hyphens",
+        }
+    }
+
+    fn sku(code: &'static str) -> Self {
+        Self {
+            code,
+            rule: "a SKU is 1-64 letters, digits, `-`, `_` and `.`, without spaces",
+        }
+    }
+
+    fn image_url(code: &'static str) -> Self {
+        Self {
+            code,
+            rule: "use an http(s) URL or a /media/ path",
+        }
+    }
+}
+
+impl std::fmt::Display for TextError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.0 {
+        f.write_str(match self.code {
             "required" => "this field is required",
+            "too_long" if self.rule.starts_with("a SKU") => "a SKU is at most 64 characters",
             "too_long" => "this field is too long",
-            "invalid_url" => "use an http(s) URL or a /media/ path",
-            _ => "use lower-case letters, digits and single hyphens",
+            _ => self.rule,
         })
     }
 }
@@ -735,9 +764,11 @@ fn parse_variants(
     let mut variant_ids = HashSet::new();
     for (index, raw) in input.variants.iter().enumerate() {
         let field = |name: &str| format!("variants[{index}].{name}");
-        let sku = errors.check(&field("sku"), parse_sku(&raw.sku).map_err(SlugError), |e| {
-            e.0
-        });
+        let sku = errors.check(
+            &field("sku"),
+            parse_sku(&raw.sku).map_err(TextError::sku),
+            |e| e.code,
+        );
         if let Some(sku) = &sku
             && !skus.insert(sku.to_ascii_lowercase())
         {
@@ -947,7 +978,9 @@ impl Category {
             .map(str::trim)
             .filter(|s| !s.is_empty())
         {
-            Some(slug) => errors.check("slug", parse_slug(slug).map_err(SlugError), |e| e.0),
+            Some(slug) => errors.check("slug", parse_slug(slug).map_err(TextError::slug), |e| {
+                e.code
+            }),
             None => Some(slugify(&input.name))
                 .filter(|s| !s.is_empty())
                 .or_else(|| {

@@ -1,6 +1,7 @@
 //! Product CSV in Shopify's layout: a real export-shaped fixture imports (multi-variant
 //! products, options, images, drafts), an invalid file reports rows and columns and imports
-//! nothing, and export -> import round-trips.
+//! nothing, a file in Shopify's full current export layout imports with warnings for what
+//! it changes or leaves out, and export -> import round-trips.
 
 use reqwest::{Method, multipart};
 use serde_json::Value;
@@ -9,6 +10,11 @@ use crate::helpers::{TestApp, assert_error, spawn_app};
 
 const FIXTURE: &str = include_str!("../fixtures/shopify_products.csv");
 const INVALID: &str = include_str!("../fixtures/shopify_invalid.csv");
+/// Every column of Shopify's current product export (Google Shopping, metafield and market
+/// columns included), a byte-order mark, a multi-line description, decimal grams, a compare-at
+/// price below the price, a variant without SKU, negative stock, image-only rows out of
+/// position order, a variant image, a gift card and a product without options.
+const FULL_EXPORT: &str = include_str!("../fixtures/shopify_full_export.csv");
 
 async fn upload(app: &TestApp, store: &str, token: &str, csv: &str) -> reqwest::Response {
     let form = multipart::Form::new().part(
@@ -138,6 +144,197 @@ async fn a_shopify_export_imports_with_variants_options_images_and_categories() 
     assert_eq!(product_count(&app, "import-shop", &owner.access).await, 3);
 }
 
+async fn admin_product(app: &TestApp, store: &str, token: &str, slug: &str) -> Value {
+    let list: Value = app
+        .authed(
+            Method::GET,
+            &format!("/api/v1/admin/stores/{store}/products?q={slug}"),
+            token,
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["slug"] == slug)
+        .unwrap_or_else(|| panic!("{slug} in {list}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.authed(
+        Method::GET,
+        &format!("/api/v1/admin/stores/{store}/products/{id}"),
+        token,
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap()
+}
+
+fn codes_at(report: &Value, list: &str) -> Vec<(u64, String, String)> {
+    report[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} in {report}"))
+        .iter()
+        .map(|n| {
+            (
+                n["row"].as_u64().unwrap(),
+                n["column"].as_str().unwrap().to_owned(),
+                n["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn shopifys_full_export_imports_and_warns_of_what_it_changes_or_leaves_out() {
+    let app = spawn_app().await;
+    let owner = app.signup("full-export").await;
+    let response = upload(&app, "full-export", &owner.access, FULL_EXPORT).await;
+    let status = response.status();
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 3, "the gift card is left out: {report}");
+    assert_eq!(report["categories_created"], 3);
+
+    let warnings = codes_at(&report, "warnings");
+    for expected in [
+        (3, "Variant Compare At Price", "compare_at_dropped"),
+        (4, "Variant SKU", "sku_made"),
+        (4, "Variant Inventory Qty", "stock_raised"),
+        (7, "Gift Card", "gift_card_skipped"),
+        (9, "Variant Inventory Policy", "oversell_not_offered"),
+        (1, "Variant Barcode", "column_not_imported"),
+        (1, "Cost per item", "column_not_imported"),
+        (1, "Google Shopping / Gender", "column_not_imported"),
+        (
+            1,
+            "Color (product.metafields.shopify.color-pattern)",
+            "column_not_imported",
+        ),
+    ] {
+        assert!(
+            warnings
+                .iter()
+                .any(|(r, c, k)| *r == expected.0 && c == expected.1 && k == expected.2),
+            "{expected:?} in {warnings:?}"
+        );
+    }
+    for quiet in ["Variant Taxable", "Variant Tax Code", "Option1 Linked To"] {
+        assert!(
+            !warnings.iter().any(|(_, c, _)| c == quiet),
+            "{quiet} has nothing to report: {warnings:?}"
+        );
+    }
+    assert_eq!(
+        warnings.iter().filter(|(r, _, _)| *r == 3).count(),
+        1,
+        "a compare-at of 0.00 is no compare-at and no warning: {warnings:?}"
+    );
+
+    let hoodie: Value = app
+        .get("/api/v1/stores/full-export/products/example-hoodie")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let variants = hoodie["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 3);
+    assert_eq!(variants[0]["weight_grams"], 227, "226.796185 g rounds");
+    assert_eq!(variants[1]["weight_grams"], 454);
+    assert_eq!(variants[0]["compare_at"]["minor"], 3_000_000);
+    assert!(variants[1]["compare_at"].is_null(), "dropped, not refused");
+    assert_eq!(variants[2]["sku"], "EXAMPLE-HOODIE-L-BLACK");
+    assert_eq!(variants[2]["price"]["minor"], 2_750_050);
+    assert_eq!(variants[2]["available"], 0);
+    let images: Vec<&str> = hoodie["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["url"].as_str().unwrap().rsplit('/').next().unwrap())
+        .collect();
+    assert_eq!(
+        images,
+        [
+            "hoodie-front.jpg",
+            "hoodie-back.jpg",
+            "hoodie-detail.jpg",
+            "hoodie-side.jpg",
+            "hoodie-m.jpg"
+        ],
+        "by Image Position, the variant image last"
+    );
+    assert!(
+        hoodie["description_html"]
+            .as_str()
+            .unwrap()
+            .contains("<li>Cotton, polyester</li>")
+    );
+    let tee: Value = app
+        .get("/api/v1/stores/full-export/products/linen-tee")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tee["options"].as_array().unwrap().len(), 3);
+    assert_eq!(tee["variants"][1]["in_stock"], false);
+    assert_error(
+        app.get("/api/v1/stores/full-export/products/gift-card")
+            .await,
+        404,
+        "not_found",
+    )
+    .await;
+    let tree: Value = app
+        .get("/api/v1/stores/full-export/categories")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut names: Vec<&str> = tree["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["Activewear", "Kitchen", "Shirts"],
+        "Type, else Product Category's last step"
+    );
+
+    let mug = admin_product(&app, "full-export", &owner.access, "example-mug").await;
+    assert_eq!(mug["status"], "draft");
+    assert_eq!(
+        mug["variants"][0]["track_inventory"], false,
+        "blank tracker"
+    );
+    assert!(mug["options"].as_array().unwrap().is_empty());
+
+    // The same file again: every product updated in place, the made SKU matches its variant.
+    let before = admin_product(&app, "full-export", &owner.access, "example-hoodie").await;
+    let again: Value = upload(&app, "full-export", &owner.access, FULL_EXPORT)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (again["created"].as_u64(), again["updated"].as_u64()),
+        (Some(0), Some(3))
+    );
+    let after = admin_product(&app, "full-export", &owner.access, "example-hoodie").await;
+    assert_eq!(before["variants"], after["variants"]);
+}
+
 #[tokio::test]
 async fn an_invalid_file_reports_rows_and_columns_and_imports_nothing() {
     let app = spawn_app().await;
@@ -166,6 +363,36 @@ async fn an_invalid_file_reports_rows_and_columns_and_imports_nothing() {
         product_count(&app, "bad-import", &owner.access).await,
         0,
         "nothing imported"
+    );
+    let message = |row: u64, column: &str| -> String {
+        body["error"]["details"]["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["row"] == row && r["column"] == column)
+            .map(|r| r["message"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        message(4, "Variant Price"),
+        "`12.345` is not a price in NGN with at most 2 decimals, like 12.50"
+    );
+    assert_eq!(
+        message(6, "Status"),
+        "`maybe` is not a status: active, draft or archived"
+    );
+    assert_eq!(
+        message(7, "Variant SKU"),
+        "a SKU is 1-64 letters, digits, `-`, `_` and `.`, without spaces"
+    );
+    let warnings = codes_at(&body["error"]["details"], "warnings");
+    assert!(
+        warnings.contains(&(
+            6,
+            "Variant Compare At Price".into(),
+            "compare_at_dropped".into()
+        )),
+        "a compare-at below the price warns, it is no error: {warnings:?}"
     );
 
     // Structure is fine but rules fail: still nothing imported.

@@ -301,9 +301,9 @@ pub const IMPORT_LIMIT_BYTES: usize = 10 * 1024 * 1024;
 impl From<ImportError> for ApiError {
     fn from(error: ImportError) -> Self {
         match error {
-            ImportError::Rows(rows) => {
-                Self::new(ErrorCode::ValidationFailed, error_text(rows.len()))
-                    .with_details(json!({ "rows": rows }))
+            ImportError::Rows(notes) => {
+                Self::new(ErrorCode::ValidationFailed, error_text(notes.errors.len()))
+                    .with_details(json!({ "rows": notes.errors, "warnings": notes.warnings }))
             }
             ImportError::Catalog(catalog) => catalog.into(),
         }
