@@ -13,7 +13,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-. scripts/target-dir.sh
 PRODUCTS="${PRODUCTS:-10000}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
@@ -27,25 +26,7 @@ fi
 
 BUYERS="${BUYERS:-4}"
 CHECKOUT_RATE="${CHECKOUT_RATE:-20}"
-if [ -z "${BIN:-}" ]; then
-    cargo build --release --locked --bin techverse
-    BIN="$CARGO_TARGET_DIR/release/techverse"
-fi
-DATA=$(mktemp -d)
-SERVER_PID=""
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$DATA"; }
-trap cleanup EXIT
-
-export TECHVERSE_DATA_DIR="$DATA"
-export TECHVERSE_LOG_LEVEL=warn
-export TECHVERSE_LOG_FORMAT=json
-# The benchmark client is one IP hammering one store: lift the abuse limits.
-export TECHVERSE_RATE_LIMIT_IP_PER_MINUTE=1000000000
-export TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE=1000000000
-export TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE=1000000000
-export TECHVERSE_MAX_OPEN_ORDERS_PER_ADDRESS=1000000000
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export TECHVERSE_LISTEN_ADDR="127.0.0.1:$PORT"
+. infra/bench/lib.sh
 
 echo "seeding $PRODUCTS products…"
 start=$(date +%s)
@@ -53,9 +34,7 @@ start=$(date +%s)
 head -1 "$DATA/seed.txt"
 echo "seeded in $(( $(date +%s) - start ))s"
 
-"$BIN" serve >"$DATA/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
+bench_serve
 
 BASE="http://127.0.0.1:$PORT/api/v1/stores/demo"
 SLUG=$(curl -fs "$BASE/products?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["slug"])')

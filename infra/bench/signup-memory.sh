@@ -9,30 +9,12 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
-. scripts/target-dir.sh
 CONCURRENCY="${CONCURRENCY:-300}"
-if [ -z "${BIN:-}" ]; then
-    cargo build --release --locked --bin techverse
-    BIN="$CARGO_TARGET_DIR/release/techverse"
-fi
-DATA=$(mktemp -d)
-SERVER_PID=""
-cleanup() { [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null; rm -rf "$DATA"; }
-trap cleanup EXIT
-
-export TECHVERSE_DATA_DIR="$DATA"
-export TECHVERSE_LOG_LEVEL=error
-export TECHVERSE_LOG_FORMAT=json
-export TECHVERSE_RATE_LIMIT_IP_PER_MINUTE=1000000000
-export TECHVERSE_RATE_LIMIT_STORE_PER_MINUTE=1000000000
-export TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE=1000000000
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export TECHVERSE_LISTEN_ADDR="127.0.0.1:$PORT"
+TECHVERSE_LOG_LEVEL=error
+. infra/bench/lib.sh
 
 "$BIN" stores create --slug bench --name Bench --currency NGN >/dev/null
-"$BIN" serve >"$DATA/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.1; done
+bench_serve
 
 python3 - "$PORT" "$CONCURRENCY" "$SERVER_PID" <<'PY'
 import collections, json, sys, threading, time, urllib.error, urllib.request

@@ -342,12 +342,7 @@ async fn admit(
 
 /// Invitations into the store not accepted yet (and not expired), newest first.
 pub async fn invitations(ctx: &Context, store: StoreId) -> Result<Vec<InvitationView>, TeamError> {
-    let team = load(ctx, store).await?;
-    let pending = ctx
-        .storage
-        .tokens()
-        .invitations(store, domain::now(), MAX_PENDING_INVITATIONS)
-        .await?;
+    let (team, pending) = pending_invitations(ctx, store).await?;
     Ok(pending
         .iter()
         .filter_map(|token| {
@@ -368,6 +363,19 @@ pub async fn invitations(ctx: &Context, store: StoreId) -> Result<Vec<Invitation
 /// The most pending invitations a store lists.
 pub const MAX_PENDING_INVITATIONS: u32 = 500;
 
+async fn pending_invitations(
+    ctx: &Context,
+    store: StoreId,
+) -> Result<(Team, Vec<OneTimeToken>), TeamError> {
+    let team = load(ctx, store).await?;
+    let pending = ctx
+        .storage
+        .tokens()
+        .invitations(store, domain::now(), MAX_PENDING_INVITATIONS)
+        .await?;
+    Ok((team, pending))
+}
+
 /// Withdraws a pending invitation. The revoker needs `staff.manage` and the right to grant the
 /// invited role themselves (an admin cannot withdraw an owner's invitation to be an owner).
 /// Returns the withdrawn invitation's email and role.
@@ -377,12 +385,7 @@ pub async fn revoke_invitation(
     actor: UserId,
     id: techverse_shared::InvitationId,
 ) -> Result<(String, Role), TeamError> {
-    let team = load(ctx, store).await?;
-    let pending = ctx
-        .storage
-        .tokens()
-        .invitations(store, domain::now(), MAX_PENDING_INVITATIONS)
-        .await?;
+    let (team, pending) = pending_invitations(ctx, store).await?;
     let token = pending
         .iter()
         .find(|t| t.public_id() == id)

@@ -6,7 +6,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Merchant, PASSWORD, Service, TestApp, admin, assert_error, send, spawn_app, spawn_app_with,
+    Merchant, PASSWORD, Service, TestApp, admin, assert_error, get_json, send, spawn_app,
+    spawn_app_with,
 };
 
 /// A phone with two colours and two storage sizes.
@@ -334,21 +335,13 @@ async fn the_list_filters_sorts_counts_facets_and_pages_with_a_stable_cursor() {
         .await;
     assert_error(mismatched, 422, "validation_failed").await;
 
-    let tree: Value = app
-        .get("/api/v1/stores/list-shop/categories")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tree = app.get_json("/api/v1/stores/list-shop/categories").await;
     assert_eq!(tree["items"][0]["name"], "Phones");
     assert_eq!(tree["items"][0]["children"][0]["name"], "Android");
     assert_eq!(tree["items"][1]["name"], "Audio");
-    let detail: Value = app
-        .get("/api/v1/stores/list-shop/products/droid-1")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json("/api/v1/stores/list-shop/products/droid-1")
+        .await;
     let related: Vec<&str> = detail["related"]
         .as_array()
         .unwrap()
@@ -413,12 +406,9 @@ async fn search_ranks_matches_and_survives_any_input() {
         .get(&format!("/api/v1/stores/search-shop/products?q={long}"))
         .await;
     assert_error(response, 422, "validation_failed").await;
-    let suggestions: Value = app
-        .get("/api/v1/stores/search-shop/search/suggest?q=lap")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let suggestions = app
+        .get_json("/api/v1/stores/search-shop/search/suggest?q=lap")
+        .await;
     assert_eq!(suggestions["items"], json!(["Laptop Pro"]));
 }
 
@@ -594,17 +584,7 @@ async fn stock_adjustments_are_atomic_audited_and_raise_low_stock_events() {
     assert_eq!(sold.status(), 200);
     let sold: Value = sold.json().await.unwrap();
     assert_eq!(sold["variants"][0]["stock_on_hand"], 4);
-    let events: Value = send(
-        &app,
-        Method::GET,
-        &admin("stock-shop", "/events"),
-        &owner.access,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let events: Value = get_json(&app, &admin("stock-shop", "/events"), &owner.access).await;
     let low: Vec<&Value> = events["items"]
         .as_array()
         .unwrap()
@@ -635,24 +615,16 @@ async fn stock_adjustments_are_atomic_audited_and_raise_low_stock_events() {
     )
     .await;
     assert_error(unknown, 404, "not_found").await;
-    let page: Value = send(
+    let page: Value = get_json(
         &app,
-        Method::GET,
         &admin("stock-shop", "/audit-log?action=inventory.adjusted"),
         &owner.access,
-        None,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(page["items"][0]["summary"]["reason"], "sold at a fair");
-    let detail: Value = app
-        .get("/api/v1/stores/stock-shop/products/acme-one")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json("/api/v1/stores/stock-shop/products/acme-one")
+        .await;
     assert_eq!(
         detail["variants"][0]["available"], 4,
         "the public page is not stale"
@@ -804,11 +776,7 @@ async fn customers_keep_a_wishlist_of_active_products() {
         .await;
         assert_eq!(added.status(), 200);
     }
-    let list: Value = send(&app, Method::GET, path, &shopper.access, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&app, path, &shopper.access).await;
     assert_eq!(titles(&list), ["Acme One"], "adding twice keeps one");
     let hidden = send(
         &app,
@@ -853,38 +821,24 @@ async fn staff_read_list_and_replace_products_keeping_variant_stock() {
     .await;
     let id = created["id"].as_str().unwrap();
     let path = admin("edit-shop", &format!("/products/{id}"));
-    let read: Value = send(&app, Method::GET, &path, &owner.access, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let read: Value = get_json(&app, &path, &owner.access).await;
     assert_eq!(read["status"], "draft");
     assert_eq!(read["variants"][0]["stock_on_hand"], 10);
     assert_eq!(read["version"], 1);
 
-    let drafts: Value = send(
+    let drafts: Value = get_json(
         &app,
-        Method::GET,
         &admin("edit-shop", "/products?status=draft"),
         &owner.access,
-        None,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(drafts["items"].as_array().unwrap().len(), 1);
-    let active: Value = send(
+    let active: Value = get_json(
         &app,
-        Method::GET,
         &admin("edit-shop", "/products?status=active"),
         &owner.access,
-        None,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert!(active["items"].as_array().unwrap().is_empty());
     let bad = send(
         &app,
@@ -913,12 +867,9 @@ async fn staff_read_list_and_replace_products_keeping_variant_stock() {
     );
     assert_eq!(replaced["variants"][1]["stock_on_hand"], 4);
     assert_eq!(replaced["variants"].as_array().unwrap().len(), 2);
-    let public_page: Value = app
-        .get("/api/v1/stores/edit-shop/products/acme-one")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let public_page = app
+        .get_json("/api/v1/stores/edit-shop/products/acme-one")
+        .await;
     assert_eq!(public_page["title"], "Acme One Plus");
     let foreign_variant = send(
         &app,
@@ -951,17 +902,12 @@ async fn staff_read_list_and_replace_products_keeping_variant_stock() {
     )
     .await;
     assert_error(junk, 404, "not_found").await;
-    let audit: Value = send(
+    let audit: Value = get_json(
         &app,
-        Method::GET,
         &admin("edit-shop", "/audit-log?action=product.updated"),
         &owner.access,
-        None,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(audit["items"][0]["summary"]["title"]["to"], "Acme One Plus");
 }
 
@@ -997,11 +943,7 @@ async fn a_replacement_naming_one_variant_twice_is_refused_and_changes_nothing()
             .any(|f| f["field"] == "variants[1].id" && f["code"] == "duplicate"),
         "{fields:?}"
     );
-    let stored: Value = send(&app, Method::GET, &path, &owner.access, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = get_json(&app, &path, &owner.access).await;
     assert_eq!(stored["variants"], created["variants"], "nothing changed");
 }
 
@@ -1054,11 +996,7 @@ async fn a_wishlist_holds_two_hundred_products_in_the_order_they_were_added() {
     )
     .await;
     assert_eq!(again.status(), 200);
-    let list: Value = send(&app, Method::GET, path, &shopper.access, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&app, path, &shopper.access).await;
     let listed = titles(&list);
     assert_eq!(listed.len(), 200);
     assert_eq!(listed[0], "Thing 199", "newest first");

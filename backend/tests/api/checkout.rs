@@ -239,12 +239,9 @@ fn minor(value: &Value) -> i64 {
 }
 
 async fn available(app: &TestApp, store: &str, slug: &str) -> i64 {
-    let detail: Value = app
-        .get(&format!("/api/v1/stores/{store}/products/{slug}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail = app
+        .get_json(&format!("/api/v1/stores/{store}/products/{slug}"))
+        .await;
     detail["variants"][0]["available"].as_i64().unwrap()
 }
 

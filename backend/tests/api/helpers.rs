@@ -121,6 +121,11 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
 
+    /// `GET path` and its body as JSON (whatever the status).
+    pub async fn get_json(&self, path: &str) -> Value {
+        self.get(path).await.json().await.expect("a JSON body")
+    }
+
     pub fn platform(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, self.url(path))
@@ -510,4 +515,13 @@ pub async fn send(
         None => request,
     };
     request.send().await.expect("request")
+}
+
+/// An authenticated `GET` and its body as JSON (whatever the status).
+pub async fn get_json(app: &TestApp, path: &str, token: &str) -> Value {
+    send(app, reqwest::Method::GET, path, token, None)
+        .await
+        .json()
+        .await
+        .expect("a JSON body")
 }

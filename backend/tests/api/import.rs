@@ -82,12 +82,9 @@ async fn a_shopify_export_imports_with_variants_options_images_and_categories() 
     assert_eq!(report["created"], 3);
     assert_eq!(report["categories_created"], 3);
 
-    let pixel: Value = app
-        .get("/api/v1/stores/import-shop/products/pixel-9")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let pixel = app
+        .get_json("/api/v1/stores/import-shop/products/pixel-9")
+        .await;
     assert_eq!(pixel["title"], "Pixel 9");
     assert_eq!(pixel["brand"], "Google");
     assert_eq!(
@@ -110,12 +107,9 @@ async fn a_shopify_export_imports_with_variants_options_images_and_categories() 
             .unwrap()
             .contains("<strong>Pixel 9</strong>")
     );
-    let cable: Value = app
-        .get("/api/v1/stores/import-shop/products/usb-c-cable")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let cable = app
+        .get_json("/api/v1/stores/import-shop/products/usb-c-cable")
+        .await;
     assert!(
         cable["options"].as_array().unwrap().is_empty(),
         "Shopify's Default Title is no option"
@@ -125,12 +119,7 @@ async fn a_shopify_export_imports_with_variants_options_images_and_categories() 
         .get("/api/v1/stores/import-shop/products/airpods-pro-2")
         .await;
     assert_error(draft, 404, "not_found").await;
-    let tree: Value = app
-        .get("/api/v1/stores/import-shop/categories")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tree = app.get_json("/api/v1/stores/import-shop/categories").await;
     assert_eq!(tree["items"].as_array().unwrap().len(), 3);
 
     // Importing the same file again updates in place and keeps stock.
@@ -240,12 +229,9 @@ async fn shopifys_full_export_imports_and_warns_of_what_it_changes_or_leaves_out
         "a compare-at of 0.00 is no compare-at and no warning: {warnings:?}"
     );
 
-    let hoodie: Value = app
-        .get("/api/v1/stores/full-export/products/example-hoodie")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let hoodie = app
+        .get_json("/api/v1/stores/full-export/products/example-hoodie")
+        .await;
     let variants = hoodie["variants"].as_array().unwrap();
     assert_eq!(variants.len(), 3);
     assert_eq!(variants[0]["weight_grams"], 227, "226.796185 g rounds");
@@ -278,12 +264,9 @@ async fn shopifys_full_export_imports_and_warns_of_what_it_changes_or_leaves_out
             .unwrap()
             .contains("<li>Cotton, polyester</li>")
     );
-    let tee: Value = app
-        .get("/api/v1/stores/full-export/products/linen-tee")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tee = app
+        .get_json("/api/v1/stores/full-export/products/linen-tee")
+        .await;
     assert_eq!(tee["options"].as_array().unwrap().len(), 3);
     assert_eq!(tee["variants"][1]["in_stock"], false);
     assert_error(
@@ -293,12 +276,7 @@ async fn shopifys_full_export_imports_and_warns_of_what_it_changes_or_leaves_out
         "not_found",
     )
     .await;
-    let tree: Value = app
-        .get("/api/v1/stores/full-export/categories")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tree = app.get_json("/api/v1/stores/full-export/categories").await;
     let mut names: Vec<&str> = tree["items"]
         .as_array()
         .unwrap()

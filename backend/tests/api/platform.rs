@@ -39,12 +39,7 @@ async fn a_taken_slug_is_409_slug_taken() {
         .post_store(&json!({ "slug": "twin-shop", "name": "Other", "currency": "USD" }))
         .await;
     assert_error(again, 409, "slug_taken").await;
-    let profile: Value = app
-        .get("/api/v1/stores/twin-shop")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let profile = app.get_json("/api/v1/stores/twin-shop").await;
     assert_eq!(profile["currency"], "NGN", "the first store is unchanged");
 }
 

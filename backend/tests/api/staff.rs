@@ -4,20 +4,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, admin, assert_error, send, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, admin, assert_error, get_json, send, spawn_app};
 
 async fn audit_actions(app: &TestApp, store: &str, token: &str) -> Vec<String> {
-    let page: Value = send(
-        app,
-        Method::GET,
-        &admin(store, "/audit-log?limit=200"),
-        token,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let page: Value = get_json(app, &admin(store, "/audit-log?limit=200"), token).await;
     page["items"]
         .as_array()
         .unwrap()
@@ -81,33 +71,13 @@ async fn an_invitation_creates_the_account_and_the_membership() {
         .json()
         .await
         .unwrap();
-    let me: Value = send(
-        &app,
-        Method::GET,
-        "/api/v1/me",
-        login["access_token"].as_str().unwrap(),
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let me: Value = get_json(&app, "/api/v1/me", login["access_token"].as_str().unwrap()).await;
     assert_eq!(
         me["user"]["email_verified"], true,
         "accepting proves the inbox"
     );
     assert_eq!(me["stores"][0]["role"], "staff");
-    let members: Value = send(
-        &app,
-        Method::GET,
-        &admin("team-shop", "/staff"),
-        &owner.access,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let members: Value = get_json(&app, &admin("team-shop", "/staff"), &owner.access).await;
     assert_eq!(members["items"].as_array().unwrap().len(), 2);
     let actions = audit_actions(&app, "team-shop", &owner.access).await;
     assert!(actions.contains(&"staff.invited".to_owned()), "{actions:?}");
@@ -138,11 +108,7 @@ async fn an_existing_merchant_joins_another_store_with_their_own_password() {
         .await
         .unwrap();
     assert_eq!(accepted["created_account"], false);
-    let me: Value = send(&app, Method::GET, "/api/v1/me", &other.access, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let me: Value = get_json(&app, "/api/v1/me", &other.access).await;
     assert_eq!(me["stores"].as_array().unwrap().len(), 2);
     let already = send(
         &app,
@@ -222,17 +188,7 @@ async fn a_missing_permission_is_403_and_checks_are_by_permission() {
     .json()
     .await
     .unwrap();
-    let members: Value = send(
-        &app,
-        Method::GET,
-        &admin("perm-shop", "/staff"),
-        &owner.access,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let members: Value = get_json(&app, &admin("perm-shop", "/staff"), &owner.access).await;
     let clerk_id = members["items"]
         .as_array()
         .unwrap()
@@ -439,11 +395,7 @@ async fn custom_roles_are_listed_renamed_and_deleted_when_unused() {
         body["error"]["details"]["fields"][0]["field"],
         "permissions[0]"
     );
-    let list: Value = send(&app, Method::GET, &roles, &owner.access, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(&app, &roles, &owner.access).await;
     let keys: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -509,17 +461,7 @@ async fn a_suspended_store_admin_is_read_only_and_its_storefront_is_gone() {
         .await;
     let storefront = app.get("/api/v1/stores/frozen-shop").await;
     assert_error(storefront, 404, "store_not_found").await;
-    let read: Value = send(
-        &app,
-        Method::GET,
-        &admin("frozen-shop", ""),
-        &owner.access,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let read: Value = get_json(&app, &admin("frozen-shop", ""), &owner.access).await;
     assert_eq!(read["status"], "suspended");
     let staff = send(
         &app,
@@ -580,17 +522,12 @@ async fn the_audit_log_pages_newest_first_and_filters_by_actor_action_and_time()
         .await;
         assert_eq!(response.status(), 201);
     }
-    let page: Value = send(
+    let page: Value = get_json(
         &app,
-        Method::GET,
         &admin("audit-shop", "/audit-log?limit=2&action=role.created"),
         &owner.access,
-        None,
     )
-    .await
-    .json()
-    .await
-    .unwrap();
+    .await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
     assert_eq!(items[0]["summary"]["name"], "Role 4", "newest first");
@@ -726,17 +663,7 @@ async fn accept(app: &TestApp, token: &str) -> reqwest::Response {
 }
 
 async fn pending(app: &TestApp, store: &str, token: &str) -> Vec<Value> {
-    let list: Value = send(
-        app,
-        Method::GET,
-        &admin(store, "/staff/invitations"),
-        token,
-        None,
-    )
-    .await
-    .json()
-    .await
-    .unwrap();
+    let list: Value = get_json(app, &admin(store, "/staff/invitations"), token).await;
     list["items"].as_array().unwrap().clone()
 }
 

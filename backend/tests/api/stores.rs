@@ -69,8 +69,8 @@ async fn one_store_never_answers_for_another() {
     let app = spawn_app().await;
     let a = app.create_store("shop-a").await;
     let b = app.create_store("shop-b").await;
-    let profile_a: Value = app.get("/api/v1/stores/shop-a").await.json().await.unwrap();
-    let profile_b: Value = app.get("/api/v1/stores/shop-b").await.json().await.unwrap();
+    let profile_a = app.get_json("/api/v1/stores/shop-a").await;
+    let profile_b = app.get_json("/api/v1/stores/shop-b").await;
     assert_eq!(profile_a["id"], a["id"]);
     assert_eq!(profile_b["id"], b["id"]);
     assert_ne!(a["id"], b["id"]);

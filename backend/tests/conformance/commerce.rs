@@ -524,23 +524,8 @@ pub async fn discount_limits_are_counted_with_the_order(h: &Harness) {
         .insert_product(s, &item)
         .await
         .unwrap();
-    let input = DiscountInput {
-        code: "ONCE".into(),
-        kind: Some(DiscountKind::Percentage { bps: 1000 }),
-        usage_limit: Some(2),
-        per_customer_limit: Some(1),
-        ..DiscountInput::default()
-    };
-    let discount = Discount::parse(
-        &input,
-        DiscountId::from_uuid(uuid::Uuid::now_v7()),
-        s,
-        None,
-        now(),
-    )
-    .unwrap();
+    let discount = limited_discount(h, s, "ONCE", 2, 1).await;
     let commerce = h.storage().commerce();
-    commerce.insert_discount(s, &discount).await.unwrap();
     assert!(matches!(
         commerce
             .insert_discount(
@@ -892,6 +877,31 @@ pub async fn one_review_per_customer_and_product(h: &Harness) {
     assert!(commerce.review(store(), review.id).await.unwrap().is_none());
 }
 
+/// A stored 10 % discount usable `uses` times, `per_buyer` times by each buyer.
+async fn limited_discount(
+    h: &Harness,
+    s: StoreId,
+    code: &str,
+    uses: i64,
+    per_buyer: i64,
+) -> Discount {
+    let input = DiscountInput {
+        code: code.into(),
+        kind: Some(DiscountKind::Percentage { bps: 1000 }),
+        usage_limit: Some(uses),
+        per_customer_limit: Some(per_buyer),
+        ..DiscountInput::default()
+    };
+    let id = DiscountId::from_uuid(uuid::Uuid::now_v7());
+    let discount = Discount::parse(&input, id, s, None, now()).unwrap();
+    h.storage()
+        .commerce()
+        .insert_discount(s, &discount)
+        .await
+        .unwrap();
+    discount
+}
+
 /// A store with two products (10 units each) and a discount usable 5 times, twice per buyer.
 async fn saga_store(h: &Harness) -> (StoreId, Product, Product, Discount) {
     let s = store();
@@ -899,26 +909,7 @@ async fn saga_store(h: &Harness) -> (StoreId, Product, Product, Discount) {
     for item in [&a, &b] {
         h.storage().catalog().insert_product(s, item).await.unwrap();
     }
-    let input = DiscountInput {
-        code: "SAGA".into(),
-        kind: Some(DiscountKind::Percentage { bps: 1000 }),
-        usage_limit: Some(5),
-        per_customer_limit: Some(2),
-        ..DiscountInput::default()
-    };
-    let discount = Discount::parse(
-        &input,
-        DiscountId::from_uuid(uuid::Uuid::now_v7()),
-        s,
-        None,
-        now(),
-    )
-    .unwrap();
-    h.storage()
-        .commerce()
-        .insert_discount(s, &discount)
-        .await
-        .unwrap();
+    let discount = limited_discount(h, s, "SAGA", 5, 2).await;
     (s, a, b, discount)
 }
 
@@ -944,17 +935,7 @@ async fn saga_state(
     b: &Product,
     discount: &Discount,
 ) -> (i64, i64, i64, i64, usize) {
-    let commerce = h.storage().commerce();
-    let used = commerce
-        .discount(s, discount.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .used;
-    let mine = commerce
-        .discount_uses(s, discount.id, "email:saga@example.com")
-        .await
-        .unwrap();
+    let (used, mine) = uses(h, s, discount).await;
     let events = h.storage().catalog().events(s, 0, 100).await.unwrap();
     (
         stock(h.storage(), s, a).await.1,

@@ -529,28 +529,12 @@ impl OutboxRepository for EmbeddedStorage {
         next_attempt_at: Timestamp,
         error: &str,
     ) -> StorageResult<()> {
-        let (id, error) = (id.to_owned(), error.to_owned());
-        self.call(move |conn| {
-            let tx = immediate(conn)?;
-            let text: Option<String> = tx
-                .query_row("SELECT doc FROM outbox WHERE id = ?1", [&id], |row| {
-                    row.get(0)
-                })
-                .optional()
-                .map_err(unavailable)?;
-            let Some(mut mail) = text.as_deref().map(from_json::<OutgoingMail>).transpose()? else {
-                return Ok(());
-            };
+        let error = error.to_owned();
+        self.rewrite_mail(id, move |mail| {
             mail.attempts = attempts;
             mail.next_attempt_at = next_attempt_at;
             mail.lease_until = next_attempt_at;
             mail.last_error = Some(error);
-            tx.execute(
-                "UPDATE outbox SET next_attempt_at = ?2, lease_until = ?2, doc = ?3 WHERE id = ?1",
-                (&id, next_attempt_at.as_millisecond(), to_json(&mail)?),
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)
         })
         .await
     }
@@ -562,28 +546,11 @@ impl OutboxRepository for EmbeddedStorage {
         at: Timestamp,
         error: &str,
     ) -> StorageResult<()> {
-        let (id, error) = (id.to_owned(), error.to_owned());
-        self.call(move |conn| {
-            let tx = immediate(conn)?;
-            let text: Option<String> = tx
-                .query_row("SELECT doc FROM outbox WHERE id = ?1", [&id], |row| {
-                    row.get(0)
-                })
-                .optional()
-                .map_err(unavailable)?;
-            let Some(mut mail) = text.as_deref().map(from_json::<OutgoingMail>).transpose()? else {
-                return Ok(());
-            };
+        let error = error.to_owned();
+        self.rewrite_mail(id, move |mail| {
             mail.attempts = attempts;
             mail.last_error = Some(error);
             mail.dead_at = Some(at);
-            tx.execute(
-                "UPDATE outbox SET next_attempt_at = ?2, lease_until = ?2, dead_at = ?3, doc = ?4
-                 WHERE id = ?1",
-                (&id, i64::MAX, at.as_millisecond(), to_json(&mail)?),
-            )
-            .map_err(unavailable)?;
-            tx.commit().map_err(unavailable)
         })
         .await
     }
@@ -605,6 +572,47 @@ impl EmbeddedStorage {
             conn.query_row(sql, [], |row| row.get::<_, i64>(0))
                 .map(|n| n.unsigned_abs())
                 .map_err(unavailable)
+        })
+        .await
+    }
+
+    /// Reads one outbox message, changes it and writes it back in one transaction, with its
+    /// indexed columns following the document (a given-up message is never due again).
+    async fn rewrite_mail(
+        &self,
+        id: &str,
+        edit: impl FnOnce(&mut OutgoingMail) + Send + 'static,
+    ) -> StorageResult<()> {
+        let id = id.to_owned();
+        self.call(move |conn| {
+            let tx = immediate(conn)?;
+            let text: Option<String> = tx
+                .query_row("SELECT doc FROM outbox WHERE id = ?1", [&id], |row| {
+                    row.get(0)
+                })
+                .optional()
+                .map_err(unavailable)?;
+            let Some(mut mail) = text.as_deref().map(from_json::<OutgoingMail>).transpose()? else {
+                return Ok(());
+            };
+            edit(&mut mail);
+            let due = if mail.dead_at.is_some() {
+                i64::MAX
+            } else {
+                mail.next_attempt_at.as_millisecond()
+            };
+            tx.execute(
+                "UPDATE outbox SET next_attempt_at = ?2, lease_until = ?2, dead_at = ?3, doc = ?4
+                 WHERE id = ?1",
+                (
+                    &id,
+                    due,
+                    mail.dead_at.map(Timestamp::as_millisecond),
+                    to_json(&mail)?,
+                ),
+            )
+            .map_err(unavailable)?;
+            tx.commit().map_err(unavailable)
         })
         .await
     }

@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use mongodb::{
     bson::{Document, doc},
     options::ReturnDocument,
@@ -62,15 +61,12 @@ pub fn search_filter(store: StoreId, words: &[String]) -> Document {
 
 impl MongoStorage {
     async fn find_products(&self, filter: Document) -> StorageResult<Vec<Product>> {
-        let documents: Vec<Document> = self
-            .collection(query::PRODUCTS)
-            .find(filter)
-            .sort(doc! { "created_at": -1, "_id": -1 })
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(query::PRODUCTS)
+                .find(filter)
+                .sort(doc! { "created_at": -1, "_id": -1 }),
+        )
+        .await?;
         let mut products: Vec<Product> = documents
             .into_iter()
             .map(from_document)
@@ -105,14 +101,7 @@ impl MongoStorage {
             let ids: Vec<String> = products.iter().map(|p| p.id.to_string()).collect();
             doc! { "store_id": &store, "product_id": { "$in": ids } }
         };
-        let documents: Vec<Document> = self
-            .collection(query::INVENTORY)
-            .find(filter)
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(self.collection(query::INVENTORY).find(filter)).await?;
         let counts: HashMap<String, (i64, i64)> = documents
             .iter()
             .filter_map(|d| {
@@ -143,14 +132,7 @@ impl MongoStorage {
         if inventory.is_some() {
             return Ok(());
         }
-        let documents: Vec<Document> = self
-            .collection(query::PRODUCTS)
-            .find(doc! {})
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(self.collection(query::PRODUCTS).find(doc! {})).await?;
         for document in documents {
             let product: Product = from_document(document)?;
             self.seed_inventory(product.store_id, &product).await?;
@@ -450,15 +432,12 @@ impl CatalogRepository for MongoStorage {
     }
 
     async fn categories(&self, store: StoreId) -> StorageResult<Vec<Category>> {
-        let documents: Vec<Document> = self
-            .collection(query::CATEGORIES)
-            .find(doc! { "store_id": store.to_string() })
-            .sort(doc! { "_id": 1 })
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(query::CATEGORIES)
+                .find(doc! { "store_id": store.to_string() })
+                .sort(doc! { "_id": 1 }),
+        )
+        .await?;
         documents.into_iter().map(from_document).collect()
     }
 
@@ -500,15 +479,12 @@ impl CatalogRepository for MongoStorage {
         store: StoreId,
         customer: CustomerId,
     ) -> StorageResult<Vec<ProductId>> {
-        let documents: Vec<Document> = self
-            .collection(query::WISHLISTS)
-            .find(doc! { "store_id": store.to_string(), "customer_id": customer.to_string() })
-            .sort(doc! { "added_at": -1, "product_id": 1 })
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(query::WISHLISTS)
+                .find(doc! { "store_id": store.to_string(), "customer_id": customer.to_string() })
+                .sort(doc! { "added_at": -1, "product_id": 1 }),
+        )
+        .await?;
         documents
             .iter()
             .map(|d| {
@@ -559,14 +535,11 @@ impl CatalogRepository for MongoStorage {
 
     async fn catalog_versions(&self, store: StoreId) -> StorageResult<CatalogVersions> {
         let (content, stock) = (format!("catalog:{store}"), format!("stock:{store}"));
-        let documents: Vec<Document> = self
-            .collection(query::COUNTERS)
-            .find(doc! { "_id": { "$in": [&content, &stock] } })
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(query::COUNTERS)
+                .find(doc! { "_id": { "$in": [&content, &stock] } }),
+        )
+        .await?;
         // Read as `increment` writes it: some servers keep a small counter as a 32-bit integer.
         let value = |name: &str| {
             documents
@@ -581,15 +554,12 @@ impl CatalogRepository for MongoStorage {
     }
 
     async fn sold_counts(&self, store: StoreId) -> StorageResult<Vec<(ProductId, i64)>> {
-        let documents: Vec<Document> = self
-            .collection(query::PRODUCTS)
-            .find(doc! { "store_id": store.to_string(), "status": "active" })
-            .projection(doc! { "_id": 1, "sold_count": 1 })
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(query::PRODUCTS)
+                .find(doc! { "store_id": store.to_string(), "status": "active" })
+                .projection(doc! { "_id": 1, "sold_count": 1 }),
+        )
+        .await?;
         documents
             .iter()
             .map(|d| {
@@ -639,16 +609,13 @@ impl CatalogRepository for MongoStorage {
         after: i64,
         limit: u32,
     ) -> StorageResult<Vec<StoreEvent>> {
-        let documents: Vec<Document> = self
-            .collection(query::STORE_EVENTS)
-            .find(doc! { "store_id": store.to_string(), "seq": { "$gt": after } })
-            .sort(doc! { "seq": 1 })
-            .limit(i64::from(limit))
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(query::STORE_EVENTS)
+                .find(doc! { "store_id": store.to_string(), "seq": { "$gt": after } })
+                .sort(doc! { "seq": 1 })
+                .limit(i64::from(limit)),
+        )
+        .await?;
         documents.into_iter().map(from_document).collect()
     }
 }

@@ -2,7 +2,6 @@
 //! checkout and order changes are the saga in `saga.rs`.
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use jiff::Timestamp;
 use mongodb::bson::{Document, doc};
 use techverse_shared::{
@@ -42,12 +41,7 @@ impl MongoStorage {
         if let Some(limit) = limit {
             find = find.limit(limit);
         }
-        let documents: Vec<Document> = find
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(find).await?;
         documents.into_iter().map(from_document).collect()
     }
 }

@@ -4,7 +4,6 @@
 //! expected state) give the same atomicity as the embedded adapter's transactions.
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use jiff::Timestamp;
 use mongodb::{
     Collection,
@@ -215,18 +214,15 @@ impl TeamRepository for MongoStorage {
     }
 
     async fn stores_of(&self, user: UserId) -> StorageResult<Vec<StoreId>> {
-        let documents: Vec<Document> = self
-            .collection(super::query::TEAMS)
-            // `$in` rather than plain equality: the same match on MongoDB, and nx-27017 misses
-            // array elements through an index with plain equality.
-            .find(doc! { "member_ids": { "$in": [user.to_string()] } })
-            .projection(doc! { "_id": 1 })
-            .sort(doc! { "_id": 1 })
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(super::query::TEAMS)
+                // `$in` rather than plain equality: the same match on MongoDB, and nx-27017 misses
+                // array elements through an index with plain equality.
+                .find(doc! { "member_ids": { "$in": [user.to_string()] } })
+                .projection(doc! { "_id": 1 })
+                .sort(doc! { "_id": 1 }),
+        )
+        .await?;
         documents
             .iter()
             .map(|d| {
@@ -297,16 +293,13 @@ impl TokenRepository for MongoStorage {
         now: Timestamp,
         limit: u32,
     ) -> StorageResult<Vec<OneTimeToken>> {
-        let documents: Vec<Document> = self
-            .collection(super::query::TOKENS)
-            .find(super::query::invitations_filter(store, now))
-            .sort(doc! { "expires_at": -1 })
-            .limit(i64::from(limit))
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(super::query::TOKENS)
+                .find(super::query::invitations_filter(store, now))
+                .sort(doc! { "expires_at": -1 })
+                .limit(i64::from(limit)),
+        )
+        .await?;
         parse_all(documents)
     }
 
@@ -538,16 +531,13 @@ impl AuditRepository for MongoStorage {
     }
 
     async fn list(&self, store: StoreId, query: &AuditQuery) -> StorageResult<Vec<AuditEntry>> {
-        let documents: Vec<Document> = self
-            .collection(super::query::AUDIT_LOG)
-            .find(audit_filter(store, query))
-            .sort(doc! { "id": -1 })
-            .limit(i64::from(query.limit))
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.collection(super::query::AUDIT_LOG)
+                .find(audit_filter(store, query))
+                .sort(doc! { "id": -1 })
+                .limit(i64::from(query.limit)),
+        )
+        .await?;
         parse_all(documents)
     }
 }

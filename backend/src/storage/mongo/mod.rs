@@ -102,6 +102,16 @@ fn unavailable(error: mongodb::error::Error) -> StorageError {
     StorageError::Unavailable(anyhow::Error::new(error))
 }
 
+/// Runs a find to its end, collecting every document.
+async fn collect(find: mongodb::action::Find<'_, Document>) -> StorageResult<Vec<Document>> {
+    use futures_util::TryStreamExt;
+    find.await
+        .map_err(unavailable)?
+        .try_collect()
+        .await
+        .map_err(unavailable)
+}
+
 #[async_trait]
 impl Storage for MongoStorage {
     fn kind(&self) -> &'static str {

@@ -1,7 +1,6 @@
 //! `StoreRepository` on MongoDB.
 
 use async_trait::async_trait;
-use futures_util::TryStreamExt;
 use jiff::Timestamp;
 use mongodb::bson::Document;
 use techverse_shared::{StoreId, StoreSlug, StoreStatus};
@@ -50,16 +49,13 @@ impl StoreRepository for MongoStorage {
     }
 
     async fn list(&self, after: Option<&StoreSlug>, limit: u32) -> StorageResult<Vec<Store>> {
-        let documents: Vec<Document> = self
-            .stores
-            .find(query::stores_after(after))
-            .sort(query::stores_sort())
-            .limit(i64::from(limit))
-            .await
-            .map_err(unavailable)?
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+        let documents = super::collect(
+            self.stores
+                .find(query::stores_after(after))
+                .sort(query::stores_sort())
+                .limit(i64::from(limit)),
+        )
+        .await?;
         documents.iter().map(parse).collect()
     }
 
