@@ -331,28 +331,6 @@ fn build_order(
         .ok_or(CommerceError::ShippingUnavailable)?;
     let now = domain::now();
     let quote = &priced.quote;
-    let lines: Vec<OrderLine> = priced
-        .lines
-        .iter()
-        .zip(&quote.lines)
-        .map(|(line, amounts)| OrderLine {
-            id: OrderLineId::from_uuid(uuid::Uuid::now_v7()),
-            product_id: line.live.product_id,
-            variant_id: line.line.variant_id,
-            sku: line.live.sku.clone(),
-            title: line.live.title.clone(),
-            variant_title: line.live.variant_title.clone(),
-            unit_price: line.live.price,
-            quantity: line.line.quantity,
-            subtotal: amounts.subtotal,
-            discount: amounts.discount,
-            tax: amounts.tax,
-            total: amounts.total,
-            tracked: line.live.available.is_some(),
-            fulfilled: 0,
-            restocked: 0,
-        })
-        .collect();
     let minutes = i64::from(priced.settings.reservation_minutes);
     let mut order = Order {
         id: OrderId::from_uuid(uuid::Uuid::now_v7()),
@@ -363,7 +341,7 @@ fn build_order(
         email: email.as_str().to_owned(),
         client_ip: buyer.client_ip.map(str::to_owned),
         currency: store.currency,
-        lines,
+        lines: order_lines(priced),
         subtotal: quote.subtotal,
         discount: quote.discount,
         shipping_total: quote.shipping,
@@ -372,16 +350,7 @@ fn build_order(
         tax_included: quote.tax_included,
         discount_code: priced.discount.as_ref().map(|d| d.code.clone()),
         discount_id: priced.discount.as_ref().map(|d| d.id),
-        shipping_address: OrderAddress {
-            name: address.name,
-            line1: address.line1,
-            line2: address.line2,
-            city: address.city,
-            region: address.region,
-            postal_code: address.postal_code,
-            country: address.country,
-            phone: address.phone,
-        },
+        shipping_address: order_address(address),
         shipping: ShippingChoice {
             method_id: method.id,
             name: method.name.clone(),
@@ -409,6 +378,45 @@ fn build_order(
         .map_or(OrderActor::Guest, OrderActor::Customer);
     order.open(actor, now);
     Ok(order)
+}
+
+/// The order's lines, each priced as quoted.
+fn order_lines(priced: &Priced) -> Vec<OrderLine> {
+    priced
+        .lines
+        .iter()
+        .zip(&priced.quote.lines)
+        .map(|(line, amounts)| OrderLine {
+            id: OrderLineId::from_uuid(uuid::Uuid::now_v7()),
+            product_id: line.live.product_id,
+            variant_id: line.line.variant_id,
+            sku: line.live.sku.clone(),
+            title: line.live.title.clone(),
+            variant_title: line.live.variant_title.clone(),
+            unit_price: line.live.price,
+            quantity: line.line.quantity,
+            subtotal: amounts.subtotal,
+            discount: amounts.discount,
+            tax: amounts.tax,
+            total: amounts.total,
+            tracked: line.live.available.is_some(),
+            fulfilled: 0,
+            restocked: 0,
+        })
+        .collect()
+}
+
+fn order_address(address: Address) -> OrderAddress {
+    OrderAddress {
+        name: address.name,
+        line1: address.line1,
+        line2: address.line2,
+        city: address.city,
+        region: address.region,
+        postal_code: address.postal_code,
+        country: address.country,
+        phone: address.phone,
+    }
 }
 
 /// Everything storage writes for the order, with the store's open-order limit.

@@ -758,10 +758,8 @@ fn parse_variants(
             format!("at most {MAX_VARIANTS} variants"),
         );
     }
+    let mut seen = SeenVariants::default();
     let mut variants = Vec::new();
-    let mut skus = HashSet::new();
-    let mut combinations = HashSet::new();
-    let mut variant_ids = HashSet::new();
     for (index, raw) in input.variants.iter().enumerate() {
         let field = |name: &str| format!("variants[{index}].{name}");
         let sku = errors.check(
@@ -770,81 +768,13 @@ fn parse_variants(
             |e| e.code,
         );
         if let Some(sku) = &sku
-            && !skus.insert(sku.to_ascii_lowercase())
+            && !seen.skus.insert(sku.to_ascii_lowercase())
         {
             errors.add(&field("sku"), "duplicate", "two variants have this SKU");
         }
-        if raw.options.len() != options.len() {
-            errors.add(
-                &field("options"),
-                "mismatch",
-                format!("give one value for each of the {} options", options.len()),
-            );
-        } else {
-            for (option_index, (value, option)) in raw.options.iter().zip(options).enumerate() {
-                if !option.values.iter().any(|v| v == value.trim()) {
-                    errors.add(
-                        &format!("variants[{index}].options[{option_index}]"),
-                        "unknown_value",
-                        format!("`{}` is not a value of {}", value.trim(), option.name),
-                    );
-                }
-            }
-            let combination: Vec<String> =
-                raw.options.iter().map(|v| v.trim().to_owned()).collect();
-            if !combinations.insert(combination) {
-                errors.add(
-                    &field("options"),
-                    "duplicate",
-                    "two variants have the same options",
-                );
-            }
-        }
-        if !(0..=MAX_PRICE_MINOR).contains(&raw.price) {
-            errors.add(
-                &field("price"),
-                "out_of_range",
-                "a price is 0 or more minor units, within limits",
-            );
-        }
-        if let Some(compare_at) = raw.compare_at
-            && (compare_at <= raw.price || compare_at > MAX_PRICE_MINOR)
-        {
-            errors.add(
-                &field("compare_at"),
-                "out_of_range",
-                "the compare-at price must be higher than the price (it shows what the price was)",
-            );
-        }
-        if raw.stock.is_some_and(|s| !(0..=MAX_STOCK).contains(&s)) {
-            errors.add(&field("stock"), "out_of_range", "stock is 0 or more");
-        }
-        if raw.weight_grams.is_some_and(|w| w > 10_000_000) {
-            errors.add(&field("weight_grams"), "out_of_range", "at most 10 tonnes");
-        }
-        if raw
-            .low_stock_threshold
-            .is_some_and(|t| !(0..=MAX_STOCK).contains(&t))
-        {
-            errors.add(
-                &field("low_stock_threshold"),
-                "out_of_range",
-                "a threshold is 0 or more",
-            );
-        }
-        let previous = raw.id.and_then(|id| existing.and_then(|p| p.variant(id)));
-        if raw.id.is_some() && previous.is_none() {
-            errors.add(
-                &field("id"),
-                "unknown_variant",
-                "no such variant on this product",
-            );
-        }
-        if let Some(id) = raw.id
-            && !variant_ids.insert(id)
-        {
-            errors.add(&field("id"), "duplicate", "two variants have this id");
-        }
+        check_variant_options(errors, index, raw, options, &mut seen);
+        check_variant_numbers(errors, index, raw);
+        let previous = previous_variant(errors, index, raw, existing, &mut seen);
         let Some(sku) = sku else { continue };
         variants.push(Variant {
             id: previous.map_or_else(|| ids.variant_id(), |p| p.id),
@@ -859,19 +789,120 @@ fn parse_variants(
             low_stock_threshold: raw.low_stock_threshold.unwrap_or(5),
         });
     }
-    // A variant that holds reserved stock cannot silently disappear.
-    if let Some(existing) = existing {
-        for old in existing.variants.iter().filter(|v| v.reserved > 0) {
-            if !variants.iter().any(|v| v.id == old.id) {
-                errors.add(
-                    "variants",
-                    "reserved_stock",
-                    format!("variant {} has stock reserved by orders", old.sku),
-                );
-            }
+    check_reserved_kept(errors, existing, &variants);
+    variants
+}
+
+/// What the variants checked so far used, for the duplicate checks.
+#[derive(Default)]
+struct SeenVariants {
+    skus: HashSet<String>,
+    combinations: HashSet<Vec<String>>,
+    ids: HashSet<VariantId>,
+}
+
+/// One value per option, each a value of its option, and no two variants alike.
+fn check_variant_options(
+    errors: &mut ValidationErrors,
+    index: usize,
+    raw: &VariantInput,
+    options: &[ProductOption],
+    seen: &mut SeenVariants,
+) {
+    let field = format!("variants[{index}].options");
+    if raw.options.len() != options.len() {
+        let message = format!("give one value for each of the {} options", options.len());
+        errors.add(&field, "mismatch", message);
+        return;
+    }
+    for (option_index, (value, option)) in raw.options.iter().zip(options).enumerate() {
+        if !option.values.iter().any(|v| v == value.trim()) {
+            errors.add(
+                &format!("{field}[{option_index}]"),
+                "unknown_value",
+                format!("`{}` is not a value of {}", value.trim(), option.name),
+            );
         }
     }
-    variants
+    let combination: Vec<String> = raw.options.iter().map(|v| v.trim().to_owned()).collect();
+    if !seen.combinations.insert(combination) {
+        errors.add(&field, "duplicate", "two variants have the same options");
+    }
+}
+
+/// Price, compare-at price, stock, weight and threshold within their ranges.
+fn check_variant_numbers(errors: &mut ValidationErrors, index: usize, raw: &VariantInput) {
+    let field = |name: &str| format!("variants[{index}].{name}");
+    if !(0..=MAX_PRICE_MINOR).contains(&raw.price) {
+        errors.add(
+            &field("price"),
+            "out_of_range",
+            "a price is 0 or more minor units, within limits",
+        );
+    }
+    if let Some(compare_at) = raw.compare_at
+        && (compare_at <= raw.price || compare_at > MAX_PRICE_MINOR)
+    {
+        errors.add(
+            &field("compare_at"),
+            "out_of_range",
+            "the compare-at price must be higher than the price (it shows what the price was)",
+        );
+    }
+    if raw.stock.is_some_and(|s| !(0..=MAX_STOCK).contains(&s)) {
+        errors.add(&field("stock"), "out_of_range", "stock is 0 or more");
+    }
+    if raw.weight_grams.is_some_and(|w| w > 10_000_000) {
+        errors.add(&field("weight_grams"), "out_of_range", "at most 10 tonnes");
+    }
+    if raw
+        .low_stock_threshold
+        .is_some_and(|t| !(0..=MAX_STOCK).contains(&t))
+    {
+        errors.add(
+            &field("low_stock_threshold"),
+            "out_of_range",
+            "a threshold is 0 or more",
+        );
+    }
+}
+
+/// The stored variant a raw one names by id (each id once, and on this product).
+fn previous_variant<'p>(
+    errors: &mut ValidationErrors,
+    index: usize,
+    raw: &VariantInput,
+    existing: Option<&'p Product>,
+    seen: &mut SeenVariants,
+) -> Option<&'p Variant> {
+    let id = raw.id?;
+    let field = format!("variants[{index}].id");
+    let previous = existing.and_then(|p| p.variant(id));
+    if previous.is_none() {
+        errors.add(&field, "unknown_variant", "no such variant on this product");
+    }
+    if !seen.ids.insert(id) {
+        errors.add(&field, "duplicate", "two variants have this id");
+    }
+    previous
+}
+
+/// A variant that holds reserved stock cannot silently disappear.
+fn check_reserved_kept(
+    errors: &mut ValidationErrors,
+    existing: Option<&Product>,
+    variants: &[Variant],
+) {
+    let Some(existing) = existing else { return };
+    for old in existing.variants.iter().filter(|v| v.reserved > 0) {
+        if !variants.iter().any(|v| v.id == old.id) {
+            errors.add(
+                "variants",
+                "reserved_stock",
+                format!("variant {} has stock reserved by orders", old.sku),
+            );
+        }
+    }
 }
 
 fn parse_specs(errors: &mut ValidationErrors, input: &[SpecGroupInput]) -> Vec<SpecGroup> {
