@@ -117,6 +117,23 @@ pub struct Settings {
     /// Memory password hashing may use at once (MiB): hashes beyond it (and beyond two per
     /// core) wait briefly in line, then get 503 with `Retry-After`.
     pub password_hash_budget_mib: u32,
+    /// The platform's Stripe secret key (`sk_…`). Unset: card payment is not offered.
+    pub stripe_secret_key: Option<SecretString>,
+    /// The platform's publishable key (`pk_…`), handed to Stripe.js in the browser.
+    pub stripe_publishable_key: Option<String>,
+    /// Webhook signing secrets (`whsec_…`), comma separated; a signature by any of them is
+    /// accepted, so a secret can be rotated.
+    pub stripe_webhook_secrets: Option<SecretString>,
+    /// Stripe's API (tests point it at a local fake).
+    pub stripe_api_base: String,
+    /// Where the storefront loads Stripe.js from (PCI DSS wants Stripe's own in production).
+    pub stripe_js_url: String,
+    /// The platform's fee on each card payment, in basis points of the amount.
+    pub stripe_application_fee_bps: u32,
+    /// How often the reconciler checks unsettled card payments against Stripe (0: never).
+    pub stripe_reconcile_interval_secs: u64,
+    /// A card payment is left to its webhook this long before the reconciler asks Stripe.
+    pub stripe_reconcile_min_age_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +192,11 @@ struct Defaults {
     argon2_memory_kib: u32,
     argon2_iterations: u32,
     password_hash_budget_mib: u32,
+    stripe_api_base: &'static str,
+    stripe_js_url: &'static str,
+    stripe_application_fee_bps: u32,
+    stripe_reconcile_interval_secs: u64,
+    stripe_reconcile_min_age_secs: u64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -216,6 +238,11 @@ const DEFAULTS: Defaults = Defaults {
     argon2_memory_kib: 19 * 1024,
     argon2_iterations: 2,
     password_hash_budget_mib: 128,
+    stripe_api_base: "https://api.stripe.com",
+    stripe_js_url: "https://js.stripe.com/v3/",
+    stripe_application_fee_bps: 0,
+    stripe_reconcile_interval_secs: 300,
+    stripe_reconcile_min_age_secs: 300,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -271,6 +298,14 @@ pub const ENV_KEYS: &[&str] = &[
     "argon2_memory_kib",
     "argon2_iterations",
     "password_hash_budget_mib",
+    "stripe_secret_key",
+    "stripe_publishable_key",
+    "stripe_webhook_secrets",
+    "stripe_api_base",
+    "stripe_js_url",
+    "stripe_application_fee_bps",
+    "stripe_reconcile_interval_secs",
+    "stripe_reconcile_min_age_secs",
 ];
 
 /// Numeric settings: their environment values are parsed as numbers, every other value stays a
@@ -301,6 +336,9 @@ const NUMERIC_KEYS: &[&str] = &[
     "argon2_memory_kib",
     "argon2_iterations",
     "password_hash_budget_mib",
+    "stripe_application_fee_bps",
+    "stripe_reconcile_interval_secs",
+    "stripe_reconcile_min_age_secs",
 ];
 
 /// Boolean settings: `true`/`false` (also `1`/`0`, `yes`/`no`) in the environment.
@@ -383,10 +421,58 @@ impl Settings {
         self.data_dir.join("mail")
     }
 
+    /// The webhook secrets, each trimmed, empty ones dropped.
+    pub fn stripe_webhook_secrets(&self) -> Vec<String> {
+        use secrecy::ExposeSecret;
+        self.stripe_webhook_secrets
+            .as_ref()
+            .map(|all| {
+                all.expose_secret()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The Content-Security-Policy the apps are served with: the configured one, with Stripe.js
+    /// allowed (script, its frames and its API) when card payments are on and the policy is the
+    /// default.
+    pub fn app_csp(&self) -> String {
+        if self.content_security_policy != DEFAULT_APP_CSP || self.stripe_secret_key.is_none() {
+            return self.content_security_policy.clone();
+        }
+        let js = origin_of(&self.stripe_js_url);
+        let api = origin_of(&self.stripe_api_base);
+        DEFAULT_APP_CSP
+            .replace(
+                "script-src 'self' 'wasm-unsafe-eval'",
+                &format!("script-src 'self' 'wasm-unsafe-eval' {js}"),
+            )
+            .replace(
+                "connect-src 'self'",
+                &format!("connect-src 'self' {js} {api}"),
+            )
+            .replace(
+                "object-src 'none'",
+                &format!("frame-src {js} https://hooks.stripe.com; object-src 'none'"),
+            )
+    }
+
     /// Path of the embedded SQLite database inside the data directory.
     pub fn embedded_db_path(&self) -> PathBuf {
         self.data_dir.join("techverse.sqlite3")
     }
+}
+
+/// `scheme://host[:port]` of a URL (the whole text when it has no path).
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    url[after_scheme..]
+        .find('/')
+        .map_or(url, |slash| &url[..after_scheme + slash])
 }
 
 #[cfg(test)]

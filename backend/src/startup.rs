@@ -58,8 +58,24 @@ pub fn context(
         )?,
         media: Arc::new(LocalMedia::new(settings.data_dir.join("media"))),
         payments: Arc::new(ManualPayments),
+        cards: card_gateway(settings)?,
         background: TaskTracker::new(),
     })
+}
+
+/// Stripe, when the platform has a secret key.
+fn card_gateway(
+    settings: &Settings,
+) -> anyhow::Result<Option<Arc<dyn crate::payments::CardGateway>>> {
+    use secrecy::ExposeSecret;
+    let Some(key) = &settings.stripe_secret_key else {
+        return Ok(None);
+    };
+    let gateway = crate::payments::stripe::StripeGateway::new(
+        key.expose_secret(),
+        &settings.stripe_api_base,
+    )?;
+    Ok(Some(Arc::new(gateway)))
 }
 
 pub struct Application {
@@ -93,6 +109,13 @@ impl Application {
             std::time::Duration::from_secs(settings.order_sweep_interval_secs.max(1)),
             shutdown.clone(),
         ));
+        if ctx.cards.is_some() && settings.stripe_reconcile_interval_secs > 0 {
+            tasks.spawn(crate::app::payments::run_reconciler(
+                ctx.clone(),
+                std::time::Duration::from_secs(settings.stripe_reconcile_interval_secs),
+                shutdown.clone(),
+            ));
+        }
         let state = web::Data::new(AppState {
             settings: Arc::clone(&settings),
             storage,

@@ -4,6 +4,7 @@
 mod api;
 mod pages;
 mod state;
+mod stripe;
 mod widgets;
 
 use leptos::prelude::*;

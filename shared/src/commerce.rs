@@ -113,16 +113,28 @@ pub struct ShippingMethodView {
 pub enum PaymentMethod {
     CashOnDelivery,
     BankTransfer,
+    /// A card (and the other methods Stripe's Payment Element offers), through the store's
+    /// connected Stripe account. Offered while that account can take charges; never listed in
+    /// a store's own settings.
+    Card,
 }
 
 impl PaymentMethod {
-    pub const ALL: [Self; 2] = [Self::CashOnDelivery, Self::BankTransfer];
+    pub const ALL: [Self; 3] = [Self::CashOnDelivery, Self::BankTransfer, Self::Card];
+    /// The methods a store turns on in its settings (paid outside TechVerse, confirmed by
+    /// staff).
+    pub const OFFLINE: [Self; 2] = [Self::CashOnDelivery, Self::BankTransfer];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::CashOnDelivery => "cash_on_delivery",
             Self::BankTransfer => "bank_transfer",
+            Self::Card => "card",
         }
+    }
+
+    pub const fn is_offline(self) -> bool {
+        !matches!(self, Self::Card)
     }
 }
 
@@ -278,6 +290,44 @@ pub struct RefundView {
     pub reason: Option<String>,
     /// Units put back into stock by this refund.
     pub restocked: Vec<FulfilledLine>,
+    /// The payment provider's refund id (`re_…`), for card orders; staff only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_refund_id: Option<String>,
+    pub at: crate::Instant,
+}
+
+/// How a card order is being paid: what the buyer's browser needs to load Stripe.js and
+/// confirm the payment (while the order is payable), and for staff the PaymentIntent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentView {
+    /// `stripe`.
+    pub provider: String,
+    /// `open`, `succeeded`, `canceled`, `refund_due` or `refunded`.
+    pub status: String,
+    /// Given to the buyer only while the order awaits payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publishable_key: Option<String>,
+    /// The store's connected account (Stripe.js is loaded with it: a direct charge).
+    pub account_id: String,
+    /// Where Stripe.js is loaded from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub js_url: Option<String>,
+    /// The PaymentIntent (`pi_…`); staff only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_id: Option<String>,
+    /// The last decline or error the provider reported, in its words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// Something staff must look at on an order (a payment that did not match, a dispute).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFlagView {
+    /// `payment_mismatch` or `disputed`.
+    pub kind: String,
+    pub detail: String,
     pub at: crate::Instant,
 }
 
@@ -346,6 +396,12 @@ pub struct OrderView {
     pub history: Option<Vec<TransitionView>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<Vec<OrderNoteView>>,
+    /// Card payment details (card orders only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentView>,
+    /// Staff only: what needs review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<Vec<OrderFlagView>>,
     pub created_at: crate::Instant,
     pub updated_at: crate::Instant,
 }

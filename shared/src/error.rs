@@ -76,6 +76,18 @@ pub enum ErrorCode {
     ShippingUnavailable,
     /// The chosen payment method is not offered by the store.
     PaymentMethodUnavailable,
+    /// The payment provider (Stripe) could not be reached or failed; retry after the time in
+    /// `Retry-After` (an order placed by the checkout stays reserved until its deadline).
+    PaymentProviderUnavailable,
+    /// Card payments are not set up: the platform has no Stripe key, or the store has not
+    /// connected a Stripe account that can take charges.
+    PaymentProviderNotConfigured,
+    /// The payment provider refused the request (an amount it cannot charge, say); the message
+    /// says why.
+    PaymentRefused,
+    /// A payment webhook's signature is missing, malformed, stale or not made with any of our
+    /// webhook secrets. Nothing was stored.
+    InvalidSignature,
     /// This customer has already reviewed this product.
     AlreadyReviewed,
     /// The wishlist holds as many products as it can; remove one first.
@@ -128,6 +140,10 @@ impl ErrorCode {
             Self::CartEmpty => "cart_empty",
             Self::ShippingUnavailable => "shipping_unavailable",
             Self::PaymentMethodUnavailable => "payment_method_unavailable",
+            Self::PaymentProviderUnavailable => "payment_provider_unavailable",
+            Self::PaymentProviderNotConfigured => "payment_provider_not_configured",
+            Self::PaymentRefused => "payment_refused",
+            Self::InvalidSignature => "invalid_signature",
             Self::AlreadyReviewed => "already_reviewed",
             Self::WishlistFull => "wishlist_full",
             Self::TooManyOpenOrders => "too_many_open_orders",
@@ -171,6 +187,10 @@ impl ErrorCode {
             Self::CartEmpty => 422,
             Self::ShippingUnavailable => 422,
             Self::PaymentMethodUnavailable => 422,
+            Self::PaymentProviderUnavailable => 503,
+            Self::PaymentProviderNotConfigured => 409,
+            Self::PaymentRefused => 422,
+            Self::InvalidSignature => 400,
             Self::AlreadyReviewed => 409,
             Self::WishlistFull => 409,
             Self::TooManyOpenOrders => 429,
@@ -248,6 +268,10 @@ mod tests {
             ErrorCode::InsufficientStock,
             ErrorCode::RateLimited,
             ErrorCode::ServiceUnavailable,
+            ErrorCode::PaymentProviderUnavailable,
+            ErrorCode::PaymentProviderNotConfigured,
+            ErrorCode::PaymentRefused,
+            ErrorCode::InvalidSignature,
             ErrorCode::InternalError,
         ] {
             let json = serde_json::to_value(code).unwrap_or_default();

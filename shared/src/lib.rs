@@ -25,10 +25,10 @@ pub use catalog::{
 };
 pub use commerce::{
     CartLineView, CartView, CartWarning, CartWarningCode, FulfilledLine, FulfilmentView,
-    OrderActorView, OrderAddress, OrderLineView, OrderNoteView, OrderPage, OrderStatus,
-    OrderSummaryView, OrderView, PaymentMethod, PaymentStatus, RatingSummary, RefundView,
-    ReviewPage, ReviewStatus, ReviewView, ShippingChoiceView, ShippingKind, ShippingMethodView,
-    ShortLine, Totals, TransitionView,
+    OrderActorView, OrderAddress, OrderFlagView, OrderLineView, OrderNoteView, OrderPage,
+    OrderStatus, OrderSummaryView, OrderView, PaymentMethod, PaymentStatus, PaymentView,
+    RatingSummary, RefundView, ReviewPage, ReviewStatus, ReviewView, ShippingChoiceView,
+    ShippingKind, ShippingMethodView, ShortLine, Totals, TransitionView,
 };
 pub use country::{CountryCode, UnknownCountry};
 pub use currency::{Currency, UnknownCurrency};

@@ -203,9 +203,24 @@ impl Attempt<'_> {
 }
 
 /// Places an order from a cart (DESIGN §5): validate the buyer, price the cart on the server,
-/// build the order, start payment, then let storage reserve and store it. Returns the order
-/// view (with its token) and whether this request created it (`false`: a replay).
+/// build the order, let storage reserve and store it, then (card orders) start its
+/// PaymentIntent. Returns the order view (with its token, and `payment` for a card order) and
+/// whether this request created it (`false`: a replay).
 pub async fn checkout(
+    ctx: &Context,
+    store: &Store,
+    buyer: &Buyer<'_>,
+    request: &CheckoutRequest,
+) -> Result<(OrderView, bool), CommerceError> {
+    let (mut view, created) = place_order(ctx, store, buyer, request).await?;
+    // A card order's PaymentIntent, made now or found again on a replay.
+    if view.payment_method == PaymentMethod::Card {
+        super::payments::start_after_checkout(ctx, store, &mut view).await?;
+    }
+    Ok((view, created))
+}
+
+async fn place_order(
     ctx: &Context,
     store: &Store,
     buyer: &Buyer<'_>,
@@ -306,8 +321,15 @@ async fn price_for_checkout(
     if priced.lines.is_empty() {
         return Err(CommerceError::CartEmpty);
     }
-    if !priced.settings.offers(input.payment_method) {
+    let offered = match input.payment_method {
+        PaymentMethod::Card => super::payments::card_available(ctx, store.id).await?,
+        offline => priced.settings.offers(offline),
+    };
+    if !offered {
         return Err(CommerceError::PaymentMethodUnavailable);
+    }
+    if input.payment_method == PaymentMethod::Card {
+        super::payments::check_chargeable(priced.quote.total, store.currency)?;
     }
     if priced.shipping.is_none() {
         return Err(CommerceError::ShippingUnavailable);
@@ -366,6 +388,8 @@ fn build_order(
         fulfilments: Vec::new(),
         refunds: Vec::new(),
         refunded: 0,
+        pending_refunds: Vec::new(),
+        flags: Vec::new(),
         notes: Vec::new(),
         history: Vec::new(),
         created_at: now,
@@ -531,6 +555,18 @@ pub async fn lookup(
     customer: Option<CustomerId>,
     token: Option<&str>,
 ) -> Result<OrderView, CommerceError> {
+    let order = buyer_order(ctx, store, id, customer, token).await?;
+    super::payments::order_view(ctx, &order, false).await
+}
+
+/// The order, if this customer placed it or the guest holds its token (else not found).
+pub async fn buyer_order(
+    ctx: &Context,
+    store: &Store,
+    id: OrderId,
+    customer: Option<CustomerId>,
+    token: Option<&str>,
+) -> Result<Order, CommerceError> {
     let order = ctx
         .storage
         .commerce()
@@ -540,7 +576,7 @@ pub async fn lookup(
     let by_customer = customer.is_some() && order.customer_id == customer;
     let by_token = token.is_some_and(|t| tokens::same_hash(&tokens::hash(t), &order.token_hash));
     if by_customer || by_token {
-        Ok(order.view(false))
+        Ok(order)
     } else {
         Err(CommerceError::OrderNotFound)
     }

@@ -52,6 +52,12 @@ pub enum CommerceError {
     ShippingUnavailable,
     #[error("the store does not offer this payment method")]
     PaymentMethodUnavailable,
+    #[error("the payment provider cannot be reached right now; retry later")]
+    PaymentProviderUnavailable,
+    #[error("card payments are not set up for this store")]
+    PaymentProviderNotConfigured,
+    #[error("the payment provider refused: {0}")]
+    PaymentRefused(String),
     #[error("some items are not available in the quantity asked")]
     OutOfStock(Vec<ShortLine>),
     #[error("the Idempotency-Key header is required (1 to 255 visible characters)")]

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod discounts;
 pub mod events;
 pub mod orders;
+pub mod payments;
 pub mod product_csv;
 pub mod reviews;
 pub mod seed;
@@ -26,7 +27,7 @@ use crate::{
     config::Settings,
     mail::outbox::MailQueue,
     media::MediaStore,
-    payments::PaymentProvider,
+    payments::{CardGateway, PaymentProvider},
     ratelimit::RateLimiter,
     storage::{SessionRepository, Storage},
 };
@@ -48,6 +49,8 @@ pub struct Context {
     pub media: Arc<dyn MediaStore>,
     /// Starts payment for new orders (the manual provider: cash on delivery, bank transfer).
     pub payments: Arc<dyn PaymentProvider>,
+    /// Card payments (Stripe Connect), when the platform has a Stripe secret key.
+    pub cards: Option<Arc<dyn CardGateway>>,
     /// Work done after a request has been answered; shutdown waits for it.
     pub background: tokio_util::task::TaskTracker,
 }

@@ -5,8 +5,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use techverse_shared::{
-    CustomerId, FulfilledLine, FulfilmentId, OrderId, OrderPage, OrderStatus, PaymentStatus,
-    Permission, RefundId, StoreId, UserId,
+    CustomerId, FulfilledLine, FulfilmentId, OrderId, OrderPage, OrderStatus, PaymentMethod,
+    PaymentStatus, Permission, RefundId, StoreId, UserId,
 };
 
 use super::{Context, audit, commerce::CommerceError};
@@ -41,6 +41,8 @@ pub enum StaffAction {
         amount: i64,
         restock: Vec<FulfilledLine>,
         reason: Option<String>,
+        /// The request's `Idempotency-Key` (card refunds: the same key is the same refund).
+        key: Option<String>,
     },
     Note {
         text: String,
@@ -77,7 +79,22 @@ impl StaffAction {
         actor: OrderActor,
         at: Timestamp,
     ) -> Result<Effects, OrderError> {
+        let card = order.payment_method == PaymentMethod::Card;
         match self {
+            // Card money is confirmed by Stripe, never by hand.
+            Self::MarkPaid { .. } if card => Err(OrderError::InvalidTransition {
+                from: "card payment pending at Stripe".to_owned(),
+                to: "paid by staff".to_owned(),
+            }),
+            // Cancelling a paid card order would record money Stripe never gave back.
+            Self::Cancel { .. }
+                if card && order.status == OrderStatus::Paid && order.refundable() > 0 =>
+            {
+                Err(OrderError::InvalidTransition {
+                    from: "paid by card (refund the payment first)".to_owned(),
+                    to: "cancelled".to_owned(),
+                })
+            }
             Self::MarkPaid { reason } => order.mark_paid(actor, at, reason.as_deref()),
             Self::Fulfil {
                 lines,
@@ -98,6 +115,7 @@ impl StaffAction {
                 amount,
                 restock,
                 reason,
+                ..
             } => order.refund(
                 RefundId::from_uuid(uuid::Uuid::now_v7()),
                 *amount,
@@ -115,7 +133,11 @@ impl StaffAction {
 }
 
 /// What storage saves for an order change.
-fn change<'a>(order: &'a Order, effects: &'a Effects, events: &'a [StoreEvent]) -> OrderChange<'a> {
+pub(super) fn change<'a>(
+    order: &'a Order,
+    effects: &'a Effects,
+    events: &'a [StoreEvent],
+) -> OrderChange<'a> {
     OrderChange {
         order,
         moves: &effects.moves,
@@ -124,7 +146,7 @@ fn change<'a>(order: &'a Order, effects: &'a Effects, events: &'a [StoreEvent]) 
     }
 }
 
-fn events(store: StoreId, effects: &Effects, at: Timestamp) -> Vec<StoreEvent> {
+pub(super) fn events(store: StoreId, effects: &Effects, at: Timestamp) -> Vec<StoreEvent> {
     effects
         .events
         .iter()
@@ -150,6 +172,26 @@ pub async fn act(
             .await?
             .ok_or(CommerceError::OrderNotFound)?;
         let needed = action.permission(&order);
+        if let StaffAction::Refund {
+            amount,
+            restock,
+            reason,
+            key,
+        } = action
+            && order.payment_method == PaymentMethod::Card
+            && *amount > 0
+        {
+            if !permissions.contains(&needed) {
+                return Err(CommerceError::MissingPermission(needed));
+            }
+            let asked = super::payments::CardRefund {
+                amount: *amount,
+                restock,
+                reason: reason.as_deref(),
+                key: key.as_deref(),
+            };
+            return super::payments::refund_card(ctx, store, actor, user, id, &asked).await;
+        }
         if !permissions.contains(&needed) {
             return Err(CommerceError::MissingPermission(needed));
         }
@@ -164,6 +206,12 @@ pub async fn act(
             continue;
         }
         order.version += 1;
+        if order.status == OrderStatus::Cancelled && before.0 == OrderStatus::PendingPayment {
+            let (ctx, ended) = (ctx.clone(), order.clone());
+            ctx.background.clone().spawn(async move {
+                super::payments::cancel_for_ended(&ctx, &ended).await;
+            });
+        }
         audit::record(
             ctx,
             store.id,
@@ -313,6 +361,12 @@ pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError
                 .await?
             {
                 expired_here += 1;
+                if order.payment_method == PaymentMethod::Card {
+                    let (ctx, ended) = (ctx.clone(), order.clone());
+                    ctx.background.clone().spawn(async move {
+                        super::payments::cancel_for_ended(&ctx, &ended).await;
+                    });
+                }
                 tracing::info!(store_id = %store, order_id = %id, number = order.number, "unpaid order expired");
             }
         }

@@ -12,6 +12,7 @@ pub mod events;
 pub mod listing;
 pub mod mail;
 pub mod order;
+pub mod payment;
 pub mod pricing;
 pub mod review;
 pub mod search;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use techverse_shared::{
     Currency, CustomerId, FulfilledLine, FulfilmentId, FulfilmentView, Money, OrderActorView,
-    OrderAddress, OrderId, OrderLineId, OrderLineView, OrderNoteView, OrderStatus,
+    OrderAddress, OrderFlagView, OrderId, OrderLineId, OrderLineView, OrderNoteView, OrderStatus,
     OrderSummaryView, OrderView, PaymentMethod, PaymentStatus, ProductId, RefundId, RefundView,
     ShippingChoiceView, ShippingKind, ShippingMethodId, StoreId, Totals, TransitionView, UserId,
     VariantId,
@@ -22,12 +22,14 @@ use super::{
 };
 
 /// The order's life: every allowed `(from, to)` move. Anything else is refused.
-pub const STATUS_TABLE: [(OrderStatus, OrderStatus); 10] = {
+pub const STATUS_TABLE: [(OrderStatus, OrderStatus); 11] = {
     use OrderStatus::*;
     [
         (PendingPayment, Paid),
         (PendingPayment, Cancelled),
         (PendingPayment, Expired),
+        // A card payment that succeeded after the deadline, with the stock still there.
+        (Expired, Paid),
         (Paid, PartiallyFulfilled),
         (Paid, Fulfilled),
         (Paid, Cancelled),
@@ -39,11 +41,14 @@ pub const STATUS_TABLE: [(OrderStatus, OrderStatus); 10] = {
 };
 
 /// The money's life.
-pub const PAYMENT_TABLE: [(PaymentStatus, PaymentStatus); 5] = {
+pub const PAYMENT_TABLE: [(PaymentStatus, PaymentStatus); 7] = {
     use PaymentStatus::*;
     [
         (Pending, Paid),
         (Pending, Voided),
+        // Card money that arrived after the order ended: taken (stock still there) or sent back.
+        (Voided, Paid),
+        (Voided, Refunded),
         (Paid, PartiallyRefunded),
         (Paid, Refunded),
         (PartiallyRefunded, Refunded),
@@ -147,7 +152,35 @@ pub struct Refund {
     pub amount: i64,
     pub reason: Option<String>,
     pub restocked: Vec<FulfilledLine>,
+    /// The provider's refund (`re_…`) for card orders: a refund is applied once per id.
+    #[serde(default)]
+    pub provider_refund_id: Option<String>,
     pub actor: OrderActor,
+    #[serde(with = "super::millis")]
+    pub at: Timestamp,
+}
+
+/// A card refund asked of the provider and not confirmed yet. It counts against what is left
+/// to refund, so two staff refunds at once cannot together exceed the order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRefund {
+    pub id: RefundId,
+    /// The request's `Idempotency-Key`, so a retried request finds this refund.
+    pub key: Option<String>,
+    pub amount: i64,
+    pub restock: Vec<FulfilledLine>,
+    pub reason: Option<String>,
+    pub actor: OrderActor,
+    #[serde(with = "super::millis")]
+    pub at: Timestamp,
+}
+
+/// Something staff must review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderFlag {
+    /// `payment_mismatch` or `disputed`.
+    pub kind: String,
+    pub detail: String,
     #[serde(with = "super::millis")]
     pub at: Timestamp,
 }
@@ -196,6 +229,11 @@ pub struct Order {
     pub fulfilments: Vec<Fulfilment>,
     pub refunds: Vec<Refund>,
     pub refunded: i64,
+    /// Card refunds asked of the provider, not confirmed yet.
+    #[serde(default)]
+    pub pending_refunds: Vec<PendingRefund>,
+    #[serde(default)]
+    pub flags: Vec<OrderFlag>,
     pub notes: Vec<Note>,
     pub history: Vec<Transition>,
     #[serde(with = "super::millis")]
@@ -237,6 +275,46 @@ pub struct Effects {
     pub events: Vec<EventDraft>,
     /// The discount use this order counted, given back because the order did not go ahead.
     pub returned_discount: Option<ReturnedUse>,
+}
+
+/// Units per order line.
+type Units = Vec<(OrderLineId, i64)>;
+
+/// What a refund request found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefundRequestOutcome {
+    /// Held now: ask the provider.
+    New(PendingRefund),
+    /// Asked before with this key and not confirmed: ask again (the provider's idempotency
+    /// key makes it the same refund).
+    Pending(PendingRefund),
+    /// Asked before with this key and done.
+    Done,
+}
+
+/// Why an order needs review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlagKind {
+    /// A provider reported a payment that does not match the order (amount, currency, store).
+    PaymentMismatch,
+    /// The buyer disputed the card payment.
+    Disputed,
+}
+
+impl FlagKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::PaymentMismatch => "payment_mismatch",
+            Self::Disputed => "disputed",
+        }
+    }
+
+    pub const fn event(self) -> &'static str {
+        match self {
+            Self::PaymentMismatch => "order.payment_mismatch",
+            Self::Disputed => "order.disputed",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -577,17 +655,32 @@ impl Order {
         self.apply_refund(id, amount, restock, reason, actor, at)
     }
 
-    fn apply_refund(
-        &mut self,
-        id: RefundId,
+    /// What can still be refunded once the pending card refunds go through.
+    pub fn refundable(&self) -> i64 {
+        self.total - self.refunded - self.pending_refunds.iter().map(|p| p.amount).sum::<i64>()
+    }
+
+    /// Units of a line still to restock, less those pending card refunds will restock.
+    fn restockable(&self, line: &OrderLine) -> i64 {
+        let pending: i64 = self
+            .pending_refunds
+            .iter()
+            .flat_map(|p| &p.restock)
+            .filter(|r| r.line_id == line.id)
+            .map(|r| r.quantity)
+            .sum();
+        line.quantity - line.restocked - pending
+    }
+
+    /// Checks a refund against what is left: the units per line and the cleaned reason.
+    fn check_refund(
+        &self,
         amount: i64,
         restock: &[FulfilledLine],
         reason: Option<&str>,
-        actor: OrderActor,
-        at: Timestamp,
-    ) -> Result<Effects, OrderError> {
+    ) -> Result<(Units, Option<String>), ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let remaining = self.total - self.refunded;
+        let remaining = self.refundable();
         if amount < 0 || amount > remaining || (amount == 0 && restock.is_empty()) {
             errors.add(
                 "amount",
@@ -610,7 +703,7 @@ impl Order {
                 .lines
                 .iter()
                 .find(|l| l.id == line.line_id)
-                .map_or(0, |l| l.quantity - l.restocked);
+                .map_or(0, |l| self.restockable(l));
             if line.quantity < 1 || slot.1 > open {
                 errors.add(
                     &format!("restock[{index}].quantity"),
@@ -620,50 +713,274 @@ impl Order {
             }
         }
         let reason = optional_text(&mut errors, "reason", reason, 500);
-        errors.finish(Some(()))?;
+        wanted.retain(|(_, quantity)| *quantity > 0);
+        errors.finish(Some((wanted, reason)))
+    }
+
+    fn apply_refund(
+        &mut self,
+        id: RefundId,
+        amount: i64,
+        restock: &[FulfilledLine],
+        reason: Option<&str>,
+        actor: OrderActor,
+        at: Timestamp,
+    ) -> Result<Effects, OrderError> {
+        let (wanted, reason) = self.check_refund(amount, restock, reason)?;
+        let refund = Refund {
+            id,
+            amount,
+            reason,
+            restocked: restock.to_vec(),
+            provider_refund_id: None,
+            actor,
+            at,
+        };
+        self.record_refund(refund, &wanted)
+    }
+
+    /// Books a checked refund: units back into stock, the amount, the payment status.
+    fn record_refund(
+        &mut self,
+        refund: Refund,
+        wanted: &[(OrderLineId, i64)],
+    ) -> Result<Effects, OrderError> {
         let mut effects = Effects::default();
-        for (line_id, quantity) in wanted.into_iter().filter(|(_, q)| *q > 0) {
-            if let Some(line) = self.lines.iter_mut().find(|l| l.id == line_id) {
+        for (line_id, quantity) in wanted {
+            if let Some(line) = self.lines.iter_mut().find(|l| l.id == *line_id) {
                 line.restocked += quantity;
                 if line.tracked {
                     effects.moves.push(StockMove {
                         product_id: line.product_id,
                         variant_id: line.variant_id,
-                        quantity,
+                        quantity: *quantity,
                         op: StockOp::Restock,
                     });
                 }
             }
         }
-        self.refunded += amount;
+        self.refunded += refund.amount;
         let target = if self.refunded >= self.total {
             PaymentStatus::Refunded
         } else {
             PaymentStatus::PartiallyRefunded
         };
         if target != self.payment_status {
-            self.move_payment(target, actor, at, reason.as_deref())?;
+            self.move_payment(target, refund.actor, refund.at, refund.reason.as_deref())?;
         }
-        self.refunds.push(Refund {
-            id,
-            amount,
-            reason,
-            restocked: restock.to_vec(),
-            actor,
-            at,
-        });
-        self.updated_at = at;
+        self.updated_at = refund.at;
         effects.events.push((
             "order.refunded",
             json!({
                 "order_id": self.id,
                 "number": self.number,
-                "amount": self.money(amount),
+                "amount": self.money(refund.amount),
                 "refunded": self.money(self.refunded),
                 "payment_status": self.payment_status,
             }),
         ));
+        self.refunds.push(refund);
         Ok(effects)
+    }
+
+    /// A card refund about to be asked of the provider: checked against what is left (pending
+    /// refunds included) and held as pending. A request repeating an `Idempotency-Key` gets the
+    /// refund it made before, pending or done.
+    pub fn request_refund(
+        &mut self,
+        pending: PendingRefund,
+    ) -> Result<RefundRequestOutcome, OrderError> {
+        if let Some(key) = pending.key.as_deref() {
+            if let Some(found) = self
+                .pending_refunds
+                .iter()
+                .find(|p| p.key.as_deref() == Some(key))
+            {
+                return Ok(RefundRequestOutcome::Pending(found.clone()));
+            }
+            if self.refunds.iter().any(|r| r.id == pending.id) {
+                return Ok(RefundRequestOutcome::Done);
+            }
+        }
+        if !matches!(
+            self.payment_status,
+            PaymentStatus::Paid | PaymentStatus::PartiallyRefunded
+        ) {
+            return Err(invalid_payment(
+                self.payment_status,
+                PaymentStatus::Refunded,
+            ));
+        }
+        let (_, reason) =
+            self.check_refund(pending.amount, &pending.restock, pending.reason.as_deref())?;
+        let pending = PendingRefund { reason, ..pending };
+        self.pending_refunds.push(pending.clone());
+        self.updated_at = pending.at;
+        Ok(RefundRequestOutcome::New(pending))
+    }
+
+    /// The provider refused a pending refund: it no longer counts.
+    pub fn drop_refund_request(&mut self, id: RefundId) -> bool {
+        let before = self.pending_refunds.len();
+        self.pending_refunds.retain(|p| p.id != id);
+        before != self.pending_refunds.len()
+    }
+
+    /// The provider confirmed a refund (its API answer or its webhook, whichever comes first):
+    /// applied once per provider refund id. One we asked for settles its pending request; one
+    /// made elsewhere (the Stripe dashboard) is booked as it is, without restock. `None`: seen
+    /// before, nothing to do.
+    pub fn settle_refund(
+        &mut self,
+        provider_refund_id: &str,
+        ours: Option<RefundId>,
+        amount: i64,
+        at: Timestamp,
+    ) -> Result<Option<Effects>, OrderError> {
+        if self
+            .refunds
+            .iter()
+            .any(|r| r.provider_refund_id.as_deref() == Some(provider_refund_id))
+        {
+            return Ok(None);
+        }
+        let pending = ours.and_then(|id| {
+            let index = self.pending_refunds.iter().position(|p| p.id == id)?;
+            Some(self.pending_refunds.remove(index))
+        });
+        let (id, restock, reason, actor) = match pending {
+            Some(p) => (p.id, p.restock, p.reason, p.actor),
+            None => (
+                ours.unwrap_or_else(|| RefundId::from_uuid(uuid::Uuid::now_v7())),
+                Vec::new(),
+                Some("refunded at the payment provider".to_owned()),
+                OrderActor::System,
+            ),
+        };
+        let (wanted, reason) = self.check_refund(amount, &restock, reason.as_deref())?;
+        let refund = Refund {
+            id,
+            amount,
+            reason,
+            restocked: restock,
+            provider_refund_id: Some(provider_refund_id.to_owned()),
+            actor,
+            at,
+        };
+        self.record_refund(refund, &wanted).map(Some)
+    }
+
+    /// A card payment the provider confirmed. An unpaid order is paid as usual. One that
+    /// expired meanwhile is paid only by taking its stock again: storage refuses the
+    /// reservation when the units are gone, and the caller then refunds the money.
+    pub fn pay_by_card(&mut self, intent: &str, at: Timestamp) -> Result<Effects, OrderError> {
+        match self.status {
+            OrderStatus::PendingPayment => self.mark_paid(
+                OrderActor::System,
+                at,
+                Some(&format!("card payment {intent}")),
+            ),
+            OrderStatus::Expired => {
+                let reason = format!(
+                    "card payment {intent} succeeded after the payment deadline; the stock was still there and is taken again"
+                );
+                let mut effects = Effects::default();
+                self.move_payment(PaymentStatus::Paid, OrderActor::System, at, Some(&reason))?;
+                self.move_status(
+                    OrderStatus::Paid,
+                    OrderActor::System,
+                    at,
+                    Some(&reason),
+                    &mut effects,
+                )?;
+                effects.moves = self.reservations();
+                effects
+                    .moves
+                    .extend(self.moves(StockOp::Commit, |line| line.quantity));
+                self.pay_by = None;
+                effects.events.insert(
+                    0,
+                    (
+                        "order.paid",
+                        json!({ "order_id": self.id, "number": self.number, "total": self.money(self.total), "late": true }),
+                    ),
+                );
+                Ok(effects)
+            }
+            other => Err(invalid_status(other, OrderStatus::Paid)),
+        }
+    }
+
+    /// Card money that arrived after the order ended (expired with its stock gone, or
+    /// cancelled) went back in full: the order stays ended, its payment is refunded.
+    pub fn refund_unclaimed_payment(
+        &mut self,
+        provider_refund_id: &str,
+        at: Timestamp,
+    ) -> Result<Effects, OrderError> {
+        if !matches!(self.status, OrderStatus::Expired | OrderStatus::Cancelled) {
+            return Err(invalid_payment(
+                self.payment_status,
+                PaymentStatus::Refunded,
+            ));
+        }
+        let reason = "the card payment arrived after the order had ended and could not be taken: refunded in full";
+        self.move_payment(
+            PaymentStatus::Refunded,
+            OrderActor::System,
+            at,
+            Some(reason),
+        )?;
+        let refund = Refund {
+            id: RefundId::from_uuid(uuid::Uuid::now_v7()),
+            amount: self.total,
+            reason: Some(reason.to_owned()),
+            restocked: Vec::new(),
+            provider_refund_id: Some(provider_refund_id.to_owned()),
+            actor: OrderActor::System,
+            at,
+        };
+        self.refunded = self.total;
+        self.updated_at = at;
+        self.refunds.push(refund);
+        Ok(Effects {
+            events: vec![(
+                "order.refunded",
+                json!({
+                    "order_id": self.id,
+                    "number": self.number,
+                    "amount": self.money(self.total),
+                    "refunded": self.money(self.refunded),
+                    "payment_status": self.payment_status,
+                    "late_payment": true,
+                }),
+            )],
+            ..Effects::default()
+        })
+    }
+
+    /// Flags the order for staff review (once per kind and detail), with its event.
+    pub fn flag(&mut self, kind: FlagKind, detail: String, at: Timestamp) -> Effects {
+        if self
+            .flags
+            .iter()
+            .any(|f| f.kind == kind.as_str() && f.detail == detail)
+        {
+            return Effects::default();
+        }
+        self.flags.push(OrderFlag {
+            kind: kind.as_str().to_owned(),
+            detail: detail.clone(),
+            at,
+        });
+        self.updated_at = at;
+        Effects {
+            events: vec![(
+                kind.event(),
+                json!({ "order_id": self.id, "number": self.number, "detail": detail }),
+            )],
+            ..Effects::default()
+        }
     }
 
     pub fn add_note(
@@ -757,6 +1074,7 @@ impl Order {
                     amount: money(r.amount),
                     reason: r.reason.clone(),
                     restocked: r.restocked.clone(),
+                    provider_refund_id: for_staff.then(|| r.provider_refund_id.clone()).flatten(),
                     at: r.at,
                 })
                 .collect(),
@@ -785,6 +1103,17 @@ impl Order {
                         author: n.author.view(),
                         text: n.text.clone(),
                         at: n.at,
+                    })
+                    .collect()
+            }),
+            payment: None,
+            flags: for_staff.then(|| {
+                self.flags
+                    .iter()
+                    .map(|f| OrderFlagView {
+                        kind: f.kind.clone(),
+                        detail: f.detail.clone(),
+                        at: f.at,
                     })
                     .collect()
             }),
@@ -894,6 +1223,8 @@ pub mod tests {
             fulfilments: Vec::new(),
             refunds: Vec::new(),
             refunded: 0,
+            pending_refunds: Vec::new(),
+            flags: Vec::new(),
             notes: Vec::new(),
             history: Vec::new(),
             created_at: Timestamp::UNIX_EPOCH,
@@ -1001,12 +1332,148 @@ pub mod tests {
             .collect()
     }
 
+    fn pending_refund(order: &Order, amount: i64, key: &str) -> PendingRefund {
+        PendingRefund {
+            id: RefundId::from_uuid(uuid::Uuid::now_v7()),
+            key: Some(key.to_owned()),
+            amount,
+            restock: Vec::new(),
+            reason: None,
+            actor: STAFF,
+            at: order.created_at,
+        }
+    }
+
+    #[test]
+    fn a_late_card_payment_takes_the_stock_again_or_is_refunded_in_full() {
+        let mut order = sample(&[(1_000, 2, true), (500, 1, false)]);
+        order.payment_method = PaymentMethod::Card;
+        let due = order.pay_by.unwrap();
+        order.expire(due).unwrap();
+        let mut late = order.clone();
+        let effects = late.pay_by_card("pi_1", due).unwrap();
+        assert_eq!(
+            (late.status, late.payment_status),
+            (OrderStatus::Paid, PaymentStatus::Paid)
+        );
+        let ops: Vec<StockOp> = effects.moves.iter().map(|m| m.op).collect();
+        assert_eq!(
+            ops,
+            [StockOp::Reserve, StockOp::Commit],
+            "tracked lines only"
+        );
+        assert_eq!(effects.events[0].0, "order.paid");
+        let mut refunded = order.clone();
+        refunded.refund_unclaimed_payment("re_1", due).unwrap();
+        assert_eq!(
+            (refunded.status, refunded.payment_status, refunded.refunded),
+            (
+                OrderStatus::Expired,
+                PaymentStatus::Refunded,
+                refunded.total
+            )
+        );
+        assert!(
+            refunded.refund_unclaimed_payment("re_1", due).is_err(),
+            "once"
+        );
+        assert!(
+            sample(&[(1_000, 1, true)])
+                .refund_unclaimed_payment("re_2", due)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn card_refunds_are_held_bounded_and_settled_once_per_provider_id() {
+        let mut order = sample(&[(1_000, 1, true)]);
+        order.mark_paid(STAFF, at(1), None).unwrap();
+        let total = order.total;
+        let first = pending_refund(&order, total - 100, "k1");
+        assert!(matches!(
+            order.request_refund(first.clone()),
+            Ok(RefundRequestOutcome::New(_))
+        ));
+        // The pending refund counts: only 100 is left for another.
+        assert!(
+            order
+                .request_refund(pending_refund(&order, 101, "k2"))
+                .is_err()
+        );
+        let same_key = PendingRefund {
+            id: RefundId::from_uuid(uuid::Uuid::now_v7()),
+            ..first.clone()
+        };
+        assert!(
+            matches!(order.request_refund(same_key), Ok(RefundRequestOutcome::Pending(p)) if p.id == first.id)
+        );
+        assert!(
+            order
+                .settle_refund("re_1", Some(first.id), total - 100, at(2))
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            order
+                .settle_refund("re_1", Some(first.id), total - 100, at(3))
+                .unwrap(),
+            None
+        );
+        assert!(order.pending_refunds.is_empty());
+        assert_eq!(
+            (order.refunded, order.payment_status),
+            (total - 100, PaymentStatus::PartiallyRefunded)
+        );
+        // One made in Stripe's dashboard is booked as it is.
+        assert!(
+            order
+                .settle_refund("re_2", None, 100, at(4))
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(order.payment_status, PaymentStatus::Refunded);
+        assert!(
+            order.settle_refund("re_3", None, 1, at(5)).is_err(),
+            "nothing left"
+        );
+        // A refused request stops counting.
+        let mut other = sample(&[(1_000, 1, true)]);
+        other.mark_paid(STAFF, at(1), None).unwrap();
+        let held = pending_refund(&other, other.total, "k3");
+        other.request_refund(held.clone()).unwrap();
+        assert_eq!(other.refundable(), 0);
+        assert!(other.drop_refund_request(held.id));
+        assert_eq!(other.refundable(), other.total);
+    }
+
+    #[test]
+    fn a_flag_is_raised_once_per_kind_and_detail() {
+        let mut order = sample(&[(1_000, 1, true)]);
+        let first = order.flag(FlagKind::Disputed, "dp_1".to_owned(), at(1));
+        assert_eq!(first.events[0].0, "order.disputed");
+        assert!(
+            order
+                .flag(FlagKind::Disputed, "dp_1".to_owned(), at(2))
+                .events
+                .is_empty()
+        );
+        assert_eq!(
+            order
+                .flag(FlagKind::PaymentMismatch, "x".to_owned(), at(3))
+                .events[0]
+                .0,
+            "order.payment_mismatch"
+        );
+        assert_eq!(order.flags.len(), 2);
+    }
+
     #[test]
     fn the_status_machine_accepts_exactly_its_table() {
         let table = [
             ("pending_payment", "paid"),
             ("pending_payment", "cancelled"),
             ("pending_payment", "expired"),
+            ("expired", "paid"),
             ("paid", "partially_fulfilled"),
             ("paid", "fulfilled"),
             ("paid", "cancelled"),
@@ -1026,6 +1493,9 @@ pub mod tests {
                     (
                         PaymentStatus::Pending,
                         PaymentStatus::Paid | PaymentStatus::Voided
+                    ) | (
+                        PaymentStatus::Voided,
+                        PaymentStatus::Paid | PaymentStatus::Refunded
                     ) | (
                         PaymentStatus::Paid,
                         PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded

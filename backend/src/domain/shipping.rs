@@ -237,6 +237,13 @@ impl CheckoutSettings {
         if input.payment_methods.is_empty() {
             errors.add("payment_methods", "required", "at least one payment method");
         }
+        if !input.payment_methods.iter().all(|m| m.is_offline()) {
+            errors.add(
+                "payment_methods",
+                "not_offline",
+                "card is offered through the store's connected Stripe account, not listed here",
+            );
+        }
         let instructions = input
             .bank_transfer_instructions
             .as_deref()

@@ -52,7 +52,7 @@ fn kind(path: &str) -> Kind {
 /// The headers a response of `kind` gets under `settings`.
 fn policy(settings: &Settings, kind: Kind) -> Vec<(HeaderName, String)> {
     let csp = match kind {
-        Kind::App => settings.content_security_policy.clone(),
+        Kind::App => settings.app_csp(),
         Kind::Api | Kind::Media => LOCKED_DOWN_CSP.to_owned(),
     };
     let mut headers = vec![

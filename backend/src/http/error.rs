@@ -316,6 +316,15 @@ impl From<CommerceError> for ApiError {
             CommerceError::PaymentMethodUnavailable => {
                 Self::from_code(ErrorCode::PaymentMethodUnavailable)
             }
+            CommerceError::PaymentProviderUnavailable => {
+                let mut error = Self::new(ErrorCode::PaymentProviderUnavailable, message);
+                error.0.retry_after = Some(PAYMENT_RETRY_SECS);
+                error.with_details(serde_json::json!({ "retry_after_secs": PAYMENT_RETRY_SECS }))
+            }
+            CommerceError::PaymentProviderNotConfigured => {
+                Self::new(ErrorCode::PaymentProviderNotConfigured, message)
+            }
+            CommerceError::PaymentRefused(_) => Self::new(ErrorCode::PaymentRefused, message),
             CommerceError::OutOfStock(lines) => Self::from_code(ErrorCode::OutOfStock)
                 .with_details(serde_json::json!({ "lines": lines })),
             CommerceError::IdempotencyKeyMissing => Self::new(ErrorCode::BadRequest, message)
@@ -354,6 +363,9 @@ impl From<CommerceError> for ApiError {
     }
 }
 
+/// How long a client waits before retrying a call the payment provider could not take.
+const PAYMENT_RETRY_SECS: u64 = 10;
+
 /// The message sent for a code when nothing more specific is known.
 fn default_message(code: ErrorCode) -> &'static str {
     match code {
@@ -390,6 +402,12 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::CartEmpty => "the cart has nothing that can be bought",
         ErrorCode::ShippingUnavailable => "this shipping method does not serve the address",
         ErrorCode::PaymentMethodUnavailable => "the store does not offer this payment method",
+        ErrorCode::PaymentProviderUnavailable => {
+            "the payment provider cannot be reached right now; retry later"
+        }
+        ErrorCode::PaymentProviderNotConfigured => "card payments are not set up for this store",
+        ErrorCode::PaymentRefused => "the payment provider refused the request",
+        ErrorCode::InvalidSignature => "the webhook signature is missing or not valid",
         ErrorCode::AlreadyReviewed => "you have already reviewed this product",
         ErrorCode::WishlistFull => "the wishlist is full; remove a product first",
         ErrorCode::TooManyOpenOrders => "too many unpaid orders are open; pay or cancel one first",

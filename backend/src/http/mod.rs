@@ -66,6 +66,7 @@ pub fn app(
                 .configure(routes::orders_admin::config)
                 .configure(routes::media::config_api)
                 .configure(routes::staff::config)
+                .configure(routes::payments::config)
                 .configure(routes::platform::config),
         )
         .default_service(web::to(routes::storefront::serve))

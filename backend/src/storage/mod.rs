@@ -29,6 +29,7 @@ use crate::{
         events::StoreEvent,
         mail::OutgoingMail,
         order::{Order, StockMove},
+        payment::{ConnectedAccount, EventRecord, PaymentAttempt, ProviderEvent},
         review::Review,
         session::{AccountRef, Rotation, RotationRequest, Session},
         shipping::CheckoutSettings,
@@ -539,6 +540,46 @@ pub trait CommerceRepository: Send + Sync {
     ) -> StorageResult<Vec<Review>>;
 }
 
+/// Card payments: each store's connected provider account, the provider events seen (by id),
+/// and each order's one payment attempt.
+#[async_trait]
+pub trait PaymentRepository: Send + Sync {
+    async fn connected_account(&self, store: StoreId) -> StorageResult<Option<ConnectedAccount>>;
+    /// The store holding this provider account id (webhooks name the account, not the store).
+    async fn connected_account_by_id(
+        &self,
+        account_id: &str,
+    ) -> StorageResult<Option<ConnectedAccount>>;
+    /// Inserts or replaces the store's account. An account id another store holds is
+    /// `Conflict("stripe_accounts.account_id")`.
+    async fn save_connected_account(&self, account: &ConnectedAccount) -> StorageResult<()>;
+
+    /// Records a verified event by id (once: a redelivery finds the first record).
+    async fn record_event(&self, event: &ProviderEvent) -> StorageResult<EventRecord>;
+    async fn mark_event_processed(&self, id: &str, at: Timestamp) -> StorageResult<()>;
+
+    /// A second attempt for the order is `Conflict("payment_attempts.order")`; an intent id
+    /// already recorded is `Conflict("payment_attempts.intent")`.
+    async fn insert_attempt(&self, attempt: &PaymentAttempt) -> StorageResult<()>;
+    async fn attempt(
+        &self,
+        store: StoreId,
+        order: OrderId,
+    ) -> StorageResult<Option<PaymentAttempt>>;
+    async fn attempt_by_intent(&self, intent_id: &str) -> StorageResult<Option<PaymentAttempt>>;
+    /// Saves `attempt` (read at its version) as version + 1; `false` when it changed meanwhile.
+    async fn save_attempt(&self, attempt: &PaymentAttempt) -> StorageResult<bool>;
+    /// Unsettled attempts (of `store`, or of every store) created before `before` whose lease
+    /// ended by `now`, oldest first.
+    async fn unsettled_attempts(
+        &self,
+        store: Option<StoreId>,
+        before: Timestamp,
+        now: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<PaymentAttempt>>;
+}
+
 /// One storage backend: every repository plus health and schema management.
 #[async_trait]
 pub trait Storage: Send + Sync {
@@ -558,6 +599,7 @@ pub trait Storage: Send + Sync {
     fn audit(&self) -> &dyn AuditRepository;
     fn catalog(&self) -> &dyn CatalogRepository;
     fn commerce(&self) -> &dyn CommerceRepository;
+    fn payments(&self) -> &dyn PaymentRepository;
 }
 
 /// Opens the adapter the configuration asks for: MongoDB when a URI is set, else the embedded

@@ -22,6 +22,8 @@ mod mail;
 mod media;
 mod ops;
 mod orders;
+mod payments;
 mod platform;
 mod staff;
 mod stores;
+mod stripe;

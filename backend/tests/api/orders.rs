@@ -54,7 +54,7 @@ async fn act(
     .await
 }
 
-async fn phone_stock(app: &TestApp, s: &crate::checkout::Shop) -> (i64, i64) {
+pub async fn phone_stock(app: &TestApp, s: &crate::checkout::Shop) -> (i64, i64) {
     let products = s.staff_get(app, "/products").await;
     let phone = products["items"]
         .as_array()

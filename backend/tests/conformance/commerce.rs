@@ -130,6 +130,8 @@ fn order(store: StoreId, lines: &[(&Product, i64)], email: &str, at: Timestamp) 
         fulfilments: Vec::new(),
         refunds: Vec::new(),
         refunded: 0,
+        pending_refunds: Vec::new(),
+        flags: Vec::new(),
         notes: Vec::new(),
         history: Vec::new(),
         created_at: at,

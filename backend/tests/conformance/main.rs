@@ -13,6 +13,7 @@ mod catalog;
 mod commerce;
 mod harness;
 mod identity;
+mod payments;
 mod sessions;
 mod stores;
 
@@ -85,6 +86,10 @@ conformance!(
     commerce::open_unpaid_orders_are_limited_per_buyer_and_per_address,
     commerce::a_sale_moves_the_stock_version_and_the_content_version_only_when_stock_runs_out,
     commerce::a_product_save_racing_a_sale_never_loses_the_sale,
+    payments::a_store_has_one_connected_account_and_an_account_one_store,
+    payments::an_event_is_recorded_once_and_processed_once,
+    payments::an_order_has_one_payment_attempt_saved_by_version,
+    payments::unsettled_attempts_are_listed_oldest_first_once_old_and_unleased,
 );
 
 /// Session cases run on each storage adapter and on the Redis session store:

@@ -5,7 +5,13 @@
 use gloo_net::http::Method;
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::{NavigateOptions, hooks::use_navigate};
-use techverse_shared::{AddressView, CartView, OrderView, ShippingMethodView};
+use techverse_shared::{AddressView, CartView, OrderView, PaymentMethod, ShippingMethodView};
+
+/// `GET …/payment-methods`.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct PaymentMethods {
+    methods: Vec<PaymentMethod>,
+}
 
 use crate::{
     api::{self, Failure},
@@ -75,6 +81,21 @@ pub fn CheckoutPage() -> impl IntoView {
                 name.set(customer.name.clone());
             }
         }
+    });
+    // The payment methods the store offers now (card only while its Stripe account can take
+    // charges); the first is chosen unless the buyer picked one.
+    let offered = LocalResource::new(move || async move {
+        let list: Result<PaymentMethods, Failure> = shop.get("/payment-methods").await;
+        if let Ok(list) = &list
+            && let Some(first) = list.methods.first()
+            && !list
+                .methods
+                .iter()
+                .any(|m| m.as_str() == payment.get_untracked())
+        {
+            payment.set(first.as_str().to_owned());
+        }
+        list
     });
     // Methods for the chosen country (re-fetched when it or the cart changes).
     let methods = LocalResource::new(move || {
@@ -301,17 +322,28 @@ pub fn CheckoutPage() -> impl IntoView {
                     </fieldset>
                     <fieldset>
                         <legend>"Payment"</legend>
-                        {[("cash_on_delivery", "Cash on delivery"), ("bank_transfer", "Bank transfer")].into_iter().map(|(value, label)| {
-                            let input_id = format!("pay-{value}");
-                            view! {
-                                <div class="choice">
-                                    <input type="radio" name="payment" id=input_id.clone() value=value
-                                        prop:checked=move || payment.get() == value
-                                        on:change=move |_| payment.set(value.to_owned())/>
-                                    <label for=input_id>{label}</label>
-                                </div>
-                            }
-                        }).collect_view()}
+                        <Suspense fallback=|| view! { <Loading/> }>
+                            {move || offered.get().map(|result| match result {
+                                Ok(list) => list.methods.into_iter().map(|m| {
+                                    let value = m.as_str();
+                                    let label = match m {
+                                        PaymentMethod::CashOnDelivery => "Cash on delivery",
+                                        PaymentMethod::BankTransfer => "Bank transfer",
+                                        PaymentMethod::Card => "Card (paid securely through Stripe on the next page)",
+                                    };
+                                    let input_id = format!("pay-{value}");
+                                    view! {
+                                        <div class="choice">
+                                            <input type="radio" name="payment" id=input_id.clone() value=value
+                                                prop:checked=move || payment.get() == value
+                                                on:change=move |_| payment.set(value.to_owned())/>
+                                            <label for=input_id>{label}</label>
+                                        </div>
+                                    }
+                                }).collect_view().into_any(),
+                                Err(failure) => view! { <ErrorNote failure/> }.into_any(),
+                            })}
+                        </Suspense>
                     </fieldset>
                     <section aria-label="Order summary" class="summary">
                         <h2>"Summary"</h2>

@@ -1,16 +1,131 @@
 //! Order confirmation and status: found with the guest's order token (kept on this device when
-//! the order was placed) or the signed-in customer's account.
+//! the order was placed) or the signed-in customer's account. A card order awaiting payment
+//! shows Stripe's Payment Element; once confirmed, "payment processing" until Stripe's webhook
+//! marks the order paid (the page polls).
 
 use gloo_net::http::Method;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use techverse_shared::{OrderView, PaymentMethod};
+use techverse_shared::{OrderId, OrderStatus, OrderView, PaymentMethod, PaymentStatus};
 
 use crate::{
     pages::cart::TotalsTable,
-    state::{recall, use_shop},
+    state::{Shop, recall, use_shop},
+    stripe,
     widgets::{ErrorNote, Loading, price},
 };
+
+fn order_token(shop: Shop, id: &str) -> Option<String> {
+    recall(&format!("techverse:{}:order:{id}", shop.slug()))
+}
+
+/// The card form of an unpaid card order: Stripe.js with the store's connected account, or a
+/// button that starts payment when it could not be started at checkout.
+#[component]
+fn CardPayment(
+    order: OrderView,
+    processing: RwSignal<bool>,
+    reload: Callback<()>,
+) -> impl IntoView {
+    let shop = use_shop();
+    let error = RwSignal::new(None::<String>);
+    let ready = RwSignal::new(false);
+    let form = StoredValue::new_local(None::<stripe::CardForm>);
+    let id: OrderId = order.id;
+    let ready_payment = order
+        .payment
+        .clone()
+        .and_then(|p| p.client_secret.clone().map(|secret| (p, secret)));
+    let Some((payment, secret)) = ready_payment else {
+        let start = move |_| {
+            leptos::task::spawn_local(async move {
+                let token = order_token(shop, &id.to_string());
+                let headers: Vec<(&str, &str)> = token
+                    .as_deref()
+                    .map(|t| ("X-Order-Token", t))
+                    .into_iter()
+                    .collect();
+                let started: Result<OrderView, _> = shop
+                    .request::<(), OrderView>(
+                        Method::POST,
+                        &format!("/orders/{id}/payment"),
+                        None,
+                        &headers,
+                    )
+                    .await;
+                match started {
+                    Ok(_) => reload.run(()),
+                    Err(failure) => error.set(Some(failure.text())),
+                }
+            });
+        };
+        return view! {
+            <section class="card-payment">
+                <h2>"Pay by card"</h2>
+                <button type="button" data-test="start-payment" on:click=start>"Pay by card"</button>
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </section>
+        }
+        .into_any();
+    };
+    let (js_url, key, account) = (
+        payment.js_url.clone().unwrap_or_default(),
+        payment.publishable_key.clone().unwrap_or_default(),
+        payment.account_id.clone(),
+    );
+    Effect::new(move |_| {
+        let (js_url, key, account, secret) =
+            (js_url.clone(), key.clone(), account.clone(), secret.clone());
+        leptos::task::spawn_local(async move {
+            let mounted = match stripe::load(&js_url).await {
+                Ok(()) => stripe::mount(&key, &account, &secret, "payment-element"),
+                Err(e) => Err(e),
+            };
+            match mounted {
+                Ok(card) => {
+                    form.set_value(Some(card));
+                    ready.set(true);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
+    let pay = move |_| {
+        let Some(card) = form.get_value() else { return };
+        error.set(None);
+        ready.set(false);
+        leptos::task::spawn_local(async move {
+            let here = web_sys::window()
+                .and_then(|w| w.location().href().ok())
+                .unwrap_or_default();
+            match card.confirm(&here).await {
+                Ok(()) => processing.set(true),
+                Err(message) => {
+                    error.set(Some(message));
+                    ready.set(true);
+                }
+            }
+        });
+    };
+    let total = price(&order.totals.total);
+    view! {
+        <section class="card-payment">
+            <h2>"Pay by card"</h2>
+            <div id="payment-element" data-test="payment-element"></div>
+            <button type="button" data-test="pay" prop:disabled=move || !ready.get() on:click=pay>{format!("Pay {total}")}</button>
+            {move || error.get().map(|e| view! { <p class="error" role="alert" data-test="payment-error">{e}</p> })}
+        </section>
+    }
+    .into_any()
+}
+
+/// What the buyer should know about the money, beyond the status line.
+fn payment_note(order: &OrderView) -> Option<&'static str> {
+    (order.payment_method == PaymentMethod::Card
+        && order.payment_status == PaymentStatus::Refunded
+        && order.status == OrderStatus::Expired)
+        .then_some("Your card payment arrived after this order had expired and its items were gone, so it was refunded in full.")
+}
 
 fn status_text(order: &OrderView) -> String {
     let status = order.status.as_str().replace('_', " ");
@@ -33,7 +148,7 @@ pub fn OrderPage() -> impl IntoView {
             if !ready {
                 return None;
             }
-            let token = recall(&format!("techverse:{}:order:{id}", shop.slug()));
+            let token = order_token(shop, &id);
             let headers: Vec<(&str, &str)> = token
                 .as_deref()
                 .map(|t| ("X-Order-Token", t))
@@ -50,6 +165,27 @@ pub fn OrderPage() -> impl IntoView {
             )
         }
     });
+    // After the buyer confirmed a card payment: poll until Stripe's webhook has marked the
+    // order paid (2 s apart, for up to two minutes).
+    let processing = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !processing.get() {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            for _ in 0..60 {
+                gloo_timers::future::sleep(std::time::Duration::from_secs(2)).await;
+                found.refetch();
+                let paid = found.with_untracked(|f| {
+                    matches!(f, Some(Some(Ok(o))) if o.payment_status != PaymentStatus::Pending)
+                });
+                if paid {
+                    break;
+                }
+            }
+        });
+    });
+    let reload = Callback::new(move |()| found.refetch());
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || found.get().map(|result| match result {
@@ -61,9 +197,18 @@ pub fn OrderPage() -> impl IntoView {
                             {placed().then(|| view! { <p class="ok" role="status">"Thank you! Your order has been placed."</p> })}
                             <h1>{format!("Order #{}", order.number)}</h1>
                             <p class="status" data-test="order-status">{status_text(&order)}</p>
+                            {payment_note(&order).map(|note| view! { <p class="note" role="status" data-test="payment-note">{note}</p> })}
+                            {(order.payment_method == PaymentMethod::Card && order.status == OrderStatus::PendingPayment).then(|| {
+                                let order = order.clone();
+                                view! {
+                                    <Show when=move || processing.get() fallback=move || view! { <CardPayment order=order.clone() processing reload/> }>
+                                        <p class="ok" role="status" data-test="payment-processing">"Payment processing… this page updates when your bank confirms it."</p>
+                                    </Show>
+                                }
+                            })}
                             {instructions.map(|text| view! {
                                 <section class="instructions">
-                                    <h2>{match order.payment_method { PaymentMethod::BankTransfer => "How to pay", PaymentMethod::CashOnDelivery => "Payment" }}</h2>
+                                    <h2>{match order.payment_method { PaymentMethod::BankTransfer => "How to pay", PaymentMethod::CashOnDelivery | PaymentMethod::Card => "Payment" }}</h2>
                                     <p>{text}</p>
                                 </section>
                             })}

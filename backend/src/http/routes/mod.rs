@@ -7,6 +7,7 @@ pub mod customers;
 pub mod media;
 pub mod ops;
 pub mod orders_admin;
+pub mod payments;
 pub mod platform;
 pub mod shop;
 pub mod staff;

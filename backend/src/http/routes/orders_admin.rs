@@ -13,7 +13,7 @@ use crate::{
         commerce::CommerceError,
         discounts,
         orders::{self, ListParams, StaffAction},
-        reviews,
+        payments, reviews,
     },
     domain::{discount::DiscountInput, review::Moderation, shipping::SettingsInput},
     http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
@@ -76,7 +76,7 @@ async fn get(
 ) -> Result<HttpResponse, ApiError> {
     staff.require(Permission::OrdersRead)?;
     let order = orders::get(&state.ctx, &staff.store, order_id(&path.1)?).await?;
-    Ok(HttpResponse::Ok().json(order.view(true)))
+    Ok(HttpResponse::Ok().json(payments::order_view(&state.ctx, &order, true).await?))
 }
 
 /// The body of an order action; which fields apply depends on the action.
@@ -92,7 +92,7 @@ struct ActionBody {
     text: Option<String>,
 }
 
-fn action(name: &str, body: ActionBody) -> Result<StaffAction, ApiError> {
+fn action(name: &str, body: ActionBody, key: Option<String>) -> Result<StaffAction, ApiError> {
     let required = |field: &str| {
         let mut errors = crate::domain::validation::ValidationErrors::default();
         errors.add(
@@ -120,6 +120,7 @@ fn action(name: &str, body: ActionBody) -> Result<StaffAction, ApiError> {
             amount: body.amount.ok_or_else(|| required("amount"))?,
             restock: body.restock.unwrap_or_default(),
             reason: body.reason,
+            key,
         },
         "notes" => StaffAction::Note {
             text: body.text.ok_or_else(|| required("text"))?,
@@ -129,6 +130,7 @@ fn action(name: &str, body: ActionBody) -> Result<StaffAction, ApiError> {
 }
 
 async fn act(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     staff: StoreStaff,
     path: web::Path<(String, String, String)>,
@@ -142,7 +144,12 @@ async fn act(
     } else {
         crate::http::json::parse(&body)?
     };
-    let action = action(&path.2, body)?;
+    // Refunds accept an Idempotency-Key (the same key is the same refund).
+    let key = match req.headers().get("idempotency-key") {
+        Some(raw) => Some(crate::app::checkout::parse_key(raw.to_str().ok())?),
+        None => None,
+    };
+    let action = action(&path.2, body, key)?;
     let order = orders::act(
         &state.ctx,
         &staff.store,
@@ -153,7 +160,7 @@ async fn act(
         &action,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(order.view(true)))
+    Ok(HttpResponse::Ok().json(payments::order_view(&state.ctx, &order, true).await?))
 }
 
 async fn list_discounts(

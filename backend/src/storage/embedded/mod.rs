@@ -9,6 +9,7 @@
 mod catalog;
 mod commerce;
 mod identity;
+mod payments;
 mod schema;
 mod stores;
 
@@ -27,8 +28,8 @@ use rusqlite::Connection;
 
 use super::{
     AuditRepository, CatalogRepository, CommerceRepository, CustomerRepository, OutboxRepository,
-    SessionRepository, Storage, StorageError, StorageResult, StoreRepository, TeamRepository,
-    TokenRepository, UserRepository, faults::Faults,
+    PaymentRepository, SessionRepository, Storage, StorageError, StorageResult, StoreRepository,
+    TeamRepository, TokenRepository, UserRepository, faults::Faults,
 };
 
 /// How many read-only connections serve reads.
@@ -232,6 +233,10 @@ impl Storage for EmbeddedStorage {
     }
 
     fn commerce(&self) -> &dyn CommerceRepository {
+        self
+    }
+
+    fn payments(&self) -> &dyn PaymentRepository {
         self
     }
 }

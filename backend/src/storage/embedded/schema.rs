@@ -231,6 +231,32 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE catalog_versions ADD COLUMN stock INTEGER NOT NULL DEFAULT 0;",
     // 8: undeliverable mail stays in the outbox, given up on (never due again).
     "ALTER TABLE outbox ADD COLUMN dead_at INTEGER;",
+    // 9: card payments: connected accounts, provider events, one payment attempt per order.
+    "CREATE TABLE stripe_accounts (
+        store_id    TEXT PRIMARY KEY,
+        account_id  TEXT NOT NULL UNIQUE,
+        doc         TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE payment_events (
+        id            TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        account       TEXT,
+        received_at   INTEGER NOT NULL,
+        processed_at  INTEGER
+    ) STRICT;
+    CREATE TABLE payment_attempts (
+        store_id     TEXT NOT NULL,
+        order_id     TEXT NOT NULL,
+        intent_id    TEXT NOT NULL UNIQUE,
+        unsettled    INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        lease_until  INTEGER NOT NULL,
+        version      INTEGER NOT NULL,
+        doc          TEXT NOT NULL,
+        PRIMARY KEY (store_id, order_id)
+    ) STRICT;
+    CREATE INDEX payment_attempts_unsettled ON payment_attempts (created_at)
+        WHERE unsettled = 1;",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

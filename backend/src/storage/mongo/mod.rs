@@ -7,6 +7,7 @@
 mod catalog;
 mod commerce;
 mod identity;
+mod payments;
 pub mod query;
 mod saga;
 mod stores;
@@ -24,8 +25,8 @@ use mongodb::{
 
 use super::{
     AuditRepository, CatalogRepository, CommerceRepository, CustomerRepository, OutboxRepository,
-    SessionRepository, Storage, StorageError, StorageResult, StoreRepository, TeamRepository,
-    TokenRepository, UserRepository, faults::Faults,
+    PaymentRepository, SessionRepository, Storage, StorageError, StorageResult, StoreRepository,
+    TeamRepository, TokenRepository, UserRepository, faults::Faults,
 };
 
 pub struct MongoStorage {
@@ -174,6 +175,10 @@ impl Storage for MongoStorage {
     }
 
     fn commerce(&self) -> &dyn CommerceRepository {
+        self
+    }
+
+    fn payments(&self) -> &dyn PaymentRepository {
         self
     }
 }

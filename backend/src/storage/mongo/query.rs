@@ -41,6 +41,9 @@ pub const CHECKOUT_SETTINGS: &str = "checkout_settings";
 pub const ORDERS: &str = "orders";
 pub const IDEMPOTENCY_KEYS: &str = "idempotency_keys";
 pub const REVIEWS: &str = "reviews";
+pub const STRIPE_ACCOUNTS: &str = "stripe_accounts";
+pub const PAYMENT_EVENTS: &str = "payment_events";
+pub const PAYMENT_ATTEMPTS: &str = "payment_attempts";
 
 /// Every collection's indexes. The store id is the first key of every compound index on
 /// tenant data, and unique rules are per store.
@@ -182,6 +185,23 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
                 index(
                     "reviews_product",
                     doc! { "store_id": 1, "product_id": 1, "status": 1, "created_at": -1 },
+                ),
+            ],
+        ),
+        (
+            STRIPE_ACCOUNTS,
+            vec![unique_index(
+                "stripe_accounts_account",
+                doc! { "account_id": 1 },
+            )],
+        ),
+        (
+            PAYMENT_ATTEMPTS,
+            vec![
+                unique_index("payment_attempts_intent", doc! { "intent_id": 1 }),
+                index(
+                    "payment_attempts_unsettled",
+                    doc! { "state": 1, "created_at": 1 },
                 ),
             ],
         ),
