@@ -60,6 +60,21 @@ pub enum Command {
     /// Create sample data.
     #[command(subcommand)]
     Seed(SeedCommand),
+    /// Card payments (Stripe).
+    #[command(subcommand)]
+    Payments(PaymentsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PaymentsCommand {
+    /// Check card payments still unsettled after `stripe_reconcile_min_age_secs` against Stripe
+    /// and bring their orders in line (paid, cancelled, late payments refunded). Safe while
+    /// servers run: each payment is leased by whoever checks it.
+    Reconcile {
+        /// Only this store's payments (default: every store's).
+        #[arg(long)]
+        store: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,7 +186,34 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             export_products(settings, &store).await
         }
         Command::Seed(SeedCommand::Demo { products }) => seed_demo(settings, products).await,
+        Command::Payments(PaymentsCommand::Reconcile { store }) => {
+            reconcile_payments(settings, store.as_deref()).await
+        }
     }
+}
+
+async fn reconcile_payments(settings: Settings, store: Option<&str>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let ctx = command_context(settings).await?;
+    let store = match store {
+        Some(slug) => Some(find_store(&ctx, slug).await?.id),
+        None => None,
+    };
+    let done = crate::app::payments::reconcile(&ctx, store, crate::domain::now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ctx.background.close();
+    ctx.background.wait().await;
+    writeln!(
+        std::io::stdout().lock(),
+        "checked {} card payments against Stripe ({} failed, retried next time)",
+        done.checked,
+        done.failed
+    )?;
+    if done.failed > 0 {
+        anyhow::bail!("{} card payments could not be reconciled", done.failed);
+    }
+    Ok(())
 }
 
 /// The storage and use-case context for a one-off command.

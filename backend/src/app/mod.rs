@@ -54,3 +54,29 @@ pub struct Context {
     /// Work done after a request has been answered; shutdown waits for it.
     pub background: tokio_util::task::TaskTracker,
 }
+
+/// Runs `work` every `interval` until `stop` is cancelled; a failed round is logged (as `what`)
+/// and tried again at the next tick. The loop of every background worker.
+pub async fn every<F, Fut, T, E>(
+    interval: std::time::Duration,
+    stop: tokio_util::sync::CancellationToken,
+    what: &'static str,
+    mut work: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            _ = ticker.tick() => {
+                if let Err(error) = work().await {
+                    tracing::warn!(error = %error, "{what} failed; retrying next tick");
+                }
+            }
+        }
+    }
+}

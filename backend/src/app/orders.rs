@@ -390,16 +390,5 @@ pub async fn run_sweeper(
     interval: std::time::Duration,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => break,
-            _ = ticker.tick() => {
-                if let Err(error) = sweep(&ctx, domain::now()).await {
-                    tracing::warn!(error = %error, "order sweep failed; retrying next tick");
-                }
-            }
-        }
-    }
+    super::every(interval, stop, "order sweep", || sweep(&ctx, domain::now())).await;
 }

@@ -73,6 +73,37 @@ async fn event_kinds(c: &CardApp, s: &CardShop) -> Vec<String> {
         .collect()
 }
 
+/// A staff action on one of the shop's orders (`cancel`, …), as the owner.
+async fn staff_act(c: &CardApp, s: &CardShop, id: &str, action: &str) -> reqwest::Response {
+    send(
+        &c.app,
+        Method::POST,
+        &admin(&s.shop.store, &format!("/orders/{id}/{action}")),
+        &s.shop.merchant.access,
+        None,
+    )
+    .await
+}
+
+/// The order as its guest buyer sees it (with the order token).
+async fn buyer_view(c: &CardApp, s: &CardShop, order: &crate::stripe::CardOrder) -> Value {
+    json_of(
+        shopper(
+            &c.app,
+            Method::GET,
+            &format!("/api/v1/stores/{}/orders/{}", s.shop.store, order.id),
+            None,
+            None,
+        )
+        .header("X-Order-Token", &order.token)
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_card_order_is_paid_by_the_signed_webhook_on_the_stores_connected_account() {
     let c = card_app().await;
@@ -85,6 +116,14 @@ async fn a_card_order_is_paid_by_the_signed_webhook_on_the_stores_connected_acco
     assert_eq!(
         methods["methods"],
         json!(["cash_on_delivery", "bank_transfer", "card"])
+    );
+    let audit = s.shop.staff_get(&c.app, "/audit-log").await;
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "payments.stripe_onboarding")
     );
     let status = s.shop.staff_get(&c.app, "/payments/stripe").await;
     assert_eq!(
@@ -132,12 +171,7 @@ async fn a_card_order_is_paid_by_the_signed_webhook_on_the_stores_connected_acco
     );
 
     // The buyer pays; Stripe's signed webhook marks the order paid.
-    c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", order.intent),
-            json!({}),
-        )
-        .await;
+    c.fake.on_intent(&order.intent, "succeed", json!({})).await;
     let staff = staff_order(&c, &s, &order.id).await;
     assert_eq!(staff["status"], "paid");
     assert_eq!(staff["payment_status"], "paid");
@@ -146,21 +180,7 @@ async fn a_card_order_is_paid_by_the_signed_webhook_on_the_stores_connected_acco
     assert!(staff["payment"].get("client_secret").is_none());
     assert_eq!(phone_stock(&c.app, &s.shop).await, (2, 0));
     // The shopper's view: paid, no secret any more.
-    let mine = json_of(
-        shopper(
-            &c.app,
-            Method::GET,
-            &format!("/api/v1/stores/card-shop/orders/{}", order.id),
-            None,
-            None,
-        )
-        .header("X-Order-Token", &order.token)
-        .send()
-        .await
-        .unwrap(),
-        200,
-    )
-    .await;
+    let mine = buyer_view(&c, &s, &order).await;
     assert_eq!(mine["payment_status"], "paid");
     assert!(mine["payment"].get("client_secret").is_none());
     assert!(mine["payment"].get("intent_id").is_none());
@@ -253,12 +273,7 @@ async fn signatures_agree_with_the_stripe_package_both_ways() {
         .control("config", json!({ "drop_webhooks": true }))
         .await;
     let order = card_order(&c, &s, 1, "cross-1").await;
-    c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", order.intent),
-            json!({}),
-        )
-        .await;
+    c.fake.on_intent(&order.intent, "succeed", json!({})).await;
     assert_eq!(
         staff_order(&c, &s, &order.id).await["payment_status"],
         "pending"
@@ -283,12 +298,7 @@ async fn a_redelivered_event_has_one_effect() {
     let c = card_app().await;
     let s = card_shop(&c, "dup-shop").await;
     let order = card_order(&c, &s, 2, "dup-1").await;
-    c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", order.intent),
-            json!({}),
-        )
-        .await;
+    c.fake.on_intent(&order.intent, "succeed", json!({})).await;
     let event = c.fake.events_of("payment_intent.succeeded").await.remove(0);
     let id = event["id"].as_str().unwrap().to_owned();
     for _ in 0..3 {
@@ -316,17 +326,15 @@ async fn a_payment_of_another_amount_or_currency_never_pays_and_flags_the_order(
     let short = card_order(&c, &s, 1, "odd-1").await;
     let total = minor(&short.body["totals"]["total"]);
     c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", short.intent),
+        .on_intent(
+            &short.intent,
+            "succeed",
             json!({ "amount_received": total - 1 }),
         )
         .await;
     let other = card_order(&c, &s, 1, "odd-2").await;
     c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", other.intent),
-            json!({ "currency": "usd" }),
-        )
+        .on_intent(&other.intent, "succeed", json!({ "currency": "usd" }))
         .await;
     for id in [&short.id, &other.id] {
         let order = staff_order(&c, &s, id).await;
@@ -356,16 +364,10 @@ async fn an_event_for_another_stores_order_pays_nothing_in_either_store() {
     // Store A's merchant edits their own PaymentIntent to name store B's order, and pays it.
     let intent_b = c.fake.intent(&b.account, &order_b.intent).await;
     c.fake
-        .control(
-            &format!("payment_intents/{}/metadata", order_a.intent),
-            intent_b["metadata"].clone(),
-        )
+        .on_intent(&order_a.intent, "metadata", intent_b["metadata"].clone())
         .await;
     c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", order_a.intent),
-            json!({}),
-        )
+        .on_intent(&order_a.intent, "succeed", json!({}))
         .await;
     // And a validly signed event from store A's account claims store B's PaymentIntent.
     let mut forged = intent_b.clone();
@@ -398,9 +400,7 @@ async fn pay_while_the_order_expires(c: &CardApp, intent: &str) {
     c.fake
         .control("config", json!({ "hold_webhooks": true }))
         .await;
-    c.fake
-        .control(&format!("payment_intents/{intent}/succeed"), json!({}))
-        .await;
+    c.fake.on_intent(intent, "succeed", json!({})).await;
 }
 
 fn after_deadline() -> jiff::Timestamp {
@@ -468,12 +468,7 @@ async fn a_late_payment_whose_stock_was_sold_is_refunded_in_full() {
     )
     .await;
     // Now the card payment succeeds.
-    c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", order.intent),
-            json!({}),
-        )
-        .await;
+    c.fake.on_intent(&order.intent, "succeed", json!({})).await;
     let refunded = wait_order(&c, &s, &order.id, |o| {
         o["payment_status"] == "refunded" && o["payment"]["status"] == "refunded"
     })
@@ -498,21 +493,7 @@ async fn a_late_payment_whose_stock_was_sold_is_refunded_in_full() {
     // The other buyer's reservation is untouched.
     assert_eq!(phone_stock(&c.app, &s.shop).await, (3, 3));
     // The shopper's page says so.
-    let mine = json_of(
-        shopper(
-            &c.app,
-            Method::GET,
-            &format!("/api/v1/stores/gone-shop/orders/{}", order.id),
-            None,
-            None,
-        )
-        .header("X-Order-Token", &order.token)
-        .send()
-        .await
-        .unwrap(),
-        200,
-    )
-    .await;
+    let mine = buyer_view(&c, &s, &order).await;
     assert_eq!(
         (mine["status"].as_str(), mine["payment_status"].as_str()),
         (Some("expired"), Some("refunded"))
@@ -564,12 +545,7 @@ async fn refunds_apply_once_whether_stripes_answer_or_its_webhook_comes_first() 
     let c = card_app().await;
     let s = card_shop(&c, "refund-shop").await;
     let order = card_order(&c, &s, 1, "refund-1").await;
-    c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", order.intent),
-            json!({}),
-        )
-        .await;
+    c.fake.on_intent(&order.intent, "succeed", json!({})).await;
     let total = minor(&order.body["totals"]["total"]);
     let part = total / 4;
 
@@ -611,18 +587,7 @@ async fn refunds_apply_once_whether_stripes_answer_or_its_webhook_comes_first() 
     assert_eq!(c.fake.events_of("refund.created").await.len(), 2);
     // A paid card order is not cancelled behind Stripe's back; fully refunded it may be.
     assert_eq!(
-        json_of(
-            send(
-                &c.app,
-                Method::POST,
-                &admin("refund-shop", &format!("/orders/{}/cancel", order.id)),
-                &s.shop.merchant.access,
-                None
-            )
-            .await,
-            200
-        )
-        .await["status"],
+        json_of(staff_act(&c, &s, &order.id, "cancel").await, 200).await["status"],
         "cancelled"
     );
 }
@@ -635,12 +600,7 @@ async fn the_reconciler_applies_a_payment_whose_webhook_was_lost() {
         .control("config", json!({ "drop_webhooks": true }))
         .await;
     let order = card_order(&c, &s, 1, "recon-1").await;
-    c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", order.intent),
-            json!({}),
-        )
-        .await;
+    c.fake.on_intent(&order.intent, "succeed", json!({})).await;
     assert_eq!(
         staff_order(&c, &s, &order.id).await["payment_status"],
         "pending"
@@ -668,6 +628,85 @@ async fn the_reconciler_applies_a_payment_whose_webhook_was_lost() {
         .await
         .unwrap();
     assert_eq!(after.checked, 0, "settled attempts are not checked again");
+
+    // The operator's command does the same, beside the running server.
+    let second = card_order(&c, &s, 1, "recon-2").await;
+    c.fake.on_intent(&second.intent, "succeed", json!({})).await;
+    let printed = reconcile_cli(&c, "recon-shop");
+    assert!(printed.contains("checked 1 card payments"), "{printed}");
+    assert_eq!(
+        staff_order(&c, &s, &second.id).await["payment_status"],
+        "paid"
+    );
+}
+
+/// `techverse payments reconcile --store <slug>` on the test app's storage, every payment old
+/// enough.
+fn reconcile_cli(c: &CardApp, store: &str) -> String {
+    use secrecy::ExposeSecret;
+    let settings = &c.app.ctx.settings;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_techverse"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("TECHVERSE_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("TECHVERSE_DATA_DIR", &settings.data_dir)
+        .env(
+            "TECHVERSE_STRIPE_SECRET_KEY",
+            settings.stripe_secret_key.as_ref().unwrap().expose_secret(),
+        )
+        .env("TECHVERSE_STRIPE_API_BASE", &settings.stripe_api_base)
+        .env("TECHVERSE_STRIPE_RECONCILE_MIN_AGE_SECS", "0")
+        .env("TECHVERSE_LOG_LEVEL", "warn");
+    if let Some(uri) = &settings.mongodb_uri {
+        command
+            .env("TECHVERSE_MONGODB_URI", uri.expose_secret())
+            .env("TECHVERSE_MONGODB_DATABASE", &settings.mongodb_database);
+    }
+    let output = command
+        .args(["payments", "reconcile", "--store", store])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn an_unpaid_card_order_that_ends_cancels_its_payment_intent() {
+    let c = card_app().await;
+    let s = card_shop(&c, "cancel-shop").await;
+    let expiring = card_order(&c, &s, 1, "cancel-1").await;
+    let cancelled = card_order(&c, &s, 1, "cancel-2").await;
+    techverse::app::orders::sweep(&c.app.ctx, after_deadline())
+        .await
+        .unwrap();
+    json_of(staff_act(&c, &s, &cancelled.id, "cancel").await, 409).await;
+    // Both expired by the sweep (same deadline); each PaymentIntent is cancelled at Stripe.
+    for order in [&expiring, &cancelled] {
+        let mut status = Value::Null;
+        for _ in 0..100 {
+            status = c.fake.intent(&s.account, &order.intent).await["status"].clone();
+            if status == "canceled" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, "canceled");
+        let seen = wait_order(&c, &s, &order.id, |o| o["payment"]["status"] == "canceled").await;
+        assert_eq!(seen["status"], "expired");
+    }
+    // A pending card order cancelled by staff cancels its PaymentIntent too.
+    let open = card_order(&c, &s, 1, "cancel-3").await;
+    let cancel = json_of(staff_act(&c, &s, &open.id, "cancel").await, 200).await;
+    assert_eq!(cancel["status"], "cancelled");
+    wait_order(&c, &s, &open.id, |o| o["payment"]["status"] == "canceled").await;
+    assert_eq!(phone_stock(&c.app, &s.shop).await, (3, 0));
 }
 
 #[tokio::test]
@@ -737,8 +776,9 @@ async fn a_declined_card_is_noted_and_a_dispute_flags_the_order() {
     let s = card_shop(&c, "decline-shop").await;
     let order = card_order(&c, &s, 1, "decline-1").await;
     c.fake
-        .control(
-            &format!("payment_intents/{}/fail", order.intent),
+        .on_intent(
+            &order.intent,
+            "fail",
             json!({ "message": "Your card has insufficient funds." }),
         )
         .await;
@@ -754,18 +794,8 @@ async fn a_declined_card_is_noted_and_a_dispute_flags_the_order() {
             .unwrap()
             .contains("insufficient funds")
     );
-    c.fake
-        .control(
-            &format!("payment_intents/{}/succeed", order.intent),
-            json!({}),
-        )
-        .await;
-    c.fake
-        .control(
-            &format!("payment_intents/{}/dispute", order.intent),
-            json!({}),
-        )
-        .await;
+    c.fake.on_intent(&order.intent, "succeed", json!({})).await;
+    c.fake.on_intent(&order.intent, "dispute", json!({})).await;
     let disputed = staff_order(&c, &s, &order.id).await;
     assert_eq!(disputed["payment_status"], "paid");
     assert_eq!(disputed["flags"][0]["kind"], "disputed");

@@ -69,6 +69,13 @@ impl StripeFake {
         response.json().await.unwrap()
     }
 
+    /// Acts on a PaymentIntent as its buyer or Stripe would (`succeed`, `fail`, `dispute`,
+    /// `metadata`): the fake sends the signed webhook that follows.
+    pub async fn on_intent(&self, intent: &str, action: &str, body: Value) -> Value {
+        self.control(&format!("payment_intents/{intent}/{action}"), body)
+            .await
+    }
+
     /// Every event the fake made, oldest first.
     pub async fn events(&self) -> Vec<Value> {
         let body: Value = self

@@ -88,16 +88,8 @@ pub async fn run_reconciler(
     interval: std::time::Duration,
     stop: tokio_util::sync::CancellationToken,
 ) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => break,
-            _ = ticker.tick() => {
-                if let Err(error) = reconcile(&ctx, None, domain::now()).await {
-                    tracing::warn!(error = %error, "payment reconciliation failed; retrying next tick");
-                }
-            }
-        }
-    }
+    crate::app::every(interval, stop, "payment reconciliation", || {
+        reconcile(&ctx, None, domain::now())
+    })
+    .await;
 }
