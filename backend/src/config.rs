@@ -577,6 +577,57 @@ mod tests {
     }
 
     #[test]
+    fn the_default_policy_lets_stripe_js_in_only_when_card_payments_are_on() {
+        let plain = Settings::load(None, env(&[])).unwrap();
+        assert_eq!(plain.app_csp(), DEFAULT_APP_CSP);
+        let cards = Settings::load(
+            None,
+            env(&[
+                ("TECHVERSE_STRIPE_SECRET_KEY", "sk_test_x"),
+                ("TECHVERSE_STRIPE_JS_URL", "http://127.0.0.1:9999/v3/"),
+                ("TECHVERSE_STRIPE_WEBHOOK_SECRETS", " whsec_a , ,whsec_b"),
+            ]),
+        )
+        .unwrap();
+        let csp = cards.app_csp();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval' http://127.0.0.1:9999;"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("frame-src http://127.0.0.1:9999 https://hooks.stripe.com;"),
+            "{csp}"
+        );
+        assert!(
+            csp.contains("connect-src 'self' http://127.0.0.1:9999 https://api.stripe.com;"),
+            "{csp}"
+        );
+        assert!(csp.contains("style-src 'self';") && csp.contains("frame-ancestors 'none'"));
+        assert_eq!(cards.stripe_webhook_secrets(), ["whsec_a", "whsec_b"]);
+        let custom = Settings::load(
+            None,
+            env(&[
+                ("TECHVERSE_STRIPE_SECRET_KEY", "sk_test_x"),
+                ("TECHVERSE_CONTENT_SECURITY_POLICY", "default-src 'self'"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            custom.app_csp(),
+            "default-src 'self'",
+            "a custom policy is the operator's"
+        );
+        assert_eq!(
+            origin_of("https://js.stripe.com/v3/"),
+            "https://js.stripe.com"
+        );
+        assert_eq!(
+            origin_of("https://api.stripe.com"),
+            "https://api.stripe.com"
+        );
+    }
+
+    #[test]
     fn secrets_never_appear_in_debug_output() {
         let settings = Settings::load(
             None,
@@ -586,6 +637,8 @@ mod tests {
                     "TECHVERSE_MONGODB_URI",
                     "mongodb://user:pw-very-secret@db/x",
                 ),
+                ("TECHVERSE_STRIPE_SECRET_KEY", "sk_live_very-secret"),
+                ("TECHVERSE_STRIPE_WEBHOOK_SECRETS", "whsec_very-secret"),
             ]),
         )
         .unwrap();
