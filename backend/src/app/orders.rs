@@ -334,13 +334,17 @@ pub struct Sweep {
     pub deleted_carts: u64,
 }
 
+/// Processed payment provider events are remembered this long (Stripe redelivers for 3 days).
+const PAYMENT_EVENT_DAYS: i64 = 30;
+
 /// Follow-up work of an order change is left alone this long before the sweeper finishes it,
 /// so it never races the request still doing it.
 const PENDING_GRACE_SECS: i64 = 60;
 
 /// Expires unpaid orders past their deadline (releasing their stock) and deletes expired
-/// carts and day-old idempotency keys. Safe with several instances: an order is expired by
-/// whoever saves it first at its version; the others find it changed and skip it.
+/// carts, day-old idempotency keys and month-old processed payment events. Safe with several
+/// instances: an order is expired by whoever saves it first at its version; the others find it
+/// changed and skip it.
 pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError> {
     let repo = ctx.storage.commerce();
     let mut result = Sweep::default();
@@ -380,6 +384,10 @@ pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError
         .await?;
     result.deleted_carts = repo.delete_expired_carts(now).await?;
     repo.delete_idempotency_keys(now - SignedDuration::from_hours(24))
+        .await?;
+    ctx.storage
+        .payments()
+        .delete_processed_events(now - SignedDuration::from_hours(24 * PAYMENT_EVENT_DAYS))
         .await?;
     Ok(result)
 }

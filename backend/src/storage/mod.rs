@@ -557,6 +557,9 @@ pub trait PaymentRepository: Send + Sync {
     /// Records a verified event by id (once: a redelivery finds the first record).
     async fn record_event(&self, event: &ProviderEvent) -> StorageResult<EventRecord>;
     async fn mark_event_processed(&self, id: &str, at: Timestamp) -> StorageResult<()>;
+    /// Forgets events processed before `before` (Stripe redelivers for 3 days at most);
+    /// returns how many.
+    async fn delete_processed_events(&self, before: Timestamp) -> StorageResult<u64>;
 
     /// A second attempt for the order is `Conflict("payment_attempts.order")`; an intent id
     /// already recorded is `Conflict("payment_attempts.intent")`.

@@ -106,6 +106,23 @@ pub async fn an_event_is_recorded_once_and_processed_once(h: &Harness) {
         ..event
     };
     assert_eq!(repo.record_event(&other).await.unwrap(), EventRecord::New);
+    // Retention forgets processed events only, and only the old ones.
+    assert_eq!(repo.delete_processed_events(at(5)).await.unwrap(), 0);
+    assert_eq!(repo.delete_processed_events(at(6)).await.unwrap(), 1);
+    assert_eq!(
+        repo.record_event(&other).await.unwrap(),
+        EventRecord::Unprocessed
+    );
+    let first_again = ProviderEvent {
+        id: "evt_1".to_owned(),
+        kind: "payment_intent.succeeded".to_owned(),
+        account: None,
+        received_at: at(10),
+    };
+    assert_eq!(
+        repo.record_event(&first_again).await.unwrap(),
+        EventRecord::New
+    );
 }
 
 pub async fn an_order_has_one_payment_attempt_saved_by_version(h: &Harness) {

@@ -92,6 +92,17 @@ impl PaymentRepository for EmbeddedStorage {
         .map(drop)
     }
 
+    async fn delete_processed_events(&self, before: Timestamp) -> StorageResult<u64> {
+        let deleted = self
+            .write(
+                "DELETE FROM payment_events WHERE processed_at IS NOT NULL AND processed_at < ?1",
+                [before.as_millisecond()],
+                "payment_events.id",
+            )
+            .await?;
+        Ok(u64::try_from(deleted).unwrap_or(0))
+    }
+
     async fn insert_attempt(&self, attempt: &PaymentAttempt) -> StorageResult<()> {
         let doc = to_json(attempt)?;
         let attempt = attempt.clone();

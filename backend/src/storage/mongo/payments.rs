@@ -100,6 +100,14 @@ impl PaymentRepository for MongoStorage {
             .map_err(unavailable)
     }
 
+    async fn delete_processed_events(&self, before: Timestamp) -> StorageResult<u64> {
+        self.collection(query::PAYMENT_EVENTS)
+            .delete_many(doc! { "processed_at": { "$gt": 0_i64, "$lt": before.as_millisecond() } })
+            .await
+            .map(|result| result.deleted_count)
+            .map_err(unavailable)
+    }
+
     async fn insert_attempt(&self, attempt: &PaymentAttempt) -> StorageResult<()> {
         let document = to_document(&attempt.order_id.to_string(), attempt, doc! {})?;
         match self
