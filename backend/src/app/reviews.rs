@@ -11,6 +11,7 @@ use crate::{
         self,
         account::Customer,
         catalog::Product,
+        events::StoreEvent,
         review::{self, Author, Moderation, Review, ReviewInput},
         store::Store,
     },
@@ -86,7 +87,21 @@ pub async fn write(
         .insert_review(store.id, &review)
         .await
     {
-        Ok(()) => Ok(review.view(true)),
+        Ok(()) => {
+            let event = StoreEvent::new(
+                store.id,
+                "review.created",
+                json!({
+                    "review_id": review.id,
+                    "product_id": review.product_id,
+                    "rating": review.rating,
+                    "verified_purchase": review.verified_purchase,
+                }),
+                review.created_at,
+            );
+            ctx.storage.catalog().append_event(store.id, &event).await?;
+            Ok(review.view(true))
+        }
         Err(StorageError::Conflict(_)) => Err(CommerceError::AlreadyReviewed),
         Err(other) => Err(other.into()),
     }

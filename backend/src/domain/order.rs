@@ -487,6 +487,10 @@ impl Order {
         effects.moves = self.moves(StockOp::Release, |line| line.quantity);
         effects.returned_discount = self.discount_use();
         self.holds_stock = false;
+        effects.events.push((
+            "order.expired",
+            json!({ "order_id": self.id, "number": self.number, "payment_method": self.payment_method }),
+        ));
         Ok(effects)
     }
 
@@ -546,6 +550,15 @@ impl Order {
         }
         // A cancelled order did not use its code: the use counts for someone else again.
         effects.returned_discount = self.discount_use();
+        effects.events.push((
+            "order.cancelled",
+            json!({
+                "order_id": self.id,
+                "number": self.number,
+                "reason": reason,
+                "refunded": self.money(self.refunded),
+            }),
+        ));
         Ok(effects)
     }
 
@@ -616,6 +629,23 @@ impl Order {
         if target != self.status {
             self.move_status(target, actor, at, None, &mut effects)?;
         }
+        let fulfilment = self.fulfilments.last().map(|f| {
+            json!({
+                "fulfilment_id": f.id,
+                "lines": f.lines,
+                "carrier": f.carrier,
+                "tracking_number": f.tracking_number,
+            })
+        });
+        effects.events.push((
+            "order.fulfilled",
+            json!({
+                "order_id": self.id,
+                "number": self.number,
+                "status": self.status,
+                "fulfilment": fulfilment,
+            }),
+        ));
         Ok(effects)
     }
 
@@ -623,6 +653,21 @@ impl Order {
     pub fn ship(&mut self, actor: OrderActor, at: Timestamp) -> Result<Effects, OrderError> {
         let mut effects = Effects::default();
         self.move_status(OrderStatus::Shipped, actor, at, None, &mut effects)?;
+        // The tracking the buyer needs: the latest fulfilment that has some.
+        let tracked = self
+            .fulfilments
+            .iter()
+            .rev()
+            .find(|f| f.tracking_number.is_some() || f.carrier.is_some());
+        effects.events.push((
+            "order.shipped",
+            json!({
+                "order_id": self.id,
+                "number": self.number,
+                "carrier": tracked.and_then(|f| f.carrier.clone()),
+                "tracking_number": tracked.and_then(|f| f.tracking_number.clone()),
+            }),
+        ));
         Ok(effects)
     }
 
@@ -630,6 +675,10 @@ impl Order {
     pub fn deliver(&mut self, actor: OrderActor, at: Timestamp) -> Result<Effects, OrderError> {
         let mut effects = Effects::default();
         self.move_status(OrderStatus::Delivered, actor, at, None, &mut effects)?;
+        effects.events.push((
+            "order.delivered",
+            json!({ "order_id": self.id, "number": self.number }),
+        ));
         Ok(effects)
     }
 
@@ -1444,6 +1493,65 @@ pub mod tests {
         assert_eq!(other.refundable(), 0);
         assert!(other.drop_refund_request(held.id));
         assert_eq!(other.refundable(), other.total);
+    }
+
+    fn kinds(effects: &Effects) -> Vec<&'static str> {
+        effects.events.iter().map(|(kind, _)| *kind).collect()
+    }
+
+    #[test]
+    fn each_step_of_an_orders_life_records_its_own_event() {
+        let mut order = sample(&[(1_000, 2, true)]);
+        order.token_hash = "the-order-token-hash".to_owned();
+        assert_eq!(
+            kinds(&order.mark_paid(STAFF, at(1), None).unwrap()),
+            ["order.paid", "order.status_changed"]
+        );
+        let line = FulfilledLine {
+            line_id: order.lines[0].id,
+            quantity: 2,
+        };
+        let fulfilled = order
+            .fulfil(
+                FulfilmentId::from_uuid(uuid::Uuid::now_v7()),
+                &[line],
+                Some("DHL"),
+                Some("JD0001"),
+                STAFF,
+                at(2),
+            )
+            .unwrap();
+        assert_eq!(
+            kinds(&fulfilled),
+            ["order.status_changed", "order.fulfilled"]
+        );
+        let shipped = order.ship(STAFF, at(3)).unwrap();
+        assert_eq!(kinds(&shipped), ["order.status_changed", "order.shipped"]);
+        assert_eq!(shipped.events[1].1["carrier"], "DHL");
+        assert_eq!(shipped.events[1].1["tracking_number"], "JD0001");
+        assert_eq!(
+            kinds(&order.deliver(STAFF, at(4)).unwrap()),
+            ["order.status_changed", "order.delivered"]
+        );
+        let mut unpaid = sample(&[(1_000, 1, true)]);
+        let cancelled = unpaid.clone().cancel(STAFF, at(1), Some("asked")).unwrap();
+        assert_eq!(
+            kinds(&cancelled),
+            ["order.status_changed", "order.cancelled"]
+        );
+        assert_eq!(cancelled.events[1].1["reason"], "asked");
+        let due = unpaid.pay_by.unwrap();
+        assert_eq!(
+            kinds(&unpaid.expire(due).unwrap()),
+            ["order.status_changed", "order.expired"]
+        );
+        // No event carries the order's secret token hash.
+        let all = [fulfilled, shipped, cancelled];
+        assert!(
+            all.iter()
+                .flat_map(|e| &e.events)
+                .all(|(_, p)| !p.to_string().contains(&order.token_hash))
+        );
     }
 
     #[test]

@@ -602,6 +602,19 @@ async fn reviews_are_verified_by_a_paid_order_and_public_only_once_approved() {
             .iter()
             .any(|a| a == "review.moderated")
     );
+    let log = s.staff_get(&app, "/events?limit=100").await;
+    let created: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "review.created")
+        .collect();
+    assert!(!created.is_empty(), "{log}");
+    assert!(
+        created
+            .iter()
+            .any(|e| e["payload"]["review_id"] == ada_review["id"])
+    );
 }
 
 /// A guest (`email`) orders one case with `code`; returns the order's answer.
@@ -771,4 +784,104 @@ async fn the_event_log_shows_each_member_only_what_their_permissions_cover() {
     )
     .await;
     assert_error(team, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn each_step_of_an_order_is_a_numbered_event_with_what_consumers_need() {
+    let app = spawn_app().await;
+    let s = shop(&app, "steps-shop").await;
+    let owner = s.merchant.access.clone();
+    let id = order_phones(&app, &s, 1, "steps").await;
+    let paid = json_of(act(&app, &s, &owner, &id, "mark-paid", None).await, 200).await;
+    let line = paid["lines"][0]["id"].as_str().unwrap().to_owned();
+    let body = json!({ "lines": [{ "line_id": line, "quantity": 1 }], "carrier": "GIG Logistics", "tracking_number": "GIG-42" });
+    json_of(
+        act(&app, &s, &owner, &id, "fulfilments", Some(body)).await,
+        200,
+    )
+    .await;
+    json_of(act(&app, &s, &owner, &id, "ship", None).await, 200).await;
+    json_of(act(&app, &s, &owner, &id, "deliver", None).await, 200).await;
+    let other = order_phones(&app, &s, 1, "steps-2").await;
+    json_of(
+        act(
+            &app,
+            &s,
+            &owner,
+            &other,
+            "cancel",
+            Some(json!({ "reason": "changed mind" })),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let log = json_of(
+        send(
+            &app,
+            Method::GET,
+            &admin(&s.store, "/events?limit=100"),
+            &owner,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    let items = log["items"].as_array().unwrap();
+    let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "numbered in order: {seqs:?}"
+    );
+    let of = |kind: &str| {
+        items
+            .iter()
+            .find(|e| e["kind"] == kind)
+            .unwrap_or_else(|| panic!("{kind} in {log}"))
+            .clone()
+    };
+    for kind in [
+        "order.created",
+        "order.paid",
+        "order.fulfilled",
+        "order.delivered",
+    ] {
+        assert_eq!(of(kind)["payload"]["order_id"], id.as_str(), "{kind}");
+    }
+    let shipped = of("order.shipped");
+    assert_eq!(shipped["payload"]["carrier"], "GIG Logistics");
+    assert_eq!(shipped["payload"]["tracking_number"], "GIG-42");
+    let cancelled = of("order.cancelled");
+    assert_eq!(cancelled["payload"]["order_id"], other.as_str());
+    assert_eq!(cancelled["payload"]["reason"], "changed mind");
+    // Expiry is an event of its own too.
+    let third = order_phones(&app, &s, 1, "steps-3").await;
+    techverse::app::orders::sweep(
+        &app.ctx,
+        techverse::domain::now() + jiff::SignedDuration::from_mins(16),
+    )
+    .await
+    .unwrap();
+    let log = json_of(
+        send(
+            &app,
+            Method::GET,
+            &admin(&s.store, "/events?limit=100"),
+            &owner,
+            None,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(
+        log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "order.expired" && e["payload"]["order_id"] == third.as_str())
+    );
+    // No event carries an order's token.
+    assert!(!log.to_string().contains("token"), "{log}");
 }
