@@ -816,18 +816,7 @@ async fn each_step_of_an_order_is_a_numbered_event_with_what_consumers_need() {
         200,
     )
     .await;
-    let log = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, "/events?limit=100"),
-            &owner,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let log = s.staff_get(&app, "/events?limit=100").await;
     let items = log["items"].as_array().unwrap();
     let seqs: Vec<i64> = items.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert!(
@@ -863,18 +852,7 @@ async fn each_step_of_an_order_is_a_numbered_event_with_what_consumers_need() {
     )
     .await
     .unwrap();
-    let log = json_of(
-        send(
-            &app,
-            Method::GET,
-            &admin(&s.store, "/events?limit=100"),
-            &owner,
-            None,
-        )
-        .await,
-        200,
-    )
-    .await;
+    let log = s.staff_get(&app, "/events?limit=100").await;
     assert!(
         log["items"]
             .as_array()
