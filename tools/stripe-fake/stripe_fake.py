@@ -498,6 +498,12 @@ class Handler(BaseHTTPRequestHandler):
             account["requirements"] = requirements([])
             emit("account.updated", account, account["id"])
             return account
+        if parts[:2] == ["_test", "refunds"] and len(parts) == 4 and parts[3] == "fail":
+            refund = STATE["refunds"][parts[2]]
+            refund["status"] = "failed"
+            refund["failure_reason"] = data.get("reason", "expired_or_canceled_card")
+            emit("refund.updated", refund, STATE["intents"][refund["payment_intent"]]["_account"])
+            return refund
         if parts[:2] == ["_test", "payment_intents"] and len(parts) == 4:
             intent = STATE["intents"][parts[2]]
             if parts[3] == "succeed":

@@ -585,6 +585,19 @@ async fn refunds_apply_once_whether_stripes_answer_or_its_webhook_comes_first() 
         .collect();
     assert_eq!(ids.len(), 2, "each Stripe refund once: {refunds:?}");
     assert_eq!(c.fake.events_of("refund.created").await.len(), 2);
+    // Should the bank refuse a refund already booked, the order is flagged for staff.
+    let failed = ids.iter().next().unwrap().to_string();
+    c.fake
+        .control(&format!("refunds/{failed}/fail"), json!({}))
+        .await;
+    let flagged = staff_order(&c, &s, &order.id).await;
+    assert_eq!(flagged["flags"][0]["kind"], "payment_mismatch");
+    assert!(
+        flagged["flags"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&failed)
+    );
     // A paid card order is not cancelled behind Stripe's back; fully refunded it may be.
     assert_eq!(
         json_of(staff_act(&c, &s, &order.id, "cancel").await, 200).await["status"],

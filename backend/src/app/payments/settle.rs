@@ -299,15 +299,7 @@ pub(super) async fn apply_refund(
         .get("techverse_refund_id")
         .and_then(|raw| raw.parse::<RefundId>().ok());
     if !done {
-        // Failed or cancelled: a pending request no longer counts against the order.
-        return match ours {
-            Some(id) => update_order(ctx, attempt.store_id, attempt.order_id, |order| {
-                Ok(order.drop_refund_request(id).then(Effects::default))
-            })
-            .await
-            .map(drop),
-            None => Ok(()),
-        };
+        return refund_not_made(ctx, &attempt, refund, ours).await;
     }
     let Some(amount) = from_stripe_amount(refund.amount, attempt.currency) else {
         let problem = format!(
@@ -326,6 +318,35 @@ pub(super) async fn apply_refund(
                 Ok((!effects.events.is_empty()).then_some(effects))
             }
         }
+    })
+    .await
+    .map(drop)
+}
+
+/// A refund Stripe reports failed or cancelled: a pending request no longer counts against
+/// the order; one already booked as made (Stripe answered `succeeded`, then the bank refused
+/// it) flags the order, since the money did not go back after all.
+async fn refund_not_made(
+    ctx: &Context,
+    attempt: &PaymentAttempt,
+    refund: &RefundState,
+    ours: Option<RefundId>,
+) -> Result<(), CommerceError> {
+    update_order(ctx, attempt.store_id, attempt.order_id, |order| {
+        let booked = order
+            .refunds
+            .iter()
+            .any(|r| r.provider_refund_id.as_deref() == Some(refund.id.as_str()));
+        if booked {
+            let problem = format!(
+                "refund {} was booked but Stripe now reports it {}: the money did not go back",
+                refund.id, refund.status
+            );
+            let effects = order.flag(FlagKind::PaymentMismatch, problem, domain::now());
+            return Ok((!effects.events.is_empty()).then_some(effects));
+        }
+        let dropped = ours.is_some_and(|id| order.drop_refund_request(id));
+        Ok(dropped.then(Effects::default))
     })
     .await
     .map(drop)
