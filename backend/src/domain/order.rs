@@ -692,16 +692,23 @@ impl Order {
         actor: OrderActor,
         at: Timestamp,
     ) -> Result<Effects, OrderError> {
-        if !matches!(
+        self.check_paid()?;
+        self.apply_refund(id, amount, restock, reason, actor, at)
+    }
+
+    /// Refunds need money taken: paid or partly refunded.
+    fn check_paid(&self) -> Result<(), OrderError> {
+        if matches!(
             self.payment_status,
             PaymentStatus::Paid | PaymentStatus::PartiallyRefunded
         ) {
-            return Err(invalid_payment(
+            Ok(())
+        } else {
+            Err(invalid_payment(
                 self.payment_status,
                 PaymentStatus::Refunded,
-            ));
+            ))
         }
-        self.apply_refund(id, amount, restock, reason, actor, at)
     }
 
     /// What can still be refunded once the pending card refunds go through.
@@ -851,15 +858,7 @@ impl Order {
                 return Ok(RefundRequestOutcome::Done);
             }
         }
-        if !matches!(
-            self.payment_status,
-            PaymentStatus::Paid | PaymentStatus::PartiallyRefunded
-        ) {
-            return Err(invalid_payment(
-                self.payment_status,
-                PaymentStatus::Refunded,
-            ));
-        }
+        self.check_paid()?;
         let (_, reason) =
             self.check_refund(pending.amount, &pending.restock, pending.reason.as_deref())?;
         let pending = PendingRefund { reason, ..pending };
@@ -1008,14 +1007,15 @@ impl Order {
         })
     }
 
-    /// Flags the order for staff review (once per kind and detail), with its event.
-    pub fn flag(&mut self, kind: FlagKind, detail: String, at: Timestamp) -> Effects {
+    /// Flags the order for staff review, with its event; `None` when it carries this flag
+    /// (kind and detail) already.
+    pub fn flag(&mut self, kind: FlagKind, detail: String, at: Timestamp) -> Option<Effects> {
         if self
             .flags
             .iter()
             .any(|f| f.kind == kind.as_str() && f.detail == detail)
         {
-            return Effects::default();
+            return None;
         }
         self.flags.push(OrderFlag {
             kind: kind.as_str().to_owned(),
@@ -1023,13 +1023,13 @@ impl Order {
             at,
         });
         self.updated_at = at;
-        Effects {
+        Some(Effects {
             events: vec![(
                 kind.event(),
                 json!({ "order_id": self.id, "number": self.number, "detail": detail }),
             )],
             ..Effects::default()
-        }
+        })
     }
 
     pub fn add_note(
@@ -1557,21 +1557,19 @@ pub mod tests {
     #[test]
     fn a_flag_is_raised_once_per_kind_and_detail() {
         let mut order = sample(&[(1_000, 1, true)]);
-        let first = order.flag(FlagKind::Disputed, "dp_1".to_owned(), at(1));
+        let first = order
+            .flag(FlagKind::Disputed, "dp_1".to_owned(), at(1))
+            .unwrap();
         assert_eq!(first.events[0].0, "order.disputed");
         assert!(
             order
                 .flag(FlagKind::Disputed, "dp_1".to_owned(), at(2))
-                .events
-                .is_empty()
+                .is_none()
         );
-        assert_eq!(
-            order
-                .flag(FlagKind::PaymentMismatch, "x".to_owned(), at(3))
-                .events[0]
-                .0,
-            "order.payment_mismatch"
-        );
+        let other = order
+            .flag(FlagKind::PaymentMismatch, "x".to_owned(), at(3))
+            .unwrap();
+        assert_eq!(other.events[0].0, "order.payment_mismatch");
         assert_eq!(order.flags.len(), 2);
     }
 

@@ -8,6 +8,7 @@ use std::{collections::HashMap, str::FromStr, time::Duration};
 use async_trait::async_trait;
 use stripe::{AccountId, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_connect::{
+    Account,
     account::{CreateAccount, CreateAccountType, RetrieveAccount},
     account_link::{CreateAccountLink, CreateAccountLinkType},
 };
@@ -81,7 +82,7 @@ fn error(error: StripeError) -> GatewayError {
     }
 }
 
-fn account_state(account: &stripe_shared_account::Account) -> AccountState {
+fn account_state(account: &Account) -> AccountState {
     AccountState {
         id: account.id.as_str().to_owned(),
         charges_enabled: account.charges_enabled.unwrap_or(false),
@@ -92,11 +93,6 @@ fn account_state(account: &stripe_shared_account::Account) -> AccountState {
             .and_then(|r| r.currently_due.clone())
             .unwrap_or_default(),
     }
-}
-
-/// The account type lives in `stripe_shared`, re-exported by `stripe_connect`.
-mod stripe_shared_account {
-    pub use stripe_connect::Account;
 }
 
 fn intent(intent: PaymentIntent) -> Intent {

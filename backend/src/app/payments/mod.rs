@@ -44,15 +44,15 @@ fn gateway_error(error: GatewayError) -> CommerceError {
     }
 }
 
-/// Changes an order through `change` (which returns the effects to save, or `None` when there
-/// is nothing to do), saved at the order's version and retried when someone saved first.
-/// Returns the saved order, or `None` when nothing changed.
+/// Changes an order through `change` (which returns the effects to save, or `None`, leaving
+/// the order untouched, when there is nothing to do), saved at the order's version and retried
+/// when someone saved first. Returns the order as it stands: saved, or as read.
 async fn update_order<F>(
     ctx: &Context,
     store: StoreId,
     id: OrderId,
     mut change: F,
-) -> Result<Option<Order>, CommerceError>
+) -> Result<Order, CommerceError>
 where
     F: FnMut(&mut Order) -> Result<Option<Effects>, CommerceError> + Send,
 {
@@ -63,7 +63,7 @@ where
             .await?
             .ok_or(CommerceError::OrderNotFound)?;
         let Some(effects) = change(&mut order)? else {
-            return Ok(None);
+            return Ok(order);
         };
         let events = orders::events(store, &effects, domain::now());
         if repo
@@ -71,7 +71,7 @@ where
             .await?
         {
             order.version += 1;
-            return Ok(Some(order));
+            return Ok(order);
         }
     }
     Err(CommerceError::Stale)

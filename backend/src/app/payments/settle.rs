@@ -110,8 +110,7 @@ async fn flag(
     detail: String,
 ) -> Result<(), CommerceError> {
     update_order(ctx, attempt.store_id, attempt.order_id, |order| {
-        let effects = order.flag(kind, detail.clone(), domain::now());
-        Ok((!effects.events.is_empty()).then_some(effects))
+        Ok(order.flag(kind, detail.clone(), domain::now()))
     })
     .await
     .map(drop)
@@ -159,15 +158,7 @@ async fn take_payment(
         })
         .await;
         match paid {
-            Ok(Some(order)) => return Ok(order),
-            Ok(None) => {
-                return ctx
-                    .storage
-                    .commerce()
-                    .order(attempt.store_id, attempt.order_id)
-                    .await?
-                    .ok_or(CommerceError::OrderNotFound);
-            }
+            Ok(order) => return Ok(order),
             Err(CommerceError::Storage(StorageError::Conflict("stock.reserve"))) if tries < 5 => {
                 tries += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -314,8 +305,7 @@ pub(super) async fn apply_refund(
             Ok(effects) => Ok(effects),
             Err(error) => {
                 let problem = format!("refund {}: {error}", refund.id);
-                let effects = order.flag(FlagKind::PaymentMismatch, problem, now);
-                Ok((!effects.events.is_empty()).then_some(effects))
+                Ok(order.flag(FlagKind::PaymentMismatch, problem, now))
             }
         }
     })
@@ -342,8 +332,7 @@ async fn refund_not_made(
                 "refund {} was booked but Stripe now reports it {}: the money did not go back",
                 refund.id, refund.status
             );
-            let effects = order.flag(FlagKind::PaymentMismatch, problem, domain::now());
-            return Ok((!effects.events.is_empty()).then_some(effects));
+            return Ok(order.flag(FlagKind::PaymentMismatch, problem, domain::now()));
         }
         let dropped = ours.is_some_and(|id| order.drop_refund_request(id));
         Ok(dropped.then(Effects::default))
