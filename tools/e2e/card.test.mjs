@@ -8,35 +8,18 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, "..", "..");
-const shots = join(here, "screenshots");
-const bin = process.env.TECHVERSE_BIN;
-assert.ok(bin, "TECHVERSE_BIN must name the techverse binary");
+import {
+  repo, freePort, serverEnv, seedDemo, serve, launchChromium, clearShots, newTab,
+} from "./harness.mjs";
 
 let server, fake, fakeUrl, browser, base, data, owner, access;
 const secret = `whsec_${randomBytes(16).toString("hex")}`;
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => ok(port));
-    });
-    probe.on("error", fail);
-  });
-}
 
 function startFake() {
   const python = process.env.TECHVERSE_TEST_PYTHON || "python3";
@@ -64,23 +47,13 @@ async function control(path, body = {}) {
 }
 
 function env(port) {
-  return {
-    ...process.env,
-    TECHVERSE_DATA_DIR: data,
-    TECHVERSE_LISTEN_ADDR: `127.0.0.1:${port}`,
-    TECHVERSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    TECHVERSE_STATIC_DIR: join(repo, "frontend", "dist"),
-    TECHVERSE_LOG_LEVEL: "warn",
-    TECHVERSE_ARGON2_MEMORY_KIB: "1024",
-    TECHVERSE_ARGON2_ITERATIONS: "1",
-    TECHVERSE_RATE_LIMIT_IP_PER_MINUTE: "100000",
-    TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE: "100000",
+  return serverEnv(data, port, {
     TECHVERSE_STRIPE_SECRET_KEY: "sk_test_e2e",
     TECHVERSE_STRIPE_PUBLISHABLE_KEY: "pk_test_e2e",
     TECHVERSE_STRIPE_WEBHOOK_SECRETS: secret,
     TECHVERSE_STRIPE_API_BASE: fakeUrl,
     TECHVERSE_STRIPE_JS_URL: `${fakeUrl}/v3/`,
-  };
+  });
 }
 
 async function staff(method, path, body) {
@@ -94,23 +67,12 @@ async function staff(method, path, body) {
 }
 
 before(async () => {
-  mkdirSync(shots, { recursive: true });
+  clearShots(["card"]);
   data = mkdtempSync(join(tmpdir(), "techverse-e2e-card-"));
   fakeUrl = await startFake();
   const port = await freePort();
-  const seeded = execFileSync(bin, ["seed", "demo"], { env: env(port), encoding: "utf8" });
-  owner = {
-    email: seeded.match(/owner: (\S+)/)[1],
-    password: seeded.match(/password: (\S+)/)[1],
-  };
-  server = spawn(bin, ["serve"], { env: env(port), stdio: ["ignore", "inherit", "inherit"] });
-  base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${base}/ready`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  owner = seedDemo(env(port));
+  ({ child: server, url: base } = await serve(env(port), port));
   await control("config", { webhook_url: `${base}/api/v1/payments/stripe/webhook`, webhook_secret: secret });
   const login = await fetch(`${base}/api/v1/auth/login`, {
     method: "POST",
@@ -121,10 +83,7 @@ before(async () => {
   // The merchant connects Stripe; Stripe reports the account ready (account.updated).
   const onboarding = await staff("POST", "/payments/stripe/onboarding");
   await control(`accounts/${onboarding.account_id}/enable`);
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -135,12 +94,7 @@ after(async () => {
 });
 
 test("a shopper pays by card through Stripe.js and the webhook marks the order paid", async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const tab = await context.newPage();
-  const errors = [];
-  tab.on("pageerror", (e) => errors.push(String(e)));
-  tab.on("console", (m) => m.text().includes("Content Security Policy") && errors.push(m.text()));
-  const shot = (step) => tab.screenshot({ path: join(shots, `card-${step}.png`), fullPage: true });
+  const tab = await newTab(browser, "card");
   const cardRequests = [];
   tab.on("request", (r) => r.postData()?.includes("4242") && cardRequests.push(new URL(r.url()).origin));
 
@@ -158,7 +112,7 @@ test("a shopper pays by card through Stripe.js and the webhook marks the order p
   await tab.locator("input[name=shipping]").first().check();
   await tab.locator("#pay-card").check();
   await tab.locator("[data-test=totals]").waitFor();
-  await shot("01-checkout");
+  await tab.shot("01-checkout");
   await tab.locator("[data-test=place-order]").click();
   await tab.waitForURL(/\/s\/demo\/orders\//);
 
@@ -169,13 +123,13 @@ test("a shopper pays by card through Stripe.js and the webhook marks the order p
   await card.fill("4000 0000 0000 0002");
   await tab.locator("[data-test=pay]").click();
   await tab.locator("[data-test=payment-error]", { hasText: "declined" }).waitFor();
-  await shot("02-declined");
+  await tab.shot("02-declined");
   await card.fill("4242 4242 4242 4242");
   await tab.locator("[data-test=pay]:not([disabled])").click();
   await tab.locator("[data-test=payment-processing]").waitFor();
-  await shot("03-processing");
+  await tab.shot("03-processing");
   await tab.locator("[data-test=order-status]", { hasText: "payment paid" }).waitFor({ timeout: 30_000 });
-  await shot("04-paid");
+  await tab.shot("04-paid");
 
   const orderId = tab.url().match(/orders\/([0-9a-f-]{36})/)[1];
   const order = await staff("GET", `/orders/${orderId}`);
@@ -186,5 +140,5 @@ test("a shopper pays by card through Stripe.js and the webhook marks the order p
   assert.ok(order.notes.some((n) => n.text.includes("declined")), "the declined try is in the history");
   // The card number went to Stripe's origin only.
   assert.deepEqual([...new Set(cardRequests)], [new URL(fakeUrl).origin]);
-  assert.deepEqual(errors, []);
+  assert.deepEqual(tab.errors, []);
 });

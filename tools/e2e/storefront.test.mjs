@@ -6,71 +6,26 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, "..", "..");
-const shots = join(here, "screenshots");
-const bin = process.env.TECHVERSE_BIN;
-assert.ok(bin, "TECHVERSE_BIN must name the techverse binary");
+import { join } from "node:path";
+import {
+  shots, freePort, serverEnv, seedDemo, serve, launchChromium, clearShots, newTab,
+} from "./harness.mjs";
 
 let server, browser, base, data, owner;
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const probe = createServer();
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address();
-      probe.close(() => ok(port));
-    });
-    probe.on("error", fail);
-  });
-}
-
 function env(port) {
-  return {
-    ...process.env,
-    TECHVERSE_DATA_DIR: data,
-    TECHVERSE_LISTEN_ADDR: `127.0.0.1:${port}`,
-    TECHVERSE_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    TECHVERSE_STATIC_DIR: join(repo, "frontend", "dist"),
-    TECHVERSE_LOG_LEVEL: "warn",
-    TECHVERSE_ARGON2_MEMORY_KIB: "1024",
-    TECHVERSE_ARGON2_ITERATIONS: "1",
-    TECHVERSE_RATE_LIMIT_IP_PER_MINUTE: "100000",
-    TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE: "100000",
-    TECHVERSE_REQUIRE_VERIFIED_EMAIL: "false",
-  };
+  return serverEnv(data, port, { TECHVERSE_REQUIRE_VERIFIED_EMAIL: "false" });
 }
 
 before(async () => {
-  rmSync(shots, { recursive: true, force: true });
-  mkdirSync(shots, { recursive: true });
+  clearShots(["guest", "customer", "refresh", "phone"]);
   data = mkdtempSync(join(tmpdir(), "techverse-e2e-"));
   const port = await freePort();
-  const seeded = execFileSync(bin, ["seed", "demo"], { env: env(port), encoding: "utf8" });
-  owner = {
-    email: seeded.match(/owner: (\S+)/)[1],
-    password: seeded.match(/password: (\S+)/)[1],
-  };
-  server = spawn(bin, ["serve"], { env: env(port), stdio: ["ignore", "inherit", "inherit"] });
-  base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${base}/ready`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage"],
-  });
+  owner = seedDemo(env(port));
+  ({ child: server, url: base } = await serve(env(port), port));
+  browser = await launchChromium();
 });
 
 after(async () => {
@@ -121,16 +76,8 @@ async function mailedToken(to, page) {
   throw new Error(`no ${page} mail for ${to}`);
 }
 
-async function page(name) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const tab = await context.newPage();
-  const errors = [];
-  tab.on("pageerror", (e) => errors.push(String(e)));
-  // The page's Content-Security-Policy must never have to block anything the app does.
-  tab.on("console", (m) => m.text().includes("Content Security Policy") && errors.push(m.text()));
-  tab.shot = (step) => tab.screenshot({ path: join(shots, `${name}-${step}.png`), fullPage: true });
-  tab.errors = errors;
-  return tab;
+function page(name) {
+  return newTab(browser, name);
 }
 
 /// A demo product with several variants, at least two of them in stock, as the API gives it.
@@ -305,18 +252,7 @@ test("a customer signs up, checks out, finds the order, signs out, verifies the 
 /// A second server on the same data, whose access tokens expire after one second.
 async function shortLivedServer() {
   const port = await freePort();
-  const child = spawn(bin, ["serve"], {
-    env: { ...env(port), TECHVERSE_ACCESS_TOKEN_TTL_SECS: "1" },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/ready`)).ok) break;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, url };
+  return serve({ ...env(port), TECHVERSE_ACCESS_TOKEN_TTL_SECS: "1" }, port);
 }
 
 test("requests that find the access token expired refresh once, and two tabs refreshing together stay signed in", async () => {
