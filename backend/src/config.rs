@@ -134,6 +134,24 @@ pub struct Settings {
     pub stripe_reconcile_interval_secs: u64,
     /// A card payment is left to its webhook this long before the reconciler asks Stripe.
     pub stripe_reconcile_min_age_secs: u64,
+    /// How often event consumers look for events other instances committed (this instance's
+    /// own commits wake them at once).
+    pub events_poll_ms: u64,
+    /// Open WebSockets this instance holds at most, in all.
+    pub ws_max_sockets: usize,
+    /// … per account (a staff member, a customer, a guest's order).
+    pub ws_max_per_account: usize,
+    /// … per client address.
+    pub ws_max_per_ip: usize,
+    /// Events waiting for one socket before it counts as too slow and is closed (1013).
+    pub ws_queue: usize,
+    /// Merchant webhooks may target plain `http://` URLs (local development only).
+    pub webhooks_allow_insecure: bool,
+    /// Merchant webhooks may target loopback and private addresses (local development and
+    /// tests only: this turns the SSRF guard off).
+    pub webhooks_allow_private_targets: bool,
+    /// Waits between a failed webhook delivery and its next attempt, e.g. `5s,1m,2h`.
+    pub webhooks_retry_schedule: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +215,14 @@ struct Defaults {
     stripe_application_fee_bps: u32,
     stripe_reconcile_interval_secs: u64,
     stripe_reconcile_min_age_secs: u64,
+    events_poll_ms: u64,
+    ws_max_sockets: usize,
+    ws_max_per_account: usize,
+    ws_max_per_ip: usize,
+    ws_queue: usize,
+    webhooks_allow_insecure: bool,
+    webhooks_allow_private_targets: bool,
+    webhooks_retry_schedule: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -243,6 +269,14 @@ const DEFAULTS: Defaults = Defaults {
     stripe_application_fee_bps: 0,
     stripe_reconcile_interval_secs: 300,
     stripe_reconcile_min_age_secs: 300,
+    events_poll_ms: 500,
+    ws_max_sockets: 20_000,
+    ws_max_per_account: 20,
+    ws_max_per_ip: 200,
+    ws_queue: 256,
+    webhooks_allow_insecure: false,
+    webhooks_allow_private_targets: false,
+    webhooks_retry_schedule: crate::domain::webhook::DEFAULT_SCHEDULE,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -306,6 +340,14 @@ pub const ENV_KEYS: &[&str] = &[
     "stripe_application_fee_bps",
     "stripe_reconcile_interval_secs",
     "stripe_reconcile_min_age_secs",
+    "events_poll_ms",
+    "ws_max_sockets",
+    "ws_max_per_account",
+    "ws_max_per_ip",
+    "ws_queue",
+    "webhooks_allow_insecure",
+    "webhooks_allow_private_targets",
+    "webhooks_retry_schedule",
 ];
 
 /// Numeric settings: their environment values are parsed as numbers, every other value stays a
@@ -339,10 +381,20 @@ const NUMERIC_KEYS: &[&str] = &[
     "stripe_application_fee_bps",
     "stripe_reconcile_interval_secs",
     "stripe_reconcile_min_age_secs",
+    "events_poll_ms",
+    "ws_max_sockets",
+    "ws_max_per_account",
+    "ws_max_per_ip",
+    "ws_queue",
 ];
 
 /// Boolean settings: `true`/`false` (also `1`/`0`, `yes`/`no`) in the environment.
-const BOOL_KEYS: &[&str] = &["require_verified_email", "trust_forwarded_for"];
+const BOOL_KEYS: &[&str] = &[
+    "require_verified_email",
+    "trust_forwarded_for",
+    "webhooks_allow_insecure",
+    "webhooks_allow_private_targets",
+];
 
 /// Turns `TECHVERSE_*` variables into a config layer. Other variables (including
 /// `TECHVERSE_CONFIG` and test-only ones such as `TECHVERSE_TEST_MONGODB_URI`) are ignored, and

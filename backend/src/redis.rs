@@ -15,6 +15,8 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 pub struct RedisHandle {
     pool: Pool,
+    /// For connections of their own (pub/sub), outside the pool.
+    client: redis::Client,
     prefix: String,
 }
 
@@ -31,8 +33,11 @@ impl RedisHandle {
         let pool = config
             .create_pool(Some(Runtime::Tokio1))
             .context("creating the Redis pool (check TECHVERSE_REDIS_URL)")?;
+        let client =
+            redis::Client::open(url.expose_secret()).context("parsing TECHVERSE_REDIS_URL")?;
         Ok(Self {
             pool,
+            client,
             prefix: prefix.to_owned(),
         })
     }
@@ -45,6 +50,14 @@ impl RedisHandle {
     /// A pooled connection, waiting at most the operation timeout.
     pub async fn connection(&self) -> anyhow::Result<deadpool_redis::Connection> {
         self.pool.get().await.context("connecting to Redis")
+    }
+
+    /// A connection of its own for subscribing (pub/sub cannot share the pool's).
+    pub async fn pubsub(&self) -> anyhow::Result<redis::aio::PubSub> {
+        self.client
+            .get_async_pubsub()
+            .await
+            .context("connecting to Redis for pub/sub")
     }
 
     /// Answers whether Redis responds to `PING` within the operation timeout.

@@ -8,6 +8,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
     app::Context,
+    app::dispatch::Consumer,
     auth::{
         jwt::JwtKeys,
         password::{HashLimits, Passwords},
@@ -20,6 +21,10 @@ use crate::{
     media::LocalMedia,
     payments::ManualPayments,
     ratelimit::RateLimiter,
+    realtime::{
+        Fanout,
+        hub::{HubHandle, Limits},
+    },
     redis::RedisHandle,
     storage::{self, SessionRepository, Storage},
 };
@@ -60,6 +65,8 @@ pub fn context(
         payments: Arc::new(ManualPayments),
         cards: card_gateway(settings)?,
         background: TaskTracker::new(),
+        events: crate::app::dispatch::EventSignal::default(),
+        webhook_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -82,6 +89,7 @@ pub struct Application {
     server: Server,
     port: u16,
     ctx: crate::app::Context,
+    hub: HubHandle,
     shutdown: CancellationToken,
     tasks: TaskTracker,
 }
@@ -116,11 +124,14 @@ impl Application {
                 shutdown.clone(),
             ));
         }
+        let hub = start_live(&ctx, redis.as_ref(), &metrics, &shutdown);
+        start_webhooks(&ctx, &metrics, &shutdown)?;
         let state = web::Data::new(AppState {
             settings: Arc::clone(&settings),
             storage,
             redis,
             metrics,
+            hub: hub.clone(),
             ctx: ctx.clone(),
         });
 
@@ -145,6 +156,7 @@ impl Application {
             server: server.run(),
             port,
             ctx,
+            hub,
             shutdown,
             tasks,
         })
@@ -166,6 +178,8 @@ impl Application {
         let server = tokio::spawn(self.server);
         stop.await;
         tracing::info!("shutting down: no new connections, finishing in-flight requests");
+        // Sockets are requests that never finish by themselves: close them (1001) first.
+        self.hub.close_all();
         handle.stop(true).await;
         server.await.context("server task")??;
         self.shutdown.cancel();
@@ -174,6 +188,67 @@ impl Application {
         tracing::info!("shutdown complete");
         Ok(())
     }
+}
+
+/// The live feed: this instance's socket hub, the fan-out (Redis pub/sub when configured) and
+/// the event consumers, each its own loop.
+fn start_live(
+    ctx: &Context,
+    redis: Option<&RedisHandle>,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> HubHandle {
+    let settings = &ctx.settings;
+    let hub = HubHandle::start(Limits {
+        total: settings.ws_max_sockets,
+        per_account: settings.ws_max_per_account,
+        per_address: settings.ws_max_per_ip,
+        queue: settings.ws_queue,
+    });
+    let fanout = Fanout::new(hub.clone(), redis.cloned());
+    ctx.background
+        .spawn(fanout.clone().run_subscriber(shutdown.clone()));
+    let owner = format!("instance-{}", uuid::Uuid::now_v7().simple());
+    let consumers: Vec<Arc<dyn Consumer>> = vec![
+        Arc::new(fanout),
+        Arc::new(crate::app::notify::MailConsumer::new(ctx.clone())),
+        Arc::new(crate::app::webhooks::WebhookConsumer::new(ctx.clone())),
+    ];
+    for consumer in consumers {
+        ctx.background.spawn(crate::app::dispatch::run(
+            ctx.clone(),
+            consumer,
+            owner.clone(),
+            std::time::Duration::from_millis(settings.events_poll_ms.max(10)),
+            Arc::new(metrics.live.clone()),
+            shutdown.clone(),
+        ));
+    }
+    hub
+}
+
+/// The merchant webhook delivery worker.
+fn start_webhooks(
+    ctx: &Context,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let settings = &ctx.settings;
+    let schedule = crate::domain::webhook::parse_schedule(&settings.webhooks_retry_schedule)
+        .map_err(|e| anyhow::anyhow!("TECHVERSE_WEBHOOKS_RETRY_SCHEDULE: {e}"))?;
+    let sender = crate::webhooks::HttpSender::new(crate::webhooks::Policy {
+        allow_insecure: settings.webhooks_allow_insecure,
+        allow_private: settings.webhooks_allow_private_targets,
+    })?;
+    let deliverer = crate::app::webhooks::Deliverer {
+        ctx: ctx.clone(),
+        sender: Arc::new(sender),
+        schedule,
+        metrics: Arc::new(metrics.live.clone()),
+    };
+    ctx.background
+        .spawn(deliverer.run(Arc::clone(&ctx.webhook_wake), shutdown.clone()));
+    Ok(())
 }
 
 fn storage_kind(settings: &Settings) -> &'static str {

@@ -38,6 +38,27 @@ pub struct MyStore {
     pub status: StoreStatus,
     pub role: String,
     pub permissions: Vec<Permission>,
+    /// Which staff mail this member receives from the store.
+    #[serde(default)]
+    pub notifications: StaffNotifications,
+}
+
+/// A staff member's mail from one store (both on unless turned off).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaffNotifications {
+    /// A mail for each new order (needs `orders.read`).
+    pub new_order: bool,
+    /// A mail when a variant runs low (needs `products.write`).
+    pub low_stock: bool,
+}
+
+impl Default for StaffNotifications {
+    fn default() -> Self {
+        Self {
+            new_order: true,
+            low_stock: true,
+        }
+    }
 }
 
 /// `GET /api/v1/me`.

@@ -88,6 +88,7 @@ pub enum ErrorCode {
     /// A payment webhook's signature is missing, malformed, stale or not made with any of our
     /// webhook secrets. Nothing was stored.
     InvalidSignature,
+    WebhookTargetForbidden,
     /// This customer has already reviewed this product.
     AlreadyReviewed,
     /// The wishlist holds as many products as it can; remove one first.
@@ -144,6 +145,7 @@ impl ErrorCode {
             Self::PaymentProviderNotConfigured => "payment_provider_not_configured",
             Self::PaymentRefused => "payment_refused",
             Self::InvalidSignature => "invalid_signature",
+            Self::WebhookTargetForbidden => "webhook_target_forbidden",
             Self::AlreadyReviewed => "already_reviewed",
             Self::WishlistFull => "wishlist_full",
             Self::TooManyOpenOrders => "too_many_open_orders",
@@ -191,6 +193,7 @@ impl ErrorCode {
             Self::PaymentProviderNotConfigured => 409,
             Self::PaymentRefused => 422,
             Self::InvalidSignature => 400,
+            Self::WebhookTargetForbidden => 422,
             Self::AlreadyReviewed => 409,
             Self::WishlistFull => 409,
             Self::TooManyOpenOrders => 429,
@@ -272,6 +275,7 @@ mod tests {
             ErrorCode::PaymentProviderNotConfigured,
             ErrorCode::PaymentRefused,
             ErrorCode::InvalidSignature,
+            ErrorCode::WebhookTargetForbidden,
             ErrorCode::InternalError,
         ] {
             let json = serde_json::to_value(code).unwrap_or_default();

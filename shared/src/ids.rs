@@ -79,4 +79,8 @@ id_type!(
     EventId,
     /// A pending staff invitation (the token itself is never shown again).
     InvitationId,
+    /// A merchant webhook endpoint of one store.
+    WebhookId,
+    /// One event's delivery to one webhook endpoint (retries are attempts of it).
+    WebhookDeliveryId,
 );

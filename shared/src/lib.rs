@@ -17,7 +17,7 @@ pub mod time;
 pub use access::Permission;
 pub use account::{
     AddressView, AuditActor, AuditEntryView, AuditPage, CustomerView, InvitationView, MeResponse,
-    MemberView, MyStore, RoleView, StaffUserView, TokenResponse,
+    MemberView, MyStore, RoleView, StaffNotifications, StaffUserView, TokenResponse,
 };
 pub use catalog::{
     CategoryNode, FacetValue, Facets, ImageView, OptionView, ProductDetail, ProductPage,
@@ -36,7 +36,7 @@ pub use error::{ApiError, ApiErrorBody, ErrorCode, FieldError};
 pub use ids::{
     AddressId, AuditEntryId, CartId, CartLineId, CategoryId, CustomerId, DiscountId, EventId,
     FulfilmentId, InvitationId, OrderId, OrderLineId, ProductId, RefundId, ReviewId, RoleId,
-    ShippingMethodId, ShippingZoneId, StoreId, UserId, VariantId,
+    ShippingMethodId, ShippingZoneId, StoreId, UserId, VariantId, WebhookDeliveryId, WebhookId,
 };
 pub use money::{Money, MoneyError};
 pub use store::{PlatformStore, StorePage, StoreProfile, StoreSlug, StoreSlugError, StoreStatus};

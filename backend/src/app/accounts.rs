@@ -129,12 +129,7 @@ impl Realm {
     pub fn branding(&self) -> Branding {
         match self {
             Self::Staff => Branding::platform(),
-            Self::Customers(store) => Branding {
-                name: store.name.as_str().to_owned(),
-                timezone: jiff::tz::db()
-                    .get(store.timezone.as_str())
-                    .unwrap_or(jiff::tz::TimeZone::UTC),
-            },
+            Self::Customers(store) => Branding::store(store),
         }
     }
 
@@ -580,6 +575,7 @@ pub async fn new_staff_user(
         created_at: now,
         updated_at: now,
         version: 0,
+        notifications: Vec::new(),
     })
 }
 
@@ -696,12 +692,84 @@ pub async fn me(ctx: &Context, user: &StaffUser) -> Result<MeResponse, StorageEr
             status: store.status,
             role: member.role.key(),
             permissions: team.role_permissions(member.role).into_iter().collect(),
+            notifications: user.notifications_in(store.id),
         });
     }
     Ok(MeResponse {
         user: user.view(),
         stores,
     })
+}
+
+/// `PATCH /api/v1/me`: the staff member's own settings.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeChange {
+    pub name: Option<String>,
+    /// Per store (by slug): which staff mail to receive; an omitted kind stays as it is.
+    #[serde(default)]
+    pub notifications: Vec<NotificationChange>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationChange {
+    pub store: String,
+    pub new_order: Option<bool>,
+    pub low_stock: Option<bool>,
+}
+
+/// Stores one change may set notifications for.
+const MAX_NOTIFICATION_CHANGES: usize = 100;
+
+/// Applies `change` to the member's own account (their name, their mail per store) and answers
+/// what `GET /me` would. A store they are not staff of is a field error, as if unknown.
+pub async fn update_me(
+    ctx: &Context,
+    user: &StaffUser,
+    change: &MeChange,
+) -> Result<MeResponse, AuthError> {
+    let mut next = user.clone();
+    let mut errors = ValidationErrors::default();
+    if let Some(name) = change
+        .name
+        .as_ref()
+        .and_then(|name| errors.check("name", PersonName::parse(name), |e| e.code()))
+    {
+        next.name = name;
+    }
+    if change.notifications.len() > MAX_NOTIFICATION_CHANGES {
+        errors.add(
+            "notifications",
+            "too_many",
+            format!("at most {MAX_NOTIFICATION_CHANGES} stores at once"),
+        );
+    }
+    let mine = ctx.storage.teams().stores_of(user.id).await?;
+    for (index, wanted) in change.notifications.iter().enumerate() {
+        let field = format!("notifications[{index}].store");
+        let store = match techverse_shared::StoreSlug::parse(&wanted.store) {
+            Ok(slug) => ctx.storage.stores().by_slug(&slug).await?,
+            Err(_) => None,
+        };
+        let Some(store) = store.filter(|store| mine.contains(&store.id)) else {
+            errors.add(&field, "unknown_store", "you are not staff of this store");
+            continue;
+        };
+        let mut setting = next.notifications_in(store.id);
+        setting.new_order = wanted.new_order.unwrap_or(setting.new_order);
+        setting.low_stock = wanted.low_stock.unwrap_or(setting.low_stock);
+        next.set_notifications(store.id, setting);
+    }
+    errors.finish(Some(()))?;
+    next.updated_at = domain::now();
+    if !ctx.storage.users().update(&next).await? {
+        return Err(AuthError::Internal(anyhow::anyhow!(
+            "the account changed meanwhile; try again"
+        )));
+    }
+    next.version += 1;
+    Ok(me(ctx, &next).await?)
 }
 
 /// Makes a platform administrator: a new verified staff account, or an existing one promoted.

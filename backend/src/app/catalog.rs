@@ -87,6 +87,7 @@ async fn low_stock_events(
             .catalog()
             .append_event(after.store_id, &event)
             .await?;
+        ctx.events.committed();
     }
     Ok(())
 }

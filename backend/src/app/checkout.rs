@@ -501,6 +501,7 @@ async fn place(
 ) -> Result<(OrderView, bool), CommerceError> {
     match ctx.storage.commerce().place_order(store.id, &new).await? {
         Placement::Placed(order) => {
+            ctx.events.committed();
             tracing::info!(order_id = %order.id, number = order.number, total = order.total, "order placed");
             let mut view = order.view(false);
             view.token = Some(token);

@@ -9,7 +9,10 @@ pub mod checkout;
 pub mod commerce;
 pub mod customers;
 pub mod discounts;
+pub mod dispatch;
 pub mod events;
+pub mod live;
+pub mod notify;
 pub mod orders;
 pub mod payments;
 pub mod product_csv;
@@ -18,6 +21,7 @@ pub mod seed;
 pub mod sessions;
 pub mod stores;
 pub mod team;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -53,6 +57,10 @@ pub struct Context {
     pub cards: Option<Arc<dyn CardGateway>>,
     /// Work done after a request has been answered; shutdown waits for it.
     pub background: tokio_util::task::TaskTracker,
+    /// Rung after events are committed: wakes this instance's event consumers.
+    pub events: dispatch::EventSignal,
+    /// Wakes the webhook delivery worker when a delivery is queued.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Runs `work` every `interval` until `stop` is cancelled; a failed round is logged (as `what`)

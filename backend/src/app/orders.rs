@@ -205,6 +205,7 @@ pub async fn act(
         {
             continue;
         }
+        ctx.events.committed();
         order.version += 1;
         if order.status == OrderStatus::Cancelled && before.0 == OrderStatus::PendingPayment {
             let (ctx, ended) = (ctx.clone(), order.clone());
@@ -337,12 +338,16 @@ pub struct Sweep {
 /// Processed payment provider events are remembered this long (Stripe redelivers for 3 days).
 const PAYMENT_EVENT_DAYS: i64 = 30;
 
+/// Sent mail keeps its id this long, refusing the same message queued again (an event a
+/// consumer is handed twice, days apart at most).
+const SENT_MAIL_DAYS: i64 = 7;
+
 /// Follow-up work of an order change is left alone this long before the sweeper finishes it,
 /// so it never races the request still doing it.
 const PENDING_GRACE_SECS: i64 = 60;
 
 /// Expires unpaid orders past their deadline (releasing their stock) and deletes expired
-/// carts, day-old idempotency keys and month-old processed payment events. Safe with several
+/// carts, day-old idempotency keys, month-old processed payment events, week-old sent mail and expired one-time tokens. Safe with several
 /// instances: an order is expired by whoever saves it first at its version; the others find it
 /// changed and skip it.
 pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError> {
@@ -364,6 +369,7 @@ pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError
                 .save_order(store, &change(&order, &effects, &events))
                 .await?
             {
+                ctx.events.committed();
                 expired_here += 1;
                 if order.payment_method == PaymentMethod::Card {
                     let (ctx, ended) = (ctx.clone(), order.clone());
@@ -382,12 +388,26 @@ pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError
     result.completed_orders = repo
         .complete_pending(now, SignedDuration::from_secs(PENDING_GRACE_SECS))
         .await?;
+    if result.completed_orders > 0 {
+        ctx.events.committed();
+    }
     result.deleted_carts = repo.delete_expired_carts(now).await?;
     repo.delete_idempotency_keys(now - SignedDuration::from_hours(24))
         .await?;
     ctx.storage
         .payments()
         .delete_processed_events(now - SignedDuration::from_hours(24 * PAYMENT_EVENT_DAYS))
+        .await?;
+    ctx.storage
+        .outbox()
+        .purge_sent(now - SignedDuration::from_hours(24 * SENT_MAIL_DAYS))
+        .await?;
+    ctx.storage.tokens().delete_expired(now).await?;
+    ctx.storage
+        .webhooks()
+        .delete_deliveries(
+            now - SignedDuration::from_hours(24 * super::webhooks::DELIVERY_LOG_DAYS),
+        )
         .await?;
     Ok(result)
 }

@@ -100,6 +100,7 @@ pub async fn write(
                 review.created_at,
             );
             ctx.storage.catalog().append_event(store.id, &event).await?;
+            ctx.events.committed();
             Ok(review.view(true))
         }
         Err(StorageError::Conflict(_)) => Err(CommerceError::AlreadyReviewed),

@@ -298,9 +298,47 @@ pub struct StaffUser {
     /// Bumped by every save; storage refuses a save based on an older version.
     #[serde(default)]
     pub version: i64,
+    /// Stores whose staff mail this member changed from the default (everything on).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<StoreNotifications>,
+}
+
+/// A staff member's mail choices in one store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreNotifications {
+    pub store_id: StoreId,
+    pub new_order: bool,
+    pub low_stock: bool,
 }
 
 impl StaffUser {
+    /// What this member receives from `store`.
+    pub fn notifications_in(&self, store: StoreId) -> techverse_shared::StaffNotifications {
+        self.notifications
+            .iter()
+            .find(|n| n.store_id == store)
+            .map_or_else(Default::default, |n| techverse_shared::StaffNotifications {
+                new_order: n.new_order,
+                low_stock: n.low_stock,
+            })
+    }
+
+    /// Sets what this member receives from `store`.
+    pub fn set_notifications(
+        &mut self,
+        store: StoreId,
+        wanted: techverse_shared::StaffNotifications,
+    ) {
+        self.notifications.retain(|n| n.store_id != store);
+        if wanted != techverse_shared::StaffNotifications::default() {
+            self.notifications.push(StoreNotifications {
+                store_id: store,
+                new_order: wanted.new_order,
+                low_stock: wanted.low_stock,
+            });
+        }
+    }
+
     pub fn view(&self) -> StaffUserView {
         StaffUserView {
             id: self.id,

@@ -21,6 +21,7 @@ pub mod shipping;
 pub mod store;
 pub mod token;
 pub mod validation;
+pub mod webhook;
 
 use jiff::Timestamp;
 

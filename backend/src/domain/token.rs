@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use techverse_shared::{CustomerId, InvitationId, StoreId, UserId};
+use techverse_shared::{CustomerId, InvitationId, OrderId, StoreId, UserId};
 
 use super::{access::Role, account::Email};
 
@@ -13,6 +13,8 @@ pub enum TokenPurpose {
     VerifyEmail,
     PasswordReset,
     Invitation,
+    /// A single-use, 30-second ticket that opens a WebSocket.
+    SocketTicket,
 }
 
 impl TokenPurpose {
@@ -21,6 +23,7 @@ impl TokenPurpose {
             Self::VerifyEmail => "verify_email",
             Self::PasswordReset => "password_reset",
             Self::Invitation => "invitation",
+            Self::SocketTicket => "socket_ticket",
         }
     }
 }
@@ -42,6 +45,11 @@ pub enum TokenSubject {
         email: Email,
         role: Role,
         invited_by: UserId,
+    },
+    /// A guest following one order (a socket ticket bought with the order token).
+    Order {
+        store_id: StoreId,
+        order_id: OrderId,
     },
 }
 
@@ -78,6 +86,10 @@ impl OneTimeToken {
 
     /// Key used to find every token of one purpose for one subject (to replace older ones).
     pub fn subject_key(&self) -> String {
+        if self.purpose == TokenPurpose::SocketTicket {
+            // Several tabs may each hold a ticket: none replaces another.
+            return format!("ticket:{}", self.hash);
+        }
         match &self.subject {
             TokenSubject::Staff { user_id } => format!("staff:{user_id}"),
             TokenSubject::Customer {
@@ -87,6 +99,7 @@ impl OneTimeToken {
             TokenSubject::Invite {
                 store_id, email, ..
             } => format!("invite:{store_id}:{email}"),
+            TokenSubject::Order { store_id, order_id } => format!("order:{store_id}:{order_id}"),
         }
     }
 }

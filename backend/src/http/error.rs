@@ -247,6 +247,26 @@ impl From<TeamError> for ApiError {
     }
 }
 
+impl From<crate::app::webhooks::WebhookError> for ApiError {
+    fn from(error: crate::app::webhooks::WebhookError) -> Self {
+        use crate::app::webhooks::WebhookError;
+        let message = error.to_string();
+        match error {
+            WebhookError::Invalid(errors) => errors.into(),
+            WebhookError::NotFound | WebhookError::DeliveryNotFound => {
+                Self::new(ErrorCode::NotFound, message)
+            }
+            WebhookError::TargetForbidden(reason) => {
+                Self::new(ErrorCode::WebhookTargetForbidden, reason.to_string())
+                    .with_details(serde_json::json!({ "field": "url" }))
+            }
+            WebhookError::TooMany | WebhookError::Stale => Self::new(ErrorCode::Conflict, message),
+            WebhookError::Storage(storage) => storage.into(),
+            WebhookError::Internal(internal) => Self::internal(internal),
+        }
+    }
+}
+
 impl From<CatalogError> for ApiError {
     fn from(error: CatalogError) -> Self {
         let message = error.to_string();
@@ -408,6 +428,7 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::PaymentProviderNotConfigured => "card payments are not set up for this store",
         ErrorCode::PaymentRefused => "the payment provider refused the request",
         ErrorCode::InvalidSignature => "the webhook signature is missing or not valid",
+        ErrorCode::WebhookTargetForbidden => "webhooks may only target public addresses over https",
         ErrorCode::AlreadyReviewed => "you have already reviewed this product",
         ErrorCode::WishlistFull => "the wishlist is full; remove a product first",
         ErrorCode::TooManyOpenOrders => "too many unpaid orders are open; pay or cancel one first",

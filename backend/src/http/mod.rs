@@ -27,6 +27,8 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     pub redis: Option<RedisHandle>,
     pub metrics: observe::Metrics,
+    /// This instance's live feed sockets.
+    pub hub: crate::realtime::hub::HubHandle,
     /// The use cases' ports and policies.
     pub ctx: Context,
 }
@@ -67,6 +69,8 @@ pub fn app(
                 .configure(routes::media::config_api)
                 .configure(routes::staff::config)
                 .configure(routes::payments::config)
+                .configure(routes::live::config)
+                .configure(routes::webhooks::config)
                 .configure(routes::platform::config),
         )
         .default_service(web::to(routes::storefront::serve))

@@ -12,7 +12,8 @@ use actix_web::{
     middleware::Next,
 };
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use tracing::{Instrument, field::Empty};
 
@@ -63,6 +64,80 @@ pub struct Metrics {
     latency: HistogramVec,
     mail_pending: IntGauge,
     mail_dead: IntGauge,
+    /// The live feed, event consumers and merchant webhooks.
+    pub live: LiveMetrics,
+}
+
+/// Sockets, event consumers and webhook deliveries. Every label comes from a fixed set (the
+/// consumer names, the delivery outcomes).
+#[derive(Clone)]
+pub struct LiveMetrics {
+    sockets_open: IntGauge,
+    events_delivered: IntCounterVec,
+    consumer_lag: IntGaugeVec,
+    webhook_deliveries: IntCounterVec,
+}
+
+impl LiveMetrics {
+    fn new(registry: &Registry) -> anyhow::Result<Self> {
+        let metrics = Self {
+            sockets_open: IntGauge::new("ws_sockets_open", "Open live feed sockets")?,
+            events_delivered: IntCounterVec::new(
+                Opts::new(
+                    "events_delivered_total",
+                    "Store events handed to each consumer",
+                ),
+                &["consumer"],
+            )?,
+            consumer_lag: IntGaugeVec::new(
+                Opts::new(
+                    "consumer_lag_events",
+                    "Events committed but not yet handed to the consumer, over all stores",
+                ),
+                &["consumer"],
+            )?,
+            webhook_deliveries: IntCounterVec::new(
+                Opts::new(
+                    "webhook_deliveries_total",
+                    "Merchant webhook delivery attempts by outcome",
+                ),
+                &["outcome"],
+            )?,
+        };
+        registry.register(Box::new(metrics.sockets_open.clone()))?;
+        registry.register(Box::new(metrics.events_delivered.clone()))?;
+        registry.register(Box::new(metrics.consumer_lag.clone()))?;
+        registry.register(Box::new(metrics.webhook_deliveries.clone()))?;
+        Ok(metrics)
+    }
+
+    pub fn set_sockets_open(&self, open: usize) {
+        self.sockets_open
+            .set(i64::try_from(open).unwrap_or(i64::MAX));
+    }
+
+    /// One delivery attempt: `succeeded`, `failed` (will retry) or `gave_up`.
+    pub fn webhook_attempt(&self, outcome: &'static str) {
+        self.webhook_deliveries.with_label_values(&[outcome]).inc();
+    }
+}
+
+impl crate::app::webhooks::DeliveryMetrics for LiveMetrics {
+    fn attempt(&self, outcome: &'static str) {
+        self.webhook_attempt(outcome);
+    }
+}
+
+impl crate::app::dispatch::DispatchMetrics for LiveMetrics {
+    fn delivered(&self, consumer: &'static str, count: u64) {
+        self.events_delivered
+            .with_label_values(&[consumer])
+            .inc_by(count);
+    }
+
+    fn lag(&self, consumer: &'static str, lag: i64) {
+        self.consumer_lag.with_label_values(&[consumer]).set(lag);
+    }
 }
 
 impl Metrics {
@@ -91,6 +166,7 @@ impl Metrics {
             "mail_outbox_dead",
             "Messages the outbox gave up on (undeliverable for three days); kept, never sent",
         )?;
+        let live = LiveMetrics::new(&registry)?;
         registry.register(Box::new(mail_pending.clone()))?;
         registry.register(Box::new(mail_dead.clone()))?;
         registry.register(Box::new(requests.clone()))?;
@@ -104,6 +180,7 @@ impl Metrics {
             latency,
             mail_pending,
             mail_dead,
+            live,
         })
     }
 

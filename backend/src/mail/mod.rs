@@ -2,6 +2,7 @@
 //! files under the data directory, the default), a persisted outbox with a background worker
 //! that retries with backoff, and the templates.
 
+pub mod orders;
 pub mod outbox;
 pub mod templates;
 

@@ -43,9 +43,27 @@ impl MailQueue {
     }
 
     pub async fn enqueue(&self, to: &str, message: Rendered) -> anyhow::Result<()> {
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        self.enqueue_as(id, to, message).await.map(drop)
+    }
+
+    /// Queues the message under `key` (any text naming it: an event id, the kind of mail, the
+    /// recipient): the same key queued again queues nothing, even after the first was sent.
+    /// Returns whether it was queued now.
+    pub async fn enqueue_once(
+        &self,
+        key: &str,
+        to: &str,
+        message: Rendered,
+    ) -> anyhow::Result<bool> {
+        let id = crate::auth::tokens::hash(key)[..32].to_owned();
+        self.enqueue_as(id, to, message).await
+    }
+
+    async fn enqueue_as(&self, id: String, to: &str, message: Rendered) -> anyhow::Result<bool> {
         let now = domain::now();
         let mail = OutgoingMail {
-            id: uuid::Uuid::now_v7().simple().to_string(),
+            id,
             to: to.to_owned(),
             subject: message.subject,
             text: message.text,
@@ -57,10 +75,13 @@ impl MailQueue {
             created_at: now,
             dead_at: None,
         };
-        self.storage.outbox().enqueue(&mail).await?;
+        if !self.storage.outbox().enqueue(&mail).await? {
+            tracing::debug!(mail_id = %mail.id, "mail queued before; not again");
+            return Ok(false);
+        }
         tracing::info!(mail_id = %mail.id, subject = %mail.subject, "mail queued");
         self.wake.notify_one();
-        Ok(())
+        Ok(true)
     }
 
     /// Sends what is due until `stop` is cancelled.
@@ -102,7 +123,10 @@ impl MailQueue {
                 .unwrap_or_else(|_| Err(anyhow::anyhow!("the transport did not answer in time")));
             match outcome {
                 Ok(()) => {
-                    self.storage.outbox().mark_sent(&mail.id).await?;
+                    self.storage
+                        .outbox()
+                        .mark_sent(&mail.id, domain::now())
+                        .await?;
                     tracing::info!(mail_id = %mail.id, attempts = mail.attempts + 1, "mail sent");
                     sent += 1;
                 }

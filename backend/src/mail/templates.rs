@@ -15,6 +15,16 @@ pub struct Branding {
 }
 
 impl Branding {
+    /// A store's name and time zone.
+    pub fn store(store: &crate::domain::store::Store) -> Self {
+        Self {
+            name: store.name.as_str().to_owned(),
+            timezone: jiff::tz::db()
+                .get(store.timezone.as_str())
+                .unwrap_or(TimeZone::UTC),
+        }
+    }
+
     pub fn platform() -> Self {
         Self {
             name: "TechVerse".to_owned(),
@@ -54,7 +64,7 @@ pub fn expiry_phrase(expires_at: Timestamp, now: Timestamp, tz: &TimeZone) -> St
     format!("{} ({relative})", local.strftime("%-d %b %Y at %H:%M %Z"))
 }
 
-fn layout(brand: &Branding, heading: &str, body_html: &str) -> String {
+pub(super) fn layout(brand: &Branding, heading: &str, body_html: &str) -> String {
     format!(
         "<!doctype html><html><body style=\"font-family:system-ui,sans-serif;color:#1f2937;max-width:560px;margin:auto\">\
          <p style=\"font-size:20px;font-weight:700;color:#4f46e5\">{brand}</p>\
@@ -65,7 +75,7 @@ fn layout(brand: &Branding, heading: &str, body_html: &str) -> String {
     )
 }
 
-fn button(link: &str, label: &str) -> String {
+pub(super) fn button(link: &str, label: &str) -> String {
     format!(
         "<p><a href=\"{href}\" style=\"background:#4f46e5;color:#fff;padding:10px 16px;border-radius:6px;text-decoration:none\">{label}</a></p>\
          <p style=\"font-size:12px\">Or paste this link into your browser: {href}</p>",
@@ -164,6 +174,27 @@ pub fn staff_invitation(
             escape(role),
             button(link, "Accept the invitation"),
             escape(expiry)
+        ),
+    );
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// To a store's owners: a webhook endpoint failed for five days and was turned off.
+pub fn webhook_disabled(brand: &Branding, url: &str) -> Rendered {
+    let subject = format!("A webhook of {} was turned off", brand.name);
+    let text = format!(
+        "Deliveries to {url} failed for five days, so TechVerse turned this webhook off.\nFix the receiver, then turn the webhook on again in the store's settings; failed deliveries can be retried from its delivery log.\n\n— TechVerse\n"
+    );
+    let html = layout(
+        brand,
+        "A webhook was turned off",
+        &format!(
+            "<p>Deliveries to <code>{}</code> failed for five days, so TechVerse turned this webhook off.</p><p>Fix the receiver, then turn the webhook on again in the store's settings; failed deliveries can be retried from its delivery log.</p>",
+            escape(url)
         ),
     );
     Rendered {

@@ -15,6 +15,7 @@ use secrecy::ExposeSecret;
 use techverse_shared::{
     CartId, CategoryId, CustomerId, DiscountId, OrderId, OrderStatus, PaymentStatus, ProductId,
     ProductStatus, ReviewId, ReviewStatus, StoreId, StoreSlug, StoreStatus, UserId, VariantId,
+    WebhookDeliveryId, WebhookId,
 };
 
 use crate::{
@@ -35,6 +36,7 @@ use crate::{
         shipping::CheckoutSettings,
         store::Store,
         token::{OneTimeToken, TokenPurpose},
+        webhook::{Delivery, WebhookEndpoint},
     },
 };
 
@@ -137,6 +139,8 @@ pub trait TokenRepository: Send + Sync {
     ) -> StorageResult<Vec<OneTimeToken>>;
     /// Deletes the token with this hash; `false` when there was none.
     async fn delete(&self, hash: &str) -> StorageResult<bool>;
+    /// Deletes tokens that expired before `now`; returns how many.
+    async fn delete_expired(&self, now: Timestamp) -> StorageResult<u64>;
 }
 
 /// Refresh sessions. Implemented by each storage adapter (single-machine mode keeps them
@@ -161,7 +165,9 @@ pub trait SessionRepository: Send + Sync {
 /// The persisted mail outbox.
 #[async_trait]
 pub trait OutboxRepository: Send + Sync {
-    async fn enqueue(&self, mail: &OutgoingMail) -> StorageResult<()>;
+    /// Queues the message; `false` (and nothing queued) when a message with its id was queued
+    /// before, sent or not: a consumer handed the same event twice queues its mail once.
+    async fn enqueue(&self, mail: &OutgoingMail) -> StorageResult<bool>;
     /// Claims up to `limit` messages due at `now` whose lease has run out, leasing them until
     /// `lease_until` so no other worker sends them meanwhile.
     async fn claim_due(
@@ -170,8 +176,11 @@ pub trait OutboxRepository: Send + Sync {
         lease_until: Timestamp,
         limit: u32,
     ) -> StorageResult<Vec<OutgoingMail>>;
-    /// The message was accepted by the transport: it leaves the outbox.
-    async fn mark_sent(&self, id: &str) -> StorageResult<()>;
+    /// The message was accepted by the transport: it is never due again. Its id stays (see
+    /// [`Self::enqueue`]) until [`Self::purge_sent`] removes it.
+    async fn mark_sent(&self, id: &str, at: Timestamp) -> StorageResult<()>;
+    /// Forgets messages sent before `before`; returns how many.
+    async fn purge_sent(&self, before: Timestamp) -> StorageResult<u64>;
     /// The attempt failed: record it and release the message until `next_attempt_at`.
     async fn retry_later(
         &self,
@@ -192,6 +201,89 @@ pub trait OutboxRepository: Send + Sync {
     async fn pending(&self) -> StorageResult<u64>;
     /// Messages given up on.
     async fn dead(&self) -> StorageResult<u64>;
+}
+
+/// Where a store stands for one event consumer: the newest event in its log and the last one
+/// the consumer was handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerLag {
+    pub store: StoreId,
+    pub head: i64,
+    pub position: i64,
+}
+
+/// Event consumers' positions in each store's log, claimed with a lease so several instances
+/// share the work: the holder of a store's lease hands its events on, then advances.
+#[async_trait]
+pub trait ConsumerRepository: Send + Sync {
+    /// Stores whose log holds events `consumer` has not been handed (`head > position`), at
+    /// most `limit`. A store the consumer never saw starts at 0 (see the migration note in
+    /// each adapter: stores that existed before consumers start at their head).
+    async fn behind(&self, consumer: &str, limit: u32) -> StorageResult<Vec<ConsumerLag>>;
+    /// Takes the lease on (`consumer`, `store`) for `owner` until `lease_until`, when free,
+    /// expired at `now` or already `owner`'s; returns the position, or `None` when another
+    /// owner holds it.
+    async fn claim(
+        &self,
+        consumer: &str,
+        store: StoreId,
+        owner: &str,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> StorageResult<Option<i64>>;
+    /// Moves `owner`'s position forward to `seq` and gives the lease back; `false` when
+    /// `owner` no longer holds it (the lease ran out and another instance took over).
+    async fn advance(
+        &self,
+        consumer: &str,
+        store: StoreId,
+        owner: &str,
+        seq: i64,
+    ) -> StorageResult<bool>;
+}
+
+/// Merchant webhook endpoints and their deliveries.
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    async fn insert_webhook(&self, endpoint: &WebhookEndpoint) -> StorageResult<()>;
+    async fn webhook(
+        &self,
+        store: StoreId,
+        id: WebhookId,
+    ) -> StorageResult<Option<WebhookEndpoint>>;
+    /// The store's endpoints, oldest first.
+    async fn webhooks(&self, store: StoreId) -> StorageResult<Vec<WebhookEndpoint>>;
+    /// Saves at the endpoint's version (bumping it); `false` when it changed meanwhile.
+    async fn save_webhook(&self, endpoint: &WebhookEndpoint) -> StorageResult<bool>;
+    /// Deletes the endpoint and its deliveries; `false` when there was none.
+    async fn delete_webhook(&self, store: StoreId, id: WebhookId) -> StorageResult<bool>;
+    /// Queues a delivery; `false` (nothing queued) when this event was queued for this
+    /// endpoint before.
+    async fn insert_delivery(&self, delivery: &Delivery) -> StorageResult<bool>;
+    /// Claims up to `limit` pending deliveries due at `now` whose lease ended, leasing them
+    /// until `lease_until`.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StorageResult<Vec<Delivery>>;
+    async fn save_delivery(&self, delivery: &Delivery) -> StorageResult<()>;
+    async fn delivery(
+        &self,
+        store: StoreId,
+        id: WebhookDeliveryId,
+    ) -> StorageResult<Option<Delivery>>;
+    /// The endpoint's deliveries, newest first, older than `before` when given.
+    async fn deliveries(
+        &self,
+        store: StoreId,
+        endpoint: WebhookId,
+        before: Option<WebhookDeliveryId>,
+        limit: u32,
+    ) -> StorageResult<Vec<Delivery>>;
+    /// Forgets deliveries created before `before` that are no longer pending.
+    async fn delete_deliveries(&self, before: Timestamp) -> StorageResult<u64>;
 }
 
 /// The append-only audit log. There is deliberately no update or delete.
@@ -603,6 +695,8 @@ pub trait Storage: Send + Sync {
     fn catalog(&self) -> &dyn CatalogRepository;
     fn commerce(&self) -> &dyn CommerceRepository;
     fn payments(&self) -> &dyn PaymentRepository;
+    fn consumers(&self) -> &dyn ConsumerRepository;
+    fn webhooks(&self) -> &dyn WebhookRepository;
 }
 
 /// Opens the adapter the configuration asks for: MongoDB when a URI is set, else the embedded

@@ -35,6 +35,7 @@ fn user(email: &str) -> StaffUser {
         created_at: at(1_700_000_000_001),
         updated_at: at(1_700_000_000_001),
         version: 0,
+        notifications: Vec::new(),
     }
 }
 
@@ -310,7 +311,7 @@ pub async fn the_outbox_leases_due_mail_and_keeps_it_until_sent(h: &Harness) {
         outbox.claim_due(now, lease, 10).await.unwrap().is_empty(),
         "leased"
     );
-    outbox.mark_sent("m1").await.unwrap();
+    outbox.mark_sent("m1", now).await.unwrap();
     let retry_at = now + SignedDuration::from_secs(5);
     outbox
         .retry_later("m2", 1, retry_at, "connection refused")
@@ -522,4 +523,82 @@ pub async fn undeliverable_mail_is_kept_counted_and_never_claimed_again(h: &Harn
         .unwrap();
     let ids: Vec<&str> = claimed.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(ids, ["d2"], "the dead message is never due again");
+}
+
+pub async fn mail_queued_twice_under_one_id_is_sent_once_even_after_it_was_sent(h: &Harness) {
+    let outbox = h.storage().outbox();
+    let now = at(1_800_000_000_000);
+    assert!(
+        outbox
+            .enqueue(&mail("once", 1_799_999_999_000))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !outbox
+            .enqueue(&mail("once", 1_799_999_999_000))
+            .await
+            .unwrap(),
+        "queued before"
+    );
+    assert_eq!(outbox.pending().await.unwrap(), 1);
+    let claimed = outbox
+        .claim_due(now, now + SignedDuration::from_secs(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    outbox.mark_sent("once", now).await.unwrap();
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert!(
+        !outbox
+            .enqueue(&mail("once", 1_799_999_999_000))
+            .await
+            .unwrap(),
+        "sent before: still refused"
+    );
+    let much_later = now + SignedDuration::from_hours(24 * 8);
+    assert!(
+        outbox
+            .claim_due(much_later, much_later + SignedDuration::from_secs(60), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a sent message is never due again"
+    );
+    assert_eq!(
+        outbox.purge_sent(now).await.unwrap(),
+        0,
+        "not older than now"
+    );
+    assert_eq!(outbox.purge_sent(much_later).await.unwrap(), 1);
+    assert!(
+        outbox
+            .enqueue(&mail("once", 1_799_999_999_000))
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn expired_one_time_tokens_are_deleted(h: &Harness) {
+    let tokens = h.storage().tokens();
+    let token = |hash: &str, expires: i64| OneTimeToken {
+        hash: hash.into(),
+        purpose: TokenPurpose::SocketTicket,
+        subject: TokenSubject::Staff {
+            user_id: UserId::from_uuid(new_id()),
+        },
+        created_at: at(1_000),
+        expires_at: at(expires),
+    };
+    tokens.insert(&token("old", 2_000)).await.unwrap();
+    tokens.insert(&token("fresh", 9_000)).await.unwrap();
+    assert_eq!(tokens.delete_expired(at(5_000)).await.unwrap(), 1);
+    assert!(
+        tokens
+            .find(TokenPurpose::SocketTicket, "fresh", at(5_000))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(!tokens.delete("old").await.unwrap(), "already deleted");
 }

@@ -11,6 +11,7 @@
 
 mod catalog;
 mod commerce;
+mod consumers;
 mod harness;
 mod identity;
 mod payments;
@@ -90,6 +91,10 @@ conformance!(
     payments::an_event_is_recorded_once_and_processed_once,
     payments::an_order_has_one_payment_attempt_saved_by_version,
     payments::unsettled_attempts_are_listed_oldest_first_once_old_and_unleased,
+    consumers::a_consumer_lags_in_stores_with_new_events_until_it_advances,
+    consumers::a_leased_store_is_handed_on_by_its_holder_alone_until_the_lease_ends,
+    identity::mail_queued_twice_under_one_id_is_sent_once_even_after_it_was_sent,
+    identity::expired_one_time_tokens_are_deleted,
 );
 
 /// Session cases run on each storage adapter and on the Redis session store:

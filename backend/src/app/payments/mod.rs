@@ -70,6 +70,7 @@ where
             .save_order(store, &orders::change(&order, &effects, &events))
             .await?
         {
+            ctx.events.committed();
             order.version += 1;
             return Ok(order);
         }

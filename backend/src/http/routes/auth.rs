@@ -62,7 +62,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             "/auth/password-reset",
             web::post().to(staff_reset_password),
         ))
-        .service(web::resource("/me").route(web::get().to(me)))
+        .service(
+            web::resource("/me")
+                .route(web::get().to(me))
+                .route(web::patch().to(update_me)),
+        )
         .service(post("/stores", web::post().to(create_store)))
         .service(post(
             "/invitations/accept",
@@ -440,6 +444,14 @@ async fn staff_reset_password(
 
 async fn me(state: web::Data<AppState>, auth: StaffAuth) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(accounts::me(&state.ctx, &auth.user).await?))
+}
+
+async fn update_me(
+    state: web::Data<AppState>,
+    auth: StaffAuth,
+    JsonBody(change): JsonBody<accounts::MeChange>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(accounts::update_me(&state.ctx, &auth.user, &change).await?))
 }
 
 async fn create_store(

@@ -84,6 +84,7 @@ async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
             tracing::warn!(error = ?error, "could not count the mail outbox");
         }
     }
+    state.metrics.live.set_sockets_open(state.hub.open());
     let body = state.metrics.render().map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

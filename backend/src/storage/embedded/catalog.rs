@@ -170,14 +170,14 @@ pub(super) fn append_event(
     if let Some(seq) = stored {
         return Ok(seq);
     }
-    let last: i64 = tx
+    event.seq = tx
         .query_row(
-            "SELECT COALESCE(MAX(seq), 0) FROM store_events WHERE store_id = ?1",
+            "INSERT INTO event_heads (store_id, seq) VALUES (?1, 1)
+             ON CONFLICT (store_id) DO UPDATE SET seq = seq + 1 RETURNING seq",
             [&store_text],
             |row| row.get(0),
         )
         .map_err(unavailable)?;
-    event.seq = last + 1;
     event.store_id = store;
     tx.execute(
         "INSERT INTO store_events (store_id, seq, kind, doc, id) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -54,6 +54,24 @@ impl EmbeddedStorage {
         text.as_deref().map(from_json).transpose()
     }
 
+    /// Reads every JSON document `sql` selects with its parameters.
+    pub(super) async fn docs<T, P>(&self, sql: &'static str, params: P) -> StorageResult<Vec<T>>
+    where
+        T: DeserializeOwned + Send + 'static,
+        P: rusqlite::Params + Send + 'static,
+    {
+        let texts: Vec<String> = self
+            .read(move |conn| {
+                let mut statement = conn.prepare_cached(sql).map_err(unavailable)?;
+                let rows = statement
+                    .query_map(params, |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)
+            })
+            .await?;
+        texts.iter().map(|text| from_json(text)).collect()
+    }
+
     /// Runs one write statement, mapping a unique violation to `Conflict(constraint)`.
     pub(super) async fn write<P>(
         &self,
@@ -352,6 +370,16 @@ impl TokenRepository for EmbeddedStorage {
             .await?;
         Ok(deleted > 0)
     }
+
+    async fn delete_expired(&self, now: Timestamp) -> StorageResult<u64> {
+        self.write(
+            "DELETE FROM one_time_tokens WHERE expires_at < ?1",
+            [now.as_millisecond()],
+            "one_time_tokens.hash",
+        )
+        .await
+        .map(|n| n as u64)
+    }
 }
 
 #[async_trait]
@@ -455,10 +483,11 @@ impl SessionRepository for EmbeddedStorage {
 
 #[async_trait]
 impl OutboxRepository for EmbeddedStorage {
-    async fn enqueue(&self, mail: &OutgoingMail) -> StorageResult<()> {
+    async fn enqueue(&self, mail: &OutgoingMail) -> StorageResult<bool> {
         let doc = to_json(mail)?;
         self.write(
-            "INSERT INTO outbox (id, next_attempt_at, lease_until, doc) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO outbox (id, next_attempt_at, lease_until, doc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO NOTHING",
             (
                 mail.id.clone(),
                 mail.next_attempt_at.as_millisecond(),
@@ -468,7 +497,7 @@ impl OutboxRepository for EmbeddedStorage {
             "outbox.id",
         )
         .await
-        .map(drop)
+        .map(|inserted| inserted > 0)
     }
 
     async fn claim_due(
@@ -512,14 +541,25 @@ impl OutboxRepository for EmbeddedStorage {
         .await
     }
 
-    async fn mark_sent(&self, id: &str) -> StorageResult<()> {
+    async fn mark_sent(&self, id: &str, at: Timestamp) -> StorageResult<()> {
         self.write(
-            "DELETE FROM outbox WHERE id = ?1",
-            [id.to_owned()],
+            "UPDATE outbox SET next_attempt_at = ?3, lease_until = ?3, sent_at = ?2,
+                 doc = '{}' WHERE id = ?1",
+            (id.to_owned(), at.as_millisecond(), i64::MAX),
             "outbox.id",
         )
         .await
         .map(drop)
+    }
+
+    async fn purge_sent(&self, before: Timestamp) -> StorageResult<u64> {
+        self.write(
+            "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < ?1",
+            [before.as_millisecond()],
+            "outbox.id",
+        )
+        .await
+        .map(|n| n as u64)
     }
 
     async fn retry_later(
@@ -556,7 +596,7 @@ impl OutboxRepository for EmbeddedStorage {
     }
 
     async fn pending(&self) -> StorageResult<u64> {
-        self.count("SELECT COUNT(*) FROM outbox WHERE dead_at IS NULL")
+        self.count("SELECT COUNT(*) FROM outbox WHERE dead_at IS NULL AND sent_at IS NULL")
             .await
     }
 

@@ -8,10 +8,12 @@
 
 mod catalog;
 mod commerce;
+mod consumers;
 mod identity;
 mod payments;
 mod schema;
 mod stores;
+mod webhooks;
 
 use std::{
     path::Path,
@@ -27,9 +29,9 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use super::{
-    AuditRepository, CatalogRepository, CommerceRepository, CustomerRepository, OutboxRepository,
-    PaymentRepository, SessionRepository, Storage, StorageError, StorageResult, StoreRepository,
-    TeamRepository, TokenRepository, UserRepository, faults::Faults,
+    AuditRepository, CatalogRepository, CommerceRepository, ConsumerRepository, CustomerRepository,
+    OutboxRepository, PaymentRepository, SessionRepository, Storage, StorageError, StorageResult,
+    StoreRepository, TeamRepository, TokenRepository, UserRepository, faults::Faults,
 };
 
 /// How many read-only connections serve reads.
@@ -237,6 +239,14 @@ impl Storage for EmbeddedStorage {
     }
 
     fn payments(&self) -> &dyn PaymentRepository {
+        self
+    }
+
+    fn consumers(&self) -> &dyn ConsumerRepository {
+        self
+    }
+
+    fn webhooks(&self) -> &dyn super::WebhookRepository {
         self
     }
 }

@@ -257,6 +257,49 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX payment_attempts_unsettled ON payment_attempts (created_at)
         WHERE unsettled = 1;",
+    // 10: event consumers. Each store's newest seq is kept beside its log; each consumer's
+    // position per store carries a lease. Stores that existed before consumers start at their
+    // head (their past events were never meant to send mail or webhooks now). Sent mail keeps
+    // its id for a while, so the same message queued twice is sent once.
+    "CREATE TABLE event_heads (
+        store_id    TEXT PRIMARY KEY,
+        seq         INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO event_heads (store_id, seq)
+        SELECT store_id, MAX(seq) FROM store_events GROUP BY store_id;
+    CREATE TABLE consumer_positions (
+        consumer     TEXT NOT NULL,
+        store_id     TEXT NOT NULL,
+        position     INTEGER NOT NULL,
+        owner        TEXT,
+        lease_until  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (consumer, store_id)
+    ) STRICT;
+    INSERT INTO consumer_positions (consumer, store_id, position)
+        SELECT c.name, h.store_id, h.seq FROM event_heads h,
+            (SELECT 'realtime' AS name UNION ALL SELECT 'mail' UNION ALL SELECT 'webhooks') c;
+    ALTER TABLE outbox ADD COLUMN sent_at INTEGER;
+    CREATE INDEX outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
+    CREATE TABLE webhooks (
+        store_id    TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        version     INTEGER NOT NULL,
+        doc         TEXT NOT NULL,
+        PRIMARY KEY (store_id, id)
+    ) STRICT;
+    CREATE TABLE webhook_deliveries (
+        id              TEXT PRIMARY KEY,
+        store_id        TEXT NOT NULL,
+        endpoint_id     TEXT NOT NULL,
+        event_id        TEXT NOT NULL,
+        due_at          INTEGER,
+        lease_until     INTEGER NOT NULL,
+        created_at      INTEGER NOT NULL,
+        doc             TEXT NOT NULL,
+        UNIQUE (endpoint_id, event_id)
+    ) STRICT;
+    CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at) WHERE due_at IS NOT NULL;
+    CREATE INDEX webhook_deliveries_log ON webhook_deliveries (store_id, endpoint_id, id DESC);",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

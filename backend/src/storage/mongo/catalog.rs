@@ -584,7 +584,10 @@ impl CatalogRepository for MongoStorage {
             .await
             .map_err(unavailable)?
         {
-            return Ok(number(&stored, "seq"));
+            // A retried append also repairs a head the first attempt did not get to raise.
+            let seq = number(&stored, "seq");
+            self.raise_head(store, seq).await?;
+            return Ok(seq);
         }
         let seq = self.increment(&format!("events:{store}")).await?;
         let mut event = event.clone();
@@ -592,7 +595,10 @@ impl CatalogRepository for MongoStorage {
         event.store_id = store;
         let document = to_document(&id, &event, doc! {})?;
         match events.insert_one(document).await {
-            Ok(_) => Ok(seq),
+            Ok(_) => {
+                self.raise_head(store, seq).await?;
+                Ok(seq)
+            }
             Err(error) if super::is_duplicate_key(&error) => events
                 .find_one(doc! { "_id": &id })
                 .await

@@ -311,6 +311,14 @@ impl TokenRepository for MongoStorage {
             .map_err(unavailable)?;
         Ok(deleted.deleted_count > 0)
     }
+
+    async fn delete_expired(&self, now: Timestamp) -> StorageResult<u64> {
+        self.collection(super::query::TOKENS)
+            .delete_many(doc! { "expires_at": { "$lt": now.as_millisecond() } })
+            .await
+            .map(|deleted| deleted.deleted_count)
+            .map_err(unavailable)
+    }
 }
 
 #[async_trait]
@@ -387,13 +395,17 @@ impl SessionRepository for MongoStorage {
 
 #[async_trait]
 impl OutboxRepository for MongoStorage {
-    async fn enqueue(&self, mail: &OutgoingMail) -> StorageResult<()> {
+    async fn enqueue(&self, mail: &OutgoingMail) -> StorageResult<bool> {
         let document = to_document(&mail.id, mail, doc! {})?;
-        self.collection(super::query::OUTBOX)
+        match self
+            .collection(super::query::OUTBOX)
             .insert_one(document)
             .await
-            .map(drop)
-            .map_err(mongo_error("outbox.id"))
+        {
+            Ok(_) => Ok(true),
+            Err(error) if super::is_duplicate_key(&error) => Ok(false),
+            Err(error) => Err(unavailable(error)),
+        }
     }
 
     async fn claim_due(
@@ -425,11 +437,28 @@ impl OutboxRepository for MongoStorage {
         Ok(claimed)
     }
 
-    async fn mark_sent(&self, id: &str) -> StorageResult<()> {
+    async fn mark_sent(&self, id: &str, at: Timestamp) -> StorageResult<()> {
+        // Only the id stays, as a tombstone that refuses the same message queued again.
         self.collection(super::query::OUTBOX)
-            .delete_one(doc! { "_id": id })
+            .replace_one(
+                doc! { "_id": id },
+                doc! {
+                    "_id": id,
+                    "sent_at": at.as_millisecond(),
+                    "next_attempt_at": i64::MAX,
+                    "lease_until": i64::MAX,
+                },
+            )
             .await
             .map(drop)
+            .map_err(unavailable)
+    }
+
+    async fn purge_sent(&self, before: Timestamp) -> StorageResult<u64> {
+        self.collection(super::query::OUTBOX)
+            .delete_many(doc! { "sent_at": { "$lt": before.as_millisecond() } })
+            .await
+            .map(|deleted| deleted.deleted_count)
             .map_err(unavailable)
     }
 
@@ -481,7 +510,10 @@ impl OutboxRepository for MongoStorage {
 
     async fn pending(&self) -> StorageResult<u64> {
         self.collection(super::query::OUTBOX)
-            .count_documents(doc! { "dead_at": { "$exists": false } })
+            .count_documents(doc! {
+                "dead_at": { "$exists": false },
+                "sent_at": { "$exists": false },
+            })
             .await
             .map_err(unavailable)
     }

@@ -6,11 +6,13 @@
 
 mod catalog;
 mod commerce;
+mod consumers;
 mod identity;
 mod payments;
 pub mod query;
 mod saga;
 mod stores;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -127,7 +129,8 @@ impl Storage for MongoStorage {
                 .await
                 .map_err(unavailable)?;
         }
-        self.backfill_inventory().await
+        self.backfill_inventory().await?;
+        self.start_consumers_at_heads().await
     }
 
     async fn ping(&self) -> StorageResult<()> {
@@ -179,6 +182,14 @@ impl Storage for MongoStorage {
     }
 
     fn payments(&self) -> &dyn PaymentRepository {
+        self
+    }
+
+    fn consumers(&self) -> &dyn crate::storage::ConsumerRepository {
+        self
+    }
+
+    fn webhooks(&self) -> &dyn crate::storage::WebhookRepository {
         self
     }
 }

@@ -44,6 +44,10 @@ pub const REVIEWS: &str = "reviews";
 pub const STRIPE_ACCOUNTS: &str = "stripe_accounts";
 pub const PAYMENT_EVENTS: &str = "payment_events";
 pub const PAYMENT_ATTEMPTS: &str = "payment_attempts";
+pub const EVENT_HEADS: &str = "event_heads";
+pub const CONSUMER_POSITIONS: &str = "consumer_positions";
+pub const WEBHOOKS: &str = "webhooks";
+pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries";
 
 /// Every collection's indexes. The store id is the first key of every compound index on
 /// tenant data, and unique rules are per store.
@@ -202,6 +206,28 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
                 index(
                     "payment_attempts_unsettled",
                     doc! { "state": 1, "created_at": 1 },
+                ),
+            ],
+        ),
+        (
+            CONSUMER_POSITIONS,
+            vec![index("consumer_positions_consumer", doc! { "consumer": 1 })],
+        ),
+        (
+            WEBHOOKS,
+            vec![index("webhooks_store", doc! { "store_id": 1 })],
+        ),
+        (
+            WEBHOOK_DELIVERIES,
+            vec![
+                unique_index(
+                    "webhook_deliveries_event",
+                    doc! { "endpoint_id": 1, "event_id": 1 },
+                ),
+                index("webhook_deliveries_due", doc! { "due_at": 1 }),
+                index(
+                    "webhook_deliveries_log",
+                    doc! { "store_id": 1, "endpoint_id": 1, "_id": -1 },
                 ),
             ],
         ),
