@@ -98,6 +98,9 @@ impl Application {
     /// Connects storage (and Redis when configured), binds the listener (port 0 picks a free
     /// port) and prepares the server. Nothing is served until [`Self::run_until_stopped`].
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // One TLS crypto provider for the process (ring; never aws-lc): clients that do not
+        // bring their own configuration use it. Already installed is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let settings = Arc::new(settings);
         let storage = storage::connect(&settings).await?;
         let redis = settings

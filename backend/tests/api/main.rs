@@ -18,6 +18,7 @@ mod identity;
 mod import;
 mod isolation;
 mod limits;
+mod live;
 mod mail;
 mod media;
 mod ops;

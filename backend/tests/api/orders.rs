@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// Places a guest order of `quantity` phones (pickup, cash on delivery); returns its id.
-async fn order_phones(
+pub async fn order_phones(
     app: &TestApp,
     s: &crate::checkout::Shop,
     quantity: i64,
@@ -36,7 +36,7 @@ async fn order_phones(
     order["id"].as_str().unwrap().to_owned()
 }
 
-async fn act(
+pub async fn act(
     app: &TestApp,
     s: &crate::checkout::Shop,
     token: &str,
