@@ -106,6 +106,33 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     }
 }
 
+/// A second instance beside `first`: the same data (the same embedded database file, or the
+/// same MongoDB database), its own port and background workers, plus `extra`.
+pub async fn spawn_app_beside(first: &TestApp, extra: &[(&str, &str)]) -> TestApp {
+    let own = tempfile::tempdir().expect("temp dir");
+    let mut pairs: Vec<(&str, &str)> = extra.to_vec();
+    let database = first.ctx.settings.mongodb_database.clone();
+    if first.ctx.settings.mongodb_uri.is_some() {
+        pairs.push(("TECHVERSE_MONGODB_DATABASE", &database));
+    }
+    let app = Application::build(settings(first.data_dir.path(), &pairs))
+        .await
+        .expect("build the second app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let ctx = app.context();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        client: Client::new(),
+        data_dir: own,
+        ctx,
+        stop: Some(stop),
+    }
+}
+
 /// A port nothing listens on (bound, read, released).
 pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

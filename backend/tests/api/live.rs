@@ -13,7 +13,7 @@ use tokio_tungstenite::{
 
 use crate::{
     checkout::{Shop, add, checkout, checkout_body, guest_cart, json_of, shop},
-    helpers::{TestApp, send, spawn_app_with},
+    helpers::{PASSWORD, Service, TestApp, send, spawn_app_beside, spawn_app_with},
     orders::act,
 };
 
@@ -395,4 +395,60 @@ async fn a_client_that_never_reads_is_closed_with_1013_and_the_others_keep_recei
         .await
         .unwrap();
     assert!(page.contains("techverse_ws_sockets_open 1"), "{page}");
+}
+
+#[tokio::test]
+async fn two_instances_on_one_redis_share_the_feed_and_the_log_covers_a_redis_outage() {
+    let mut redis = Service::redis().await;
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let prefix = format!("tv-fanout-{}:", uuid::Uuid::new_v4().simple());
+    let extra = [
+        MANY_ORDERS[0],
+        MANY_ORDERS[1],
+        ("TECHVERSE_REDIS_URL", url.as_str()),
+        ("TECHVERSE_REDIS_KEY_PREFIX", prefix.as_str()),
+    ];
+    let one = spawn_app_with(&extra).await;
+    let two = spawn_app_beside(&one, &extra).await;
+    let s = shop(&one, "fan-out").await;
+    let mut watching = staff_socket(&two, &s.merchant.access, &s.store, None).await;
+    let (first, _) = order_case(&one, &s, "fan-1").await;
+    let got = events(&mut watching, 1).await;
+    assert_eq!(
+        got[0]["data"]["order_id"],
+        first.as_str(),
+        "placed on 1, seen on 2"
+    );
+    let last = got[0]["seq"].as_i64().unwrap();
+
+    redis.stop();
+    let mut missed = Vec::new();
+    for n in 0..2 {
+        missed.push(order_case(&one, &s, &format!("fan-down-{n}")).await.0);
+    }
+    redis.start_redis().await;
+    // The old socket catches up from the log once instance 2 is subscribed again.
+    let caught = events(&mut watching, 2).await;
+    let ids: Vec<&str> = caught
+        .iter()
+        .map(|e| e["data"]["order_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, missed.iter().map(String::as_str).collect::<Vec<_>>());
+    // Redis kept no sessions: sign in again, reconnect with `after`.
+    let login = json_of(one.login_staff(&s.merchant.email, PASSWORD).await, 200).await;
+    let access = login["access_token"].as_str().unwrap().to_owned();
+    let mut back = staff_socket(&two, &access, &s.store, Some(last)).await;
+    let replayed = events(&mut back, 2).await;
+    let seqs: Vec<i64> = replayed
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, [last + 1, last + 2]);
+    let (live, _) = order_case(&one, &s, "fan-after").await;
+    for socket in [&mut back, &mut watching] {
+        let next = events(socket, 1).await;
+        assert_eq!(next[0]["seq"], last + 3, "no duplicate");
+        assert_eq!(next[0]["data"]["order_id"], live.as_str());
+        quiet(socket).await;
+    }
 }

@@ -120,3 +120,133 @@ async fn mail_undeliverable_for_three_days_is_given_up_and_counted_not_retried_f
     }
     panic!("the undeliverable message was not given up");
 }
+
+/// Waits (up to 20 s) until the sink holds a message to `to` with `subject`; returns all such.
+async fn wait_delivered(smtp: &Service, to: &str, subject: &str) -> Vec<String> {
+    for _ in 0..200 {
+        let found: Vec<String> = smtp
+            .delivered()
+            .into_iter()
+            .filter(|m| {
+                m.contains(&format!("To: {to}")) && m.contains(&format!("Subject: {subject}"))
+            })
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no mail to {to} with subject {subject}");
+}
+
+#[tokio::test]
+async fn an_order_mails_the_shopper_and_the_owner_and_shipping_mails_the_tracking_once_each() {
+    use techverse::app::dispatch::Consumer as _;
+
+    let port = free_port();
+    let smtp = Service::smtp_on(port).await;
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(&[("TECHVERSE_SMTP_URL", url.as_str())]).await;
+    let s = crate::checkout::shop(&app, "mail-orders").await;
+    let owner = s.merchant.email.clone();
+    let (id, _) = crate::live::order_case(&app, &s, "mail-1").await;
+    let confirmation = wait_delivered(&smtp, "ada@example.com", "Order #1001 confirmed").await;
+    let text = confirmation[0].replace("=\r\n", "").replace("=\n", "");
+    assert!(text.contains("Phone Case"), "lines listed: {text}");
+    assert!(text.contains("Cash on delivery"));
+    wait_delivered(&smtp, &owner, "New order #1001").await;
+
+    let access = s.merchant.access.clone();
+    let paid = crate::checkout::json_of(
+        crate::orders::act(&app, &s, &access, &id, "mark-paid", None).await,
+        200,
+    )
+    .await;
+    let line = paid["lines"][0]["id"].as_str().unwrap().to_owned();
+    let fulfil = json!({ "lines": [{ "line_id": line, "quantity": 1 }], "carrier": "GIG Logistics", "tracking_number": "GIG-4242" });
+    crate::checkout::json_of(
+        crate::orders::act(&app, &s, &access, &id, "fulfilments", Some(fulfil)).await,
+        200,
+    )
+    .await;
+    crate::checkout::json_of(
+        crate::orders::act(&app, &s, &access, &id, "ship", None).await,
+        200,
+    )
+    .await;
+    let shipped = wait_delivered(&smtp, "ada@example.com", "Order #1001 is on its way").await;
+    assert!(shipped[0].contains("GIG-4242") && shipped[0].contains("GIG Logistics"));
+
+    // The consumer handed the same event again (as after a crash) queues nothing new.
+    let store = app
+        .ctx
+        .storage
+        .stores()
+        .by_slug(&techverse_shared::StoreSlug::parse("mail-orders").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let log = app
+        .ctx
+        .storage
+        .catalog()
+        .events(store.id, 0, 100)
+        .await
+        .unwrap();
+    let created = log.iter().find(|e| e.kind == "order.created").unwrap();
+    let consumer = techverse::app::notify::MailConsumer::new(app.ctx.clone());
+    consumer.handle(created).await.unwrap();
+    consumer.handle(created).await.unwrap();
+    assert_eq!(outbox_pending(&app).await, 0, "nothing queued again");
+    let count = |to: &str, subject: &str| {
+        smtp.delivered()
+            .iter()
+            .filter(|m| {
+                m.contains(&format!("To: {to}")) && m.contains(&format!("Subject: {subject}"))
+            })
+            .count()
+    };
+    assert_eq!(count("ada@example.com", "Order #1001 confirmed"), 1);
+    assert_eq!(count(&owner, "New order #1001"), 1);
+    assert_eq!(count("ada@example.com", "Order #1001 is on its way"), 1);
+}
+
+#[tokio::test]
+async fn staff_turn_new_order_mail_off_per_store_and_get_it_no_more() {
+    let app = spawn_app_with(&crate::live::MANY_ORDERS).await;
+    let s = crate::checkout::shop(&app, "quiet-owner").await;
+    let me = crate::helpers::send(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/v1/me",
+        &s.merchant.access,
+        Some(json!({ "notifications": [{ "store": "quiet-owner", "new_order": false }] })),
+    )
+    .await;
+    let me = crate::checkout::json_of(me, 200).await;
+    assert_eq!(
+        me["stores"][0]["notifications"],
+        json!({ "new_order": false, "low_stock": true })
+    );
+    let unknown = crate::helpers::send(
+        &app,
+        reqwest::Method::PATCH,
+        "/api/v1/me",
+        &s.merchant.access,
+        Some(json!({ "notifications": [{ "store": "not-mine", "low_stock": false }] })),
+    )
+    .await;
+    let error = crate::helpers::assert_error(unknown, 422, "validation_failed").await;
+    assert_eq!(
+        error["error"]["details"]["fields"][0]["field"],
+        "notifications[0].store"
+    );
+    crate::live::order_case(&app, &s, "quiet-1").await;
+    app.wait_mail("ada@example.com", "Order #1001 confirmed")
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !app.mails().iter().any(|m| m.contains("New order #1001")),
+        "the owner turned it off"
+    );
+}
