@@ -28,3 +28,4 @@ mod platform;
 mod staff;
 mod stores;
 mod stripe;
+mod webhooks;
