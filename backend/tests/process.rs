@@ -551,3 +551,50 @@ fn the_demo_seed_and_the_csv_import_run_from_the_command_line() {
     assert_eq!(status, 200);
     assert!(tree.contains("Laptops") && tree.contains("Phones & Tablets"));
 }
+
+#[test]
+fn sigterm_closes_open_sockets_with_1001_and_the_process_exits_zero() {
+    use tokio_tungstenite::tungstenite::{self, Message, client::IntoClientRequest};
+
+    let data = tempfile::tempdir().unwrap();
+    let created = techverse(data.path())
+        .env("TECHVERSE_ADMIN_PASSWORD", "operator passphrase 42")
+        .args(["admins", "create", "--email", "ops@example.com"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let server = Server::start(data.path());
+    let (status, body) = server.send(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        r#"{"email":"ops@example.com","password":"operator passphrase 42"}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = server.send("POST", "/api/v1/ws/tickets", Some(&access_token(&body)), "");
+    assert_eq!(status, 201, "{body}");
+    let value: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let ticket = value["ticket"].as_str().unwrap();
+    let request = format!("ws://127.0.0.1:{}/api/v1/ws?ticket={ticket}", server.port)
+        .into_client_request()
+        .unwrap();
+    let stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let (mut socket, _) = tungstenite::client::client(request, stream).unwrap();
+
+    server.signal("-TERM");
+    let close = loop {
+        match socket.read() {
+            Ok(Message::Close(frame)) => break frame,
+            Ok(_) => {}
+            Err(error) => panic!("the socket ended without a close frame: {error}"),
+        }
+    };
+    let close = close.expect("a close frame with a code");
+    assert_eq!(
+        close.code,
+        tungstenite::protocol::frame::coding::CloseCode::Away
+    );
+    let exit = server.wait();
+    assert!(exit.success(), "exit status {exit:?}");
+}
