@@ -2,6 +2,7 @@
 //! prices, totals and stock; this app displays what it returns.
 
 mod api;
+mod live;
 mod pages;
 mod state;
 mod stripe;

@@ -40,16 +40,19 @@ function money({ minor, currency }) {
   return `${major}.${String(minor % 100).padStart(2, "0")} ${currency}`;
 }
 
-async function staffOrders() {
+async function staffToken() {
   const login = await fetch(`${base}/api/v1/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(owner),
   });
   assert.equal(login.status, 200);
-  const { access_token } = await login.json();
+  return (await login.json()).access_token;
+}
+
+async function staffOrders() {
   const list = await fetch(`${base}/api/v1/admin/stores/demo/orders`, {
-    headers: { authorization: `Bearer ${access_token}` },
+    headers: { authorization: `Bearer ${await staffToken()}` },
   });
   assert.equal(list.status, 200);
   return (await list.json()).items;
@@ -178,6 +181,17 @@ test("a guest searches, filters, picks a variant and checks out with cash on del
   assert.equal(orders.length, 1, "one order despite the double click");
   assert.equal(orders[0].email, "guest@example.com");
   assert.equal(money(orders[0].total), shownTotal, "the page shows the server's total");
+
+  // The status page follows the order live: staff mark it paid, the page shows it, no reload.
+  await tab.locator("[data-test=live-status]", { hasText: "Live" }).waitFor();
+  await tab.locator("[data-test=order-status]", { hasText: "pending payment" }).waitFor();
+  const paid = await fetch(`${base}/api/v1/admin/stores/demo/orders/${orders[0].id}/mark-paid`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await staffToken()}` },
+  });
+  assert.equal(paid.status, 200);
+  await tab.locator("[data-test=order-status]", { hasText: "payment paid" }).waitFor({ timeout: 5000 });
+  await tab.shot("08-paid-live");
   assert.deepEqual(tab.errors, []);
 });
 

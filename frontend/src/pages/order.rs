@@ -1,7 +1,8 @@
 //! Order confirmation and status: found with the guest's order token (kept on this device when
 //! the order was placed) or the signed-in customer's account. A card order awaiting payment
 //! shows Stripe's Payment Element; once confirmed, "payment processing" until Stripe's webhook
-//! marks the order paid (the page polls).
+//! marks the order paid. Status, payment and tracking update live over the socket (or by
+//! polling when it cannot open).
 
 use gloo_net::http::Method;
 use leptos::prelude::*;
@@ -14,6 +15,10 @@ use crate::{
     stripe,
     widgets::{ErrorNote, Loading, price},
 };
+
+fn id_untracked(params: Memo<leptos_router::params::ParamsMap>) -> String {
+    params.with_untracked(|p| p.get("id").unwrap_or_default())
+}
 
 fn order_token(shop: Shop, id: &str) -> Option<String> {
     recall(&format!("techverse:{}:order:{id}", shop.slug()))
@@ -186,6 +191,17 @@ pub fn OrderPage() -> impl IntoView {
         });
     });
     let reload = Callback::new(move |()| found.refetch());
+    // Live updates once the session is restored (a customer's ticket needs their token).
+    let connected = RwSignal::new(false);
+    let following = StoredValue::new(false);
+    Effect::new(move |_| {
+        if shop.ready.get() && !following.get_value() {
+            following.set_value(true);
+            let id = id_untracked(params);
+            let token = order_token(shop, &id);
+            crate::live::follow_order(shop, id, token, reload, connected);
+        }
+    });
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || found.get().map(|result| match result {
@@ -197,6 +213,7 @@ pub fn OrderPage() -> impl IntoView {
                             {placed().then(|| view! { <p class="ok" role="status">"Thank you! Your order has been placed."</p> })}
                             <h1>{format!("Order #{}", order.number)}</h1>
                             <p class="status" data-test="order-status">{status_text(&order)}</p>
+                            <p class="live" data-test="live-status">{move || if connected.get() { "Live: this page updates by itself." } else { "This page checks for updates every few seconds." }}</p>
                             {payment_note(&order).map(|note| view! { <p class="note" role="status" data-test="payment-note">{note}</p> })}
                             {(order.payment_method == PaymentMethod::Card && order.status == OrderStatus::PendingPayment).then(|| {
                                 let order = order.clone();
