@@ -17,6 +17,7 @@ mod identity;
 mod payments;
 mod sessions;
 mod stores;
+mod webhooks;
 
 /// Generates one test per case and adapter: `embedded::<case>` and `mongo::<case>`.
 macro_rules! conformance {
@@ -95,6 +96,8 @@ conformance!(
     consumers::a_leased_store_is_handed_on_by_its_holder_alone_until_the_lease_ends,
     identity::mail_queued_twice_under_one_id_is_sent_once_even_after_it_was_sent,
     identity::expired_one_time_tokens_are_deleted,
+    webhooks::webhooks_are_per_store_and_saved_by_version,
+    webhooks::one_delivery_per_endpoint_and_event_leased_to_one_worker,
 );
 
 /// Session cases run on each storage adapter and on the Redis session store:

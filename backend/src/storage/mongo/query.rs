@@ -227,7 +227,7 @@ pub fn indexes() -> Vec<(&'static str, Vec<IndexModel>)> {
                 index("webhook_deliveries_due", doc! { "due_at": 1 }),
                 index(
                     "webhook_deliveries_log",
-                    doc! { "store_id": 1, "endpoint_id": 1, "_id": -1 },
+                    doc! { "store_id": 1, "endpoint_id": 1 },
                 ),
             ],
         ),
