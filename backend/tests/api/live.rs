@@ -452,3 +452,95 @@ async fn two_instances_on_one_redis_share_the_feed_and_the_log_covers_a_redis_ou
         quiet(socket).await;
     }
 }
+
+#[tokio::test]
+async fn a_signed_in_customer_follows_their_own_orders_and_no_one_elses() {
+    use crate::checkout::shopper;
+
+    let app = spawn_app_with(&MANY_ORDERS).await;
+    let s = shop(&app, "live-customer").await;
+    let customer = app
+        .register_customer("live-customer", "bola@example.com", PASSWORD)
+        .await;
+    let carts = "/api/v1/stores/live-customer/carts";
+    let cart: Value = shopper(&app, Method::POST, carts, None, Some(&customer.access))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cart = cart["id"].as_str().unwrap().to_owned();
+    json_of(
+        shopper(
+            &app,
+            Method::POST,
+            &format!("{carts}/{cart}/lines"),
+            None,
+            Some(&customer.access),
+        )
+        .json(&json!({ "variant_id": s.case, "quantity": 1 }))
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    let mine = json_of(
+        checkout(
+            &app,
+            &s.store,
+            None,
+            Some(&customer.access),
+            "customer-1",
+            &checkout_body(&cart, &s.pickup, "cash_on_delivery"),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let mine = mine["id"].as_str().unwrap().to_owned();
+    let (guests, _) = order_case(&app, &s, "someone-else").await;
+    let ticket = ticket(
+        &app,
+        Some(&customer.access),
+        None,
+        json!({ "store": s.store }),
+    )
+    .await;
+    let mut socket = open(&app, &ticket).await.unwrap();
+    say(
+        &mut socket,
+        &json!({ "type": "subscribe_order", "store": s.store, "order": guests }),
+    )
+    .await;
+    assert_eq!(frame(&mut socket).await["code"], "not_found");
+    say(
+        &mut socket,
+        &json!({ "type": "subscribe", "store": s.store }),
+    )
+    .await;
+    assert_eq!(frame(&mut socket).await["code"], "store_not_found");
+    say(
+        &mut socket,
+        &json!({ "type": "subscribe_order", "store": s.store, "order": mine }),
+    )
+    .await;
+    assert_eq!(frame(&mut socket).await["type"], "subscribed");
+    json_of(
+        act(&app, &s, &s.merchant.access, &guests, "mark-paid", None).await,
+        200,
+    )
+    .await;
+    json_of(
+        act(&app, &s, &s.merchant.access, &mine, "mark-paid", None).await,
+        200,
+    )
+    .await;
+    let got = events(&mut socket, 2).await;
+    assert!(
+        got.iter().all(|e| e["data"]["order_id"] == mine.as_str()),
+        "{got:?}"
+    );
+    quiet(&mut socket).await;
+}
