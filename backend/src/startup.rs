@@ -211,6 +211,8 @@ fn start_live(
     let fanout = Fanout::new(hub.clone(), redis.cloned());
     ctx.background
         .spawn(fanout.clone().run_subscriber(shutdown.clone()));
+    ctx.background
+        .spawn(fanout.clone().run_healer(shutdown.clone()));
     let owner = format!("instance-{}", uuid::Uuid::now_v7().simple());
     let consumers: Vec<Arc<dyn Consumer>> = vec![
         Arc::new(fanout),
