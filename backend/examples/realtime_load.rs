@@ -200,6 +200,7 @@ async fn main() {
     let pids: Vec<String> = args[2].split(',').map(str::to_owned).collect();
     let (stores, sockets): (usize, usize) = (args[3].parse().unwrap(), args[4].parse().unwrap());
     let (rate, seconds): (f64, u64) = (args[5].parse().unwrap(), args[6].parse().unwrap());
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
