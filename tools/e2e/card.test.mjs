@@ -124,10 +124,15 @@ test("a shopper pays by card through Stripe.js and the webhook marks the order p
   await tab.locator("[data-test=pay]").click();
   await tab.locator("[data-test=payment-error]", { hasText: "declined" }).waitFor();
   await tab.shot("02-declined");
+  // Stripe's webhook is held back: the page says "processing" until it arrives, then shows the
+  // order paid by itself (the live feed, or polling).
+  await control("config", { hold_webhooks: true });
   await card.fill("4242 4242 4242 4242");
   await tab.locator("[data-test=pay]:not([disabled])").click();
   await tab.locator("[data-test=payment-processing]").waitFor();
   await tab.shot("03-processing");
+  await control("config", { hold_webhooks: false });
+  await control("flush");
   await tab.locator("[data-test=order-status]", { hasText: "payment paid" }).waitFor({ timeout: 30_000 });
   await tab.shot("04-paid");
 
