@@ -185,6 +185,7 @@ async fn staff_follow_their_store_in_order_and_nobody_sees_what_is_not_theirs() 
         got[1]["seq"].as_i64().unwrap(),
         got[0]["seq"].as_i64().unwrap() + 1
     );
+    quiet(&mut owner).await;
     quiet(&mut stranger).await;
 }
 

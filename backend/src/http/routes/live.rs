@@ -74,7 +74,8 @@ async fn ticket(
         .json(json!({ "ticket": ticket, "expires_in": expires_in })))
 }
 
-/// Who is asking: a staff or customer bearer token, or a guest's order token for one order.
+/// Who is asking: a staff bearer token (no store named), a customer's (with the store), or a
+/// guest's order token for one order.
 async fn ticket_holder(
     req: &HttpRequest,
     state: &AppState,
@@ -82,7 +83,8 @@ async fn ticket_holder(
 ) -> Result<Holder, ApiError> {
     let ctx = &state.ctx;
     if let Some(token) = bearer(req) {
-        if let Ok((claims, _)) = ctx.authenticate(&token, Audience::Staff).await {
+        if body.store.is_none() {
+            let (claims, _) = ctx.authenticate(&token, Audience::Staff).await?;
             enforce(req, state, Rule::User, &claims.sub).await?;
             let user = claims.sub.parse().map_err(|_| unauthorized())?;
             return Ok(Holder::Staff(user));
@@ -209,6 +211,15 @@ fn origin_allowed(req: &HttpRequest, state: &AppState) -> bool {
             .cors_origins()
             .iter()
             .any(|allowed| allowed.trim_end_matches('/') == origin)
+}
+
+/// Whether two subscriptions of one store show the same thing (the store feed, or one order).
+fn same_scope(a: &Scope, b: &Scope) -> bool {
+    match (a, b) {
+        (Scope::Store(_), Scope::Store(_)) => true,
+        (Scope::Order(x), Scope::Order(y)) => x == y,
+        _ => false,
+    }
 }
 
 /// One subscription and the last seq handed to it (`None`: none yet; the first live event
@@ -344,8 +355,22 @@ impl Connection {
     }
 
     /// Registers the subscription with the hub first, then replays what was missed: an event
-    /// committed meanwhile arrives both ways and is handed over once.
+    /// committed meanwhile arrives both ways and is handed over once. Subscribing again to what
+    /// the socket already follows changes nothing.
     async fn start(&mut self, follow: Follow, after: Option<i64>, id: u64) -> Result<(), End> {
+        if self
+            .follows
+            .iter()
+            .any(|f| f.follow.store == follow.store && same_scope(&f.follow.scope, &follow.scope))
+        {
+            return self
+                .error(
+                    "bad_request",
+                    "already subscribed",
+                    Some(follow.slug.as_str()),
+                )
+                .await;
+        }
         self.hub.follow(id, follow.store).await;
         let ack = json!({
             "type": "subscribed",
