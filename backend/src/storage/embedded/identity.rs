@@ -37,6 +37,14 @@ pub(super) fn immediate(conn: &mut rusqlite::Connection) -> StorageResult<Transa
         .map_err(unavailable)
 }
 
+/// A claim: what is due at `now`, at most `limit`, held until `until`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lease {
+    pub now: Timestamp,
+    pub until: Timestamp,
+    pub limit: u32,
+}
+
 impl EmbeddedStorage {
     /// Reads one JSON document with `sql` and its parameters.
     pub(super) async fn doc<T, P>(&self, sql: &'static str, params: P) -> StorageResult<Option<T>>
@@ -70,6 +78,42 @@ impl EmbeddedStorage {
             })
             .await?;
         texts.iter().map(|text| from_json(text)).collect()
+    }
+
+    /// Claims what `select` finds due (parameters: now, limit) in one transaction: `lease`
+    /// sets each document's lease and returns its id, and `update` (parameters: id, lease
+    /// until, document) writes it back. What one worker claimed no other claims until then.
+    pub(super) async fn claim_docs<T>(
+        &self,
+        select: &'static str,
+        update: &'static str,
+        lease: Lease,
+        set_lease: fn(&mut T, Timestamp) -> String,
+    ) -> StorageResult<Vec<T>>
+    where
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.call(move |conn| {
+            let tx = immediate(conn)?;
+            let docs: Vec<String> = {
+                let mut statement = tx.prepare_cached(select).map_err(unavailable)?;
+                let rows = statement
+                    .query_map((lease.now.as_millisecond(), lease.limit), |row| row.get(0))
+                    .map_err(unavailable)?;
+                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)?
+            };
+            let mut claimed = Vec::with_capacity(docs.len());
+            for doc in docs {
+                let mut value: T = from_json(&doc)?;
+                let id = set_lease(&mut value, lease.until);
+                tx.execute(update, (id, lease.until.as_millisecond(), to_json(&value)?))
+                    .map_err(unavailable)?;
+                claimed.push(value);
+            }
+            tx.commit().map_err(unavailable)?;
+            Ok(claimed)
+        })
+        .await
     }
 
     /// Runs one write statement, mapping a unique violation to `Conflict(constraint)`.
@@ -506,38 +550,20 @@ impl OutboxRepository for EmbeddedStorage {
         lease_until: Timestamp,
         limit: u32,
     ) -> StorageResult<Vec<OutgoingMail>> {
-        self.call(move |conn| {
-            let tx = immediate(conn)?;
-            let docs: Vec<String> = {
-                let mut statement = tx
-                    .prepare_cached(
-                        "SELECT doc FROM outbox WHERE next_attempt_at <= ?1 AND lease_until <= ?1
-                         ORDER BY next_attempt_at LIMIT ?2",
-                    )
-                    .map_err(unavailable)?;
-                let rows = statement
-                    .query_map((now.as_millisecond(), limit), |row| row.get(0))
-                    .map_err(unavailable)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)?
-            };
-            let mut claimed = Vec::with_capacity(docs.len());
-            for doc in docs {
-                let mut mail: OutgoingMail = from_json(&doc)?;
-                mail.lease_until = lease_until;
-                tx.execute(
-                    "UPDATE outbox SET lease_until = ?2, doc = ?3 WHERE id = ?1",
-                    (
-                        mail.id.clone(),
-                        lease_until.as_millisecond(),
-                        to_json(&mail)?,
-                    ),
-                )
-                .map_err(unavailable)?;
-                claimed.push(mail);
-            }
-            tx.commit().map_err(unavailable)?;
-            Ok(claimed)
-        })
+        self.claim_docs(
+            "SELECT doc FROM outbox WHERE next_attempt_at <= ?1 AND lease_until <= ?1
+             ORDER BY next_attempt_at LIMIT ?2",
+            "UPDATE outbox SET lease_until = ?2, doc = ?3 WHERE id = ?1",
+            Lease {
+                now,
+                until: lease_until,
+                limit,
+            },
+            |mail: &mut OutgoingMail, until| {
+                mail.lease_until = until;
+                mail.id.clone()
+            },
+        )
         .await
     }
 

@@ -7,7 +7,7 @@ use techverse_shared::{StoreId, WebhookDeliveryId, WebhookId};
 
 use super::{
     EmbeddedStorage,
-    identity::{from_json, immediate, to_json},
+    identity::{Lease, immediate, to_json},
     unavailable,
 };
 use crate::{
@@ -126,39 +126,21 @@ impl WebhookRepository for EmbeddedStorage {
         lease_until: Timestamp,
         limit: u32,
     ) -> StorageResult<Vec<Delivery>> {
-        self.call(move |conn| {
-            let tx = immediate(conn)?;
-            let docs: Vec<String> = {
-                let mut statement = tx
-                    .prepare_cached(
-                        "SELECT doc FROM webhook_deliveries
-                         WHERE due_at IS NOT NULL AND due_at <= ?1 AND lease_until <= ?1
-                         ORDER BY due_at LIMIT ?2",
-                    )
-                    .map_err(unavailable)?;
-                let rows = statement
-                    .query_map((now.as_millisecond(), limit), |row| row.get(0))
-                    .map_err(unavailable)?;
-                rows.collect::<rusqlite::Result<_>>().map_err(unavailable)?
-            };
-            let mut claimed = Vec::with_capacity(docs.len());
-            for doc in docs {
-                let mut delivery: Delivery = from_json(&doc)?;
-                delivery.lease_until = lease_until;
-                tx.execute(
-                    "UPDATE webhook_deliveries SET lease_until = ?2, doc = ?3 WHERE id = ?1",
-                    (
-                        delivery.id.to_string(),
-                        lease_until.as_millisecond(),
-                        to_json(&delivery)?,
-                    ),
-                )
-                .map_err(unavailable)?;
-                claimed.push(delivery);
-            }
-            tx.commit().map_err(unavailable)?;
-            Ok(claimed)
-        })
+        self.claim_docs(
+            "SELECT doc FROM webhook_deliveries
+             WHERE due_at IS NOT NULL AND due_at <= ?1 AND lease_until <= ?1
+             ORDER BY due_at LIMIT ?2",
+            "UPDATE webhook_deliveries SET lease_until = ?2, doc = ?3 WHERE id = ?1",
+            Lease {
+                now,
+                until: lease_until,
+                limit,
+            },
+            |delivery: &mut Delivery, until| {
+                delivery.lease_until = until;
+                delivery.id.to_string()
+            },
+        )
         .await
     }
 

@@ -49,6 +49,38 @@ pub fn from_document<T: DeserializeOwned>(mut document: Document) -> StorageResu
     serde_json::from_value(json).map_err(|e| StorageError::Corrupt(format!("decoding: {e}")))
 }
 
+/// Claims up to `limit` documents whose `due` field and `lease_until` are at most `now`, the
+/// earliest due first, one conditional update each (a document is claimed by one worker only),
+/// leasing them until `lease_until`.
+pub(super) async fn claim_each<T: DeserializeOwned>(
+    collection: &Collection<Document>,
+    due: &str,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+) -> StorageResult<Vec<T>> {
+    let mut claimed = Vec::new();
+    for _ in 0..limit {
+        let next = collection
+            .find_one_and_update(
+                doc! {
+                    due: { "$lte": now.as_millisecond() },
+                    "lease_until": { "$lte": now.as_millisecond() },
+                },
+                doc! { "$set": { "lease_until": lease_until.as_millisecond() } },
+            )
+            .sort(doc! { due: 1 })
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(unavailable)?;
+        match next {
+            Some(document) => claimed.push(from_document(document)?),
+            None => break,
+        }
+    }
+    Ok(claimed)
+}
+
 fn parse_all<T: DeserializeOwned>(documents: Vec<Document>) -> StorageResult<Vec<T>> {
     documents.into_iter().map(from_document).collect()
 }
@@ -414,27 +446,14 @@ impl OutboxRepository for MongoStorage {
         lease_until: Timestamp,
         limit: u32,
     ) -> StorageResult<Vec<OutgoingMail>> {
-        let collection = self.collection(super::query::OUTBOX);
-        let mut claimed = Vec::new();
-        for _ in 0..limit {
-            let next = collection
-                .find_one_and_update(
-                    doc! {
-                        "next_attempt_at": { "$lte": now.as_millisecond() },
-                        "lease_until": { "$lte": now.as_millisecond() },
-                    },
-                    doc! { "$set": { "lease_until": lease_until.as_millisecond() } },
-                )
-                .sort(doc! { "next_attempt_at": 1 })
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(unavailable)?;
-            match next {
-                Some(document) => claimed.push(from_document(document)?),
-                None => break,
-            }
-        }
-        Ok(claimed)
+        claim_each(
+            &self.collection(super::query::OUTBOX),
+            "next_attempt_at",
+            now,
+            lease_until,
+            limit,
+        )
+        .await
     }
 
     async fn mark_sent(&self, id: &str, at: Timestamp) -> StorageResult<()> {

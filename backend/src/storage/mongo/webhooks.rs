@@ -4,15 +4,12 @@
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use mongodb::{
-    bson::{Document, doc},
-    options::ReturnDocument,
-};
+use mongodb::bson::{Document, doc};
 use techverse_shared::{StoreId, WebhookDeliveryId, WebhookId};
 
 use super::{
     MongoStorage, collect,
-    identity::{from_document, to_document},
+    identity::{claim_each, from_document, to_document},
     mongo_error, query, unavailable,
 };
 use crate::{
@@ -120,27 +117,14 @@ impl WebhookRepository for MongoStorage {
         lease_until: Timestamp,
         limit: u32,
     ) -> StorageResult<Vec<Delivery>> {
-        let deliveries = self.collection(query::WEBHOOK_DELIVERIES);
-        let mut claimed = Vec::new();
-        for _ in 0..limit {
-            let next = deliveries
-                .find_one_and_update(
-                    doc! {
-                        "due_at": { "$lte": now.as_millisecond() },
-                        "lease_until": { "$lte": now.as_millisecond() },
-                    },
-                    doc! { "$set": { "lease_until": lease_until.as_millisecond() } },
-                )
-                .sort(doc! { "due_at": 1 })
-                .return_document(ReturnDocument::After)
-                .await
-                .map_err(unavailable)?;
-            match next {
-                Some(document) => claimed.push(from_document(document)?),
-                None => break,
-            }
-        }
-        Ok(claimed)
+        claim_each(
+            &self.collection(query::WEBHOOK_DELIVERIES),
+            "due_at",
+            now,
+            lease_until,
+            limit,
+        )
+        .await
     }
 
     async fn save_delivery(&self, delivery: &Delivery) -> StorageResult<()> {
