@@ -198,6 +198,55 @@ pub async fn add(
     .await
 }
 
+/// A signed-in customer's order of one `variant`: a new cart of theirs, pickup, cash on
+/// delivery. The checkout's 201 body.
+pub async fn customer_order(
+    app: &TestApp,
+    s: &Shop,
+    bearer: &str,
+    variant: &str,
+    key: &str,
+) -> Value {
+    let carts = format!("/api/v1/stores/{}/carts", s.store);
+    let cart = json_of(
+        shopper(app, Method::POST, &carts, None, Some(bearer))
+            .send()
+            .await
+            .unwrap(),
+        201,
+    )
+    .await;
+    let cart = cart["id"].as_str().unwrap().to_owned();
+    json_of(
+        shopper(
+            app,
+            Method::POST,
+            &format!("{carts}/{cart}/lines"),
+            None,
+            Some(bearer),
+        )
+        .json(&json!({ "variant_id": variant, "quantity": 1 }))
+        .send()
+        .await
+        .unwrap(),
+        200,
+    )
+    .await;
+    json_of(
+        checkout(
+            app,
+            &s.store,
+            None,
+            Some(bearer),
+            key,
+            &checkout_body(&cart, &s.pickup, "cash_on_delivery"),
+        )
+        .await,
+        201,
+    )
+    .await
+}
+
 pub fn checkout_body(cart: &str, method: &str, payment: &str) -> Value {
     json!({
         "cart_id": cart,

@@ -88,9 +88,13 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let app = Application::build(settings(data_dir.path(), extra))
-        .await
-        .expect("build app");
+    let settings = settings(data_dir.path(), extra);
+    launch(settings, data_dir).await
+}
+
+/// Builds and serves the app with `settings` until the returned `TestApp` is dropped.
+async fn launch(settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
+    let app = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let ctx = app.context();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -115,22 +119,7 @@ pub async fn spawn_app_beside(first: &TestApp, extra: &[(&str, &str)]) -> TestAp
     if first.ctx.settings.mongodb_uri.is_some() {
         pairs.push(("TECHVERSE_MONGODB_DATABASE", &database));
     }
-    let app = Application::build(settings(first.data_dir.path(), &pairs))
-        .await
-        .expect("build the second app");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let ctx = app.context();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        address,
-        client: Client::new(),
-        data_dir: own,
-        ctx,
-        stop: Some(stop),
-    }
+    launch(settings(first.data_dir.path(), &pairs), own).await
 }
 
 /// A port nothing listens on (bound, read, released).
@@ -146,6 +135,17 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// The store with this slug, read from storage.
+    pub async fn store(&self, slug: &str) -> techverse::domain::store::Store {
+        self.ctx
+            .storage
+            .stores()
+            .by_slug(&techverse_shared::StoreSlug::parse(slug).expect("a slug"))
+            .await
+            .expect("storage")
+            .expect("the store exists")
     }
 
     /// `GET path` and its body as JSON (whatever the status).

@@ -12,9 +12,9 @@ use tokio_tungstenite::{
 };
 
 use crate::{
-    checkout::{Shop, add, checkout, checkout_body, guest_cart, json_of, shop},
+    checkout::{Shop, add, checkout, checkout_body, customer_order, guest_cart, json_of, shop},
     helpers::{PASSWORD, Service, TestApp, send, spawn_app_beside, spawn_app_with},
-    orders::act,
+    orders::mark_paid,
 };
 
 pub type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -225,16 +225,8 @@ async fn a_buyer_follows_only_their_own_order_without_its_token_or_email() {
     )
     .await;
     assert_eq!(frame(&mut socket).await["type"], "subscribed");
-    json_of(
-        act(&app, &s, &s.merchant.access, &theirs, "mark-paid", None).await,
-        200,
-    )
-    .await;
-    json_of(
-        act(&app, &s, &s.merchant.access, &mine, "mark-paid", None).await,
-        200,
-    )
-    .await;
+    mark_paid(&app, &s, &theirs).await;
+    mark_paid(&app, &s, &mine).await;
     // Marking it paid is two events: the payment and the status move.
     let got = events(&mut socket, 2).await;
     let kinds: Vec<&str> = got.iter().map(|e| e["kind"].as_str().unwrap()).collect();
@@ -349,14 +341,7 @@ async fn a_client_that_never_reads_is_closed_with_1013_and_the_others_keep_recei
     let merchant = app.signup("live-slow").await;
     let mut slow = staff_socket(&app, &merchant.access, "live-slow", None).await;
     let mut quick = staff_socket(&app, &merchant.access, "live-slow", None).await;
-    let store = app
-        .ctx
-        .storage
-        .stores()
-        .by_slug(&techverse_shared::StoreSlug::parse("live-slow").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let store = app.store("live-slow").await;
     // Big events fill the socket buffers quickly; the slow client reads none of them.
     let filler = "x".repeat(60 * 1024);
     let total = 300;
@@ -456,50 +441,12 @@ async fn two_instances_on_one_redis_share_the_feed_and_the_log_covers_a_redis_ou
 
 #[tokio::test]
 async fn a_signed_in_customer_follows_their_own_orders_and_no_one_elses() {
-    use crate::checkout::shopper;
-
     let app = spawn_app_with(&MANY_ORDERS).await;
     let s = shop(&app, "live-customer").await;
     let customer = app
         .register_customer("live-customer", "bola@example.com", PASSWORD)
         .await;
-    let carts = "/api/v1/stores/live-customer/carts";
-    let cart: Value = shopper(&app, Method::POST, carts, None, Some(&customer.access))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let cart = cart["id"].as_str().unwrap().to_owned();
-    json_of(
-        shopper(
-            &app,
-            Method::POST,
-            &format!("{carts}/{cart}/lines"),
-            None,
-            Some(&customer.access),
-        )
-        .json(&json!({ "variant_id": s.case, "quantity": 1 }))
-        .send()
-        .await
-        .unwrap(),
-        200,
-    )
-    .await;
-    let mine = json_of(
-        checkout(
-            &app,
-            &s.store,
-            None,
-            Some(&customer.access),
-            "customer-1",
-            &checkout_body(&cart, &s.pickup, "cash_on_delivery"),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let mine = customer_order(&app, &s, &customer.access, &s.case, "customer-1").await;
     let mine = mine["id"].as_str().unwrap().to_owned();
     let (guests, _) = order_case(&app, &s, "someone-else").await;
     let ticket = ticket(
@@ -528,16 +475,8 @@ async fn a_signed_in_customer_follows_their_own_orders_and_no_one_elses() {
     )
     .await;
     assert_eq!(frame(&mut socket).await["type"], "subscribed");
-    json_of(
-        act(&app, &s, &s.merchant.access, &guests, "mark-paid", None).await,
-        200,
-    )
-    .await;
-    json_of(
-        act(&app, &s, &s.merchant.access, &mine, "mark-paid", None).await,
-        200,
-    )
-    .await;
+    mark_paid(&app, &s, &guests).await;
+    mark_paid(&app, &s, &mine).await;
     let got = events(&mut socket, 2).await;
     assert!(
         got.iter().all(|e| e["data"]["order_id"] == mine.as_str()),

@@ -157,11 +157,7 @@ async fn an_order_mails_the_shopper_and_the_owner_and_shipping_mails_the_trackin
     wait_delivered(&smtp, &owner, "New order #1001").await;
 
     let access = s.merchant.access.clone();
-    let paid = crate::checkout::json_of(
-        crate::orders::act(&app, &s, &access, &id, "mark-paid", None).await,
-        200,
-    )
-    .await;
+    let paid = crate::orders::mark_paid(&app, &s, &id).await;
     let line = paid["lines"][0]["id"].as_str().unwrap().to_owned();
     let fulfil = json!({ "lines": [{ "line_id": line, "quantity": 1 }], "carrier": "GIG Logistics", "tracking_number": "GIG-4242" });
     crate::checkout::json_of(
@@ -178,14 +174,7 @@ async fn an_order_mails_the_shopper_and_the_owner_and_shipping_mails_the_trackin
     assert!(shipped[0].contains("GIG-4242") && shipped[0].contains("GIG Logistics"));
 
     // The consumer handed the same event again (as after a crash) queues nothing new.
-    let store = app
-        .ctx
-        .storage
-        .stores()
-        .by_slug(&techverse_shared::StoreSlug::parse("mail-orders").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let store = app.store("mail-orders").await;
     let log = app
         .ctx
         .storage

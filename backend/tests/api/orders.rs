@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    checkout::{add, checkout, checkout_body, guest_cart, json_of, shop, shopper},
+    checkout::{add, checkout, checkout_body, customer_order, guest_cart, json_of, shop, shopper},
     helpers::{TestApp, admin, assert_error, send, spawn_app},
 };
 
@@ -50,6 +50,15 @@ pub async fn act(
         &admin(&s.store, &format!("/orders/{id}/{action}")),
         token,
         body,
+    )
+    .await
+}
+
+/// The owner marks order `id` paid; the order as it then stands.
+pub async fn mark_paid(app: &TestApp, s: &crate::checkout::Shop, id: &str) -> Value {
+    json_of(
+        act(app, s, &s.merchant.access, id, "mark-paid", None).await,
+        200,
     )
     .await
 }
@@ -450,49 +459,7 @@ async fn reviews_are_verified_by_a_paid_order_and_public_only_once_approved() {
         .await;
 
     // Ada buys the phone and pays; Bola does not.
-    let cart = json_of(
-        shopper(
-            &app,
-            Method::POST,
-            &format!("/api/v1/stores/{}/carts", s.store),
-            None,
-            Some(&ada.access),
-        )
-        .send()
-        .await
-        .unwrap(),
-        201,
-    )
-    .await;
-    let cart = cart["id"].as_str().unwrap().to_owned();
-    json_of(
-        shopper(
-            &app,
-            Method::POST,
-            &format!("/api/v1/stores/{}/carts/{cart}/lines", s.store),
-            None,
-            Some(&ada.access),
-        )
-        .json(&json!({ "variant_id": s.phone, "quantity": 1 }))
-        .send()
-        .await
-        .unwrap(),
-        200,
-    )
-    .await;
-    let order = json_of(
-        checkout(
-            &app,
-            &s.store,
-            None,
-            Some(&ada.access),
-            "r1",
-            &checkout_body(&cart, &s.pickup, "cash_on_delivery"),
-        )
-        .await,
-        201,
-    )
-    .await;
+    let order = customer_order(&app, &s, &ada.access, &s.phone, "r1").await;
     json_of(
         act(
             &app,

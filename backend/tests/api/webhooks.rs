@@ -378,14 +378,7 @@ async fn a_target_that_turns_internal_after_registration_is_refused_at_connectio
     .await;
     let s = shop(&app, "rebind-shop").await;
     let receiver = Receiver::start(&[]).await;
-    let store = app
-        .ctx
-        .storage
-        .stores()
-        .by_slug(&techverse_shared::StoreSlug::parse("rebind-shop").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let store = app.store("rebind-shop").await;
     let now = techverse::domain::now();
     for url in [
         receiver.url(),
