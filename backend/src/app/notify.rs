@@ -33,25 +33,26 @@ impl Consumer for MailConsumer {
     }
 
     async fn handle(&self, event: &StoreEvent) -> anyhow::Result<()> {
-        let Some(store) = self.ctx.storage.stores().by_id(event.store_id).await? else {
+        if event.kind == "inventory.low_stock" {
+            return match self.store_of(event).await? {
+                Some(store) => self.low_stock(&store, event).await,
+                None => Ok(()),
+            };
+        }
+        let Some(step) = shopper_step(&event.kind, &event.payload) else {
             return Ok(());
         };
-        match event.kind.as_str() {
-            "inventory.low_stock" => self.low_stock(&store, event).await,
-            kind => {
-                let Some(step) = shopper_step(kind, &event.payload) else {
-                    return Ok(());
-                };
-                let Some(order) = self.order_of(&store, event).await? else {
-                    return Ok(());
-                };
-                self.to_shopper(&store, &order, event, &step).await?;
-                if kind == "order.created" {
-                    self.new_order(&store, &order, event).await?;
-                }
-                Ok(())
-            }
+        let Some(store) = self.store_of(event).await? else {
+            return Ok(());
+        };
+        let Some(order) = self.order_of(&store, event).await? else {
+            return Ok(());
+        };
+        self.to_shopper(&store, &order, event, &step).await?;
+        if event.kind == "order.created" {
+            self.new_order(&store, &order, event).await?;
         }
+        Ok(())
     }
 }
 
@@ -84,6 +85,10 @@ fn shopper_step(kind: &str, payload: &serde_json::Value) -> Option<Step> {
 }
 
 impl MailConsumer {
+    async fn store_of(&self, event: &StoreEvent) -> anyhow::Result<Option<Store>> {
+        Ok(self.ctx.storage.stores().by_id(event.store_id).await?)
+    }
+
     async fn order_of(&self, store: &Store, event: &StoreEvent) -> anyhow::Result<Option<Order>> {
         let Some(id) = crate::domain::events::order_of(event) else {
             return Ok(None);
