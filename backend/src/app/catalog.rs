@@ -83,11 +83,7 @@ async fn low_stock_events(
 ) -> Result<(), StorageError> {
     for (kind, payload) in after.low_stock_events(before) {
         let event = StoreEvent::new(after.store_id, kind, payload, domain::now());
-        ctx.storage
-            .catalog()
-            .append_event(after.store_id, &event)
-            .await?;
-        ctx.events.committed();
+        super::events::append(ctx, &event).await?;
     }
     Ok(())
 }

@@ -23,6 +23,17 @@ pub struct EventPage {
     pub next_after: i64,
 }
 
+/// Appends `event` to its store's log and wakes this instance's event consumers.
+pub async fn append(ctx: &Context, event: &StoreEvent) -> Result<i64, StorageError> {
+    let seq = ctx
+        .storage
+        .catalog()
+        .append_event(event.store_id, event)
+        .await?;
+    ctx.events.committed();
+    Ok(seq)
+}
+
 /// Whether these permissions let a member read any part of the log.
 pub fn may_read_any(permissions: &Permissions) -> bool {
     [Permission::ProductsRead, Permission::OrdersRead]

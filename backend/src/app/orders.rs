@@ -146,6 +146,27 @@ pub(super) fn change<'a>(
     }
 }
 
+/// Saves `order` at its version with what `effects` moves and its events (numbered at `at`);
+/// once saved, this instance's event consumers are woken. `false`: the order changed meanwhile.
+pub(super) async fn save_change(
+    ctx: &Context,
+    store: StoreId,
+    order: &Order,
+    effects: &Effects,
+    at: Timestamp,
+) -> Result<bool, crate::storage::StorageError> {
+    let events = events(store, effects, at);
+    let saved = ctx
+        .storage
+        .commerce()
+        .save_order(store, &change(order, effects, &events))
+        .await?;
+    if saved {
+        ctx.events.committed();
+    }
+    Ok(saved)
+}
+
 pub(super) fn events(store: StoreId, effects: &Effects, at: Timestamp) -> Vec<StoreEvent> {
     effects
         .events
@@ -198,14 +219,9 @@ pub async fn act(
         let before = (order.status, order.payment_status);
         let now = domain::now();
         let effects = action.apply(&mut order, OrderActor::Staff(user), now)?;
-        let events = events(store.id, &effects, now);
-        if !repo
-            .save_order(store.id, &change(&order, &effects, &events))
-            .await?
-        {
+        if !save_change(ctx, store.id, &order, &effects, now).await? {
             continue;
         }
-        ctx.events.committed();
         order.version += 1;
         if order.status == OrderStatus::Cancelled && before.0 == OrderStatus::PendingPayment {
             let (ctx, ended) = (ctx.clone(), order.clone());
@@ -364,12 +380,7 @@ pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError
             let Ok(effects) = order.expire(now) else {
                 continue;
             };
-            let events = events(store, &effects, now);
-            if repo
-                .save_order(store, &change(&order, &effects, &events))
-                .await?
-            {
-                ctx.events.committed();
+            if save_change(ctx, store, &order, &effects, now).await? {
                 expired_here += 1;
                 if order.payment_method == PaymentMethod::Card {
                     let (ctx, ended) = (ctx.clone(), order.clone());

@@ -99,8 +99,7 @@ pub async fn write(
                 }),
                 review.created_at,
             );
-            ctx.storage.catalog().append_event(store.id, &event).await?;
-            ctx.events.committed();
+            super::events::append(ctx, &event).await?;
             Ok(review.view(true))
         }
         Err(StorageError::Conflict(_)) => Err(CommerceError::AlreadyReviewed),

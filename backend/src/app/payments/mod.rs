@@ -65,12 +65,7 @@ where
         let Some(effects) = change(&mut order)? else {
             return Ok(order);
         };
-        let events = orders::events(store, &effects, domain::now());
-        if repo
-            .save_order(store, &orders::change(&order, &effects, &events))
-            .await?
-        {
-            ctx.events.committed();
+        if orders::save_change(ctx, store, &order, &effects, domain::now()).await? {
             order.version += 1;
             return Ok(order);
         }
