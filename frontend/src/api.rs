@@ -22,6 +22,26 @@ impl Failure {
         }
     }
 
+    /// `(field, message)` for each field the API refused (`details.fields`).
+    pub fn field_errors(&self) -> Vec<(String, String)> {
+        self.details
+            .as_ref()
+            .and_then(|d| d.get("fields"))
+            .and_then(|f| f.as_array())
+            .map(|fields| {
+                fields
+                    .iter()
+                    .filter_map(|f| {
+                        Some((
+                            f.get("field")?.as_str()?.to_owned(),
+                            f.get("message")?.as_str()?.to_owned(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// What to show a shopper: written from the error code, never the raw server text.
     pub fn text(&self) -> String {
         let Some(code) = self.code else {
@@ -61,23 +81,10 @@ impl Failure {
             }
             ErrorCode::ValidationFailed => {
                 let fields: Vec<String> = self
-                    .details
-                    .as_ref()
-                    .and_then(|d| d.get("fields"))
-                    .and_then(|f| f.as_array())
-                    .map(|fields| {
-                        fields
-                            .iter()
-                            .filter_map(|f| {
-                                Some(format!(
-                                    "{}: {}",
-                                    f.get("field")?.as_str()?.replace('_', " "),
-                                    f.get("message")?.as_str()?
-                                ))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                    .field_errors()
+                    .into_iter()
+                    .map(|(field, message)| format!("{}: {message}", field.replace('_', " ")))
+                    .collect();
                 if fields.is_empty() {
                     "Please check the form.".into()
                 } else {
@@ -162,6 +169,24 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
         }),
         Err(_) => Err(Failure::network(format!("HTTP {status}"))),
     }
+}
+
+/// The socket URL of the API (`wss://…/api/v1/ws`), same origin unless the page names another.
+pub fn socket_url(ticket: &str) -> Option<String> {
+    let base = api_base();
+    let base = if base.is_empty() {
+        let location = web_sys::window()?.location();
+        let scheme = if location.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
+        format!("{scheme}://{}", location.host().ok()?)
+    } else {
+        base.replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1)
+    };
+    Some(format!("{base}/api/v1/ws?ticket={ticket}"))
 }
 
 /// A query string from pairs, each value percent-encoded.

@@ -1,7 +1,6 @@
 //! The TechVerse storefront: a Leptos client-side app. The server is the only authority on
 //! prices, totals and stock; this app displays what it returns.
 
-mod api;
 mod live;
 mod pages;
 mod state;
@@ -13,6 +12,7 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path,
 };
+use techverse_frontend::api;
 
 use crate::state::{Shop, use_shop};
 

@@ -80,6 +80,23 @@ pub struct CustomerView {
     pub created_at: crate::Instant,
 }
 
+/// A page of a store's customers for its staff, by email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerPage {
+    pub items: Vec<CustomerView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One customer as the store's staff see them: profile, saved addresses, latest orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerDetail {
+    pub customer: CustomerView,
+    pub addresses: Vec<AddressView>,
+    /// The newest orders (a page; the orders list filtered by `customer_id` has the rest).
+    pub orders: crate::OrderPage,
+}
+
 /// A postal address. Any country; the postal code is free-form and optional, since many
 /// countries (Nigeria among them) do not use one everywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -183,6 +183,47 @@ impl OrderStatus {
     }
 }
 
+/// The order's life: every allowed `(from, to)` move. Anything else is refused.
+pub const STATUS_TABLE: [(OrderStatus, OrderStatus); 11] = {
+    use OrderStatus::*;
+    [
+        (PendingPayment, Paid),
+        (PendingPayment, Cancelled),
+        (PendingPayment, Expired),
+        // A card payment that succeeded after the deadline, with the stock still there.
+        (Expired, Paid),
+        (Paid, PartiallyFulfilled),
+        (Paid, Fulfilled),
+        (Paid, Cancelled),
+        (PartiallyFulfilled, Fulfilled),
+        (Fulfilled, Shipped),
+        (Fulfilled, Delivered),
+        (Shipped, Delivered),
+    ]
+};
+
+/// The money's life.
+pub const PAYMENT_TABLE: [(PaymentStatus, PaymentStatus); 7] = {
+    use PaymentStatus::*;
+    [
+        (Pending, Paid),
+        (Pending, Voided),
+        // Card money that arrived after the order ended: taken (stock still there) or sent back.
+        (Voided, Paid),
+        (Voided, Refunded),
+        (Paid, PartiallyRefunded),
+        (Paid, Refunded),
+        (PartiallyRefunded, Refunded),
+    ]
+};
+
+impl OrderStatus {
+    /// Whether the order's life allows the move (see [`STATUS_TABLE`]).
+    pub fn can_move_to(self, to: Self) -> bool {
+        STATUS_TABLE.contains(&(self, to))
+    }
+}
+
 /// The money side of an order, separate from fulfilment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -493,4 +534,74 @@ pub struct ReviewPage {
     pub items: Vec<ReviewView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+}
+
+/// A staff action on an order (`POST …/orders/{id}/{path}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderAction {
+    MarkPaid,
+    Fulfil,
+    Ship,
+    Deliver,
+    Cancel,
+    Refund,
+}
+
+impl OrderAction {
+    /// The action's path segment.
+    pub const fn path(self) -> &'static str {
+        match self {
+            Self::MarkPaid => "mark-paid",
+            Self::Fulfil => "fulfilments",
+            Self::Ship => "ship",
+            Self::Deliver => "deliver",
+            Self::Cancel => "cancel",
+            Self::Refund => "refunds",
+        }
+    }
+
+    /// The permission the action needs on an order in `status` (cancelling a paid order gives
+    /// the money back, so it needs `orders.refund`).
+    pub fn permission(self, status: OrderStatus) -> crate::Permission {
+        match self {
+            Self::Refund => crate::Permission::OrdersRefund,
+            Self::Cancel if status == OrderStatus::Paid => crate::Permission::OrdersRefund,
+            _ => crate::Permission::OrdersWrite,
+        }
+    }
+}
+
+impl OrderView {
+    /// The actions the order's life allows now ([`STATUS_TABLE`]), for a member holding
+    /// `permissions`: what a console offers, and nothing the server would refuse for its state.
+    pub fn actions(&self, permissions: &[crate::Permission]) -> Vec<OrderAction> {
+        let status = self.status;
+        let unfulfilled = self.lines.iter().any(|l| l.fulfilled_quantity < l.quantity);
+        let refundable = matches!(
+            self.payment_status,
+            PaymentStatus::Paid | PaymentStatus::PartiallyRefunded
+        ) && self.refunded.minor < self.totals.total.minor;
+        [
+            (OrderAction::MarkPaid, status == OrderStatus::PendingPayment),
+            (
+                OrderAction::Fulfil,
+                matches!(status, OrderStatus::Paid | OrderStatus::PartiallyFulfilled)
+                    && unfulfilled,
+            ),
+            (OrderAction::Ship, status.can_move_to(OrderStatus::Shipped)),
+            (
+                OrderAction::Deliver,
+                status.can_move_to(OrderStatus::Delivered),
+            ),
+            (
+                OrderAction::Cancel,
+                status.can_move_to(OrderStatus::Cancelled),
+            ),
+            (OrderAction::Refund, refundable),
+        ]
+        .into_iter()
+        .filter(|(action, allowed)| *allowed && permissions.contains(&action.permission(status)))
+        .map(|(action, _)| action)
+        .collect()
+    }
 }

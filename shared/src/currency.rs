@@ -43,6 +43,21 @@ impl Currency {
         self.0.name
     }
 
+    /// The sign people read before an amount (`₦`, `$`, `¥`), as English-language listings
+    /// write it; dollars other than the US one carry their country (`CA$`). A currency without
+    /// a well-known sign is written by its code and a space (`KWD `).
+    pub fn symbol(self) -> &'static str {
+        SYMBOLS
+            .iter()
+            .find(|(code, _)| *code == self.0.code)
+            .map_or(self.0.code, |(_, symbol)| symbol)
+    }
+
+    /// Whether [`Self::symbol`] is the code itself (then a space separates it from the figure).
+    pub fn symbol_is_code(self) -> bool {
+        self.symbol() == self.0.code
+    }
+
     /// Every supported currency, sorted by code.
     pub fn all() -> impl Iterator<Item = Currency> {
         TABLE.iter().map(Currency)
@@ -81,6 +96,37 @@ impl<'de> Deserialize<'de> for Currency {
         Self::from_code(&code).map_err(serde::de::Error::custom)
     }
 }
+
+/// Signs of the currencies people meet most; every other one is written by its code.
+const SYMBOLS: &[(&str, &str)] = &[
+    ("AUD", "A$"),
+    ("BRL", "R$"),
+    ("CAD", "CA$"),
+    ("CNY", "CN¥"),
+    ("EGP", "E£"),
+    ("EUR", "€"),
+    ("GBP", "£"),
+    ("GHS", "GH₵"),
+    ("HKD", "HK$"),
+    ("ILS", "₪"),
+    ("INR", "₹"),
+    ("JPY", "¥"),
+    ("KES", "KSh"),
+    ("KRW", "₩"),
+    ("MXN", "MX$"),
+    ("NGN", "₦"),
+    ("NZD", "NZ$"),
+    ("PHP", "₱"),
+    ("THB", "฿"),
+    ("TRY", "₺"),
+    ("TWD", "NT$"),
+    ("UAH", "₴"),
+    ("USD", "$"),
+    ("VND", "₫"),
+    ("XAF", "FCFA"),
+    ("XOF", "CFA"),
+    ("ZAR", "R"),
+];
 
 macro_rules! table {
     ($($code:literal $exp:literal $name:literal;)*) => {
@@ -151,6 +197,19 @@ mod tests {
                 Ok(row.code)
             );
         }
+    }
+
+    #[test]
+    fn every_sign_belongs_to_a_listed_currency_and_the_rest_fall_back_to_their_code() {
+        for (code, symbol) in SYMBOLS {
+            let currency = Currency::from_code(code);
+            assert_eq!(currency.map(Currency::symbol), Ok(*symbol), "{code}");
+        }
+        assert_eq!(Currency::from_code("KWD").map(Currency::symbol), Ok("KWD"));
+        assert_eq!(
+            Currency::from_code("KWD").map(Currency::symbol_is_code),
+            Ok(true)
+        );
     }
 
     #[test]

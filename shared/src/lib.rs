@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod account;
+pub mod analytics;
 pub mod catalog;
 pub mod commerce;
 pub mod country;
@@ -16,8 +17,12 @@ pub mod time;
 
 pub use access::Permission;
 pub use account::{
-    AddressView, AuditActor, AuditEntryView, AuditPage, CustomerView, InvitationView, MeResponse,
-    MemberView, MyStore, RoleView, StaffNotifications, StaffUserView, TokenResponse,
+    AddressView, AuditActor, AuditEntryView, AuditPage, CustomerDetail, CustomerPage, CustomerView,
+    InvitationView, MeResponse, MemberView, MyStore, RoleView, StaffNotifications, StaffUserView,
+    TokenResponse,
+};
+pub use analytics::{
+    Analytics, AnalyticsInterval, LowStockVariant, SalesPoint, SalesTotals, StatusCount, TopProduct,
 };
 pub use catalog::{
     CategoryNode, FacetValue, Facets, ImageView, OptionView, ProductDetail, ProductPage,
@@ -25,8 +30,8 @@ pub use catalog::{
 };
 pub use commerce::{
     CartLineView, CartView, CartWarning, CartWarningCode, FulfilledLine, FulfilmentView,
-    OrderActorView, OrderAddress, OrderFlagView, OrderLineView, OrderNoteView, OrderPage,
-    OrderStatus, OrderSummaryView, OrderView, PaymentMethod, PaymentStatus, PaymentView,
+    OrderAction, OrderActorView, OrderAddress, OrderFlagView, OrderLineView, OrderNoteView,
+    OrderPage, OrderStatus, OrderSummaryView, OrderView, PaymentMethod, PaymentStatus, PaymentView,
     RatingSummary, RefundView, ReviewPage, ReviewStatus, ReviewView, ShippingChoiceView,
     ShippingKind, ShippingMethodView, ShortLine, Totals, TransitionView,
 };

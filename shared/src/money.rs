@@ -116,7 +116,8 @@ impl Money {
             .collect()
     }
 
-    /// `12,500.00 NGN`-style text: grouped major units, the currency's decimals, the code.
+    /// The amount as people read it: the currency's sign, grouped major units and the
+    /// currency's decimals (`₦1,450,000.00`, `$12.50`, `¥1,200`, `-€3.05`, `KWD 1.250`).
     pub fn format(&self) -> String {
         let exponent = u32::from(self.currency.exponent());
         let scale = 10_u64.pow(exponent);
@@ -130,13 +131,18 @@ impl Money {
             }
             grouped.push(digit);
         }
+        let symbol = self.currency.symbol();
+        let gap = if self.currency.symbol_is_code() {
+            " "
+        } else {
+            ""
+        };
         if exponent == 0 {
-            format!("{sign}{grouped} {}", self.currency)
+            format!("{sign}{symbol}{gap}{grouped}")
         } else {
             let minor = magnitude % scale;
             format!(
-                "{sign}{grouped}.{minor:0width$} {}",
-                self.currency,
+                "{sign}{symbol}{gap}{grouped}.{minor:0width$}",
                 width = exponent as usize
             )
         }
@@ -165,12 +171,14 @@ mod tests {
             )
             .format()
         };
-        assert_eq!(of(1_250_000, "NGN"), "12,500.00 NGN");
-        assert_eq!(of(5, "USD"), "0.05 USD");
-        assert_eq!(of(-123_456, "USD"), "-1,234.56 USD");
-        assert_eq!(of(1500, "JPY"), "1,500 JPY");
-        assert_eq!(of(1_234_567, "KWD"), "1,234.567 KWD");
-        assert_eq!(of(i64::MIN, "USD"), "-92,233,720,368,547,758.08 USD");
+        assert_eq!(of(145_000_000, "NGN"), "₦1,450,000.00");
+        assert_eq!(of(1250, "USD"), "$12.50");
+        assert_eq!(of(5, "USD"), "$0.05");
+        assert_eq!(of(-123_456, "USD"), "-$1,234.56");
+        assert_eq!(of(1200, "JPY"), "¥1,200");
+        assert_eq!(of(999, "CAD"), "CA$9.99");
+        assert_eq!(of(1_234_567, "KWD"), "KWD 1,234.567");
+        assert_eq!(of(i64::MIN, "USD"), "-$92,233,720,368,547,758.08");
     }
 
     #[test]

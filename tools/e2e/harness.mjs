@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,4 +93,26 @@ export async function newTab(browser, name) {
   tab.shot = (step) => tab.screenshot({ path: join(shots, `${name}-${step}.png`), fullPage: true });
   tab.errors = errors;
   return tab;
+}
+
+/// The token of the newest link to `page` mailed to `to` (the file mailer writes .eml files
+/// under `<data>/mail`), waiting up to 10 s for it.
+export async function mailedTokenIn(data, to, page) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const dir = join(data, "mail");
+    const found = (() => {
+      try {
+        return readdirSync(dir)
+          .map((f) => readFileSync(join(dir, f), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "="))
+          .filter((m) => m.includes(to) && m.includes(page))
+          .map((m) => m.match(new RegExp(`${page}\\?token=([A-Za-z0-9_-]{43})`))?.[1])
+          .filter(Boolean);
+      } catch {
+        return [];
+      }
+    })();
+    if (found.length) return found[found.length - 1];
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no ${page} mail for ${to}`);
 }

@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  shots, freePort, serverEnv, seedDemo, serve, launchChromium, clearShots, newTab,
+  shots, freePort, serverEnv, seedDemo, serve, launchChromium, clearShots, newTab, mailedTokenIn,
 } from "./harness.mjs";
 
 let server, browser, base, data, owner;
@@ -34,10 +34,13 @@ after(async () => {
   rmSync(data, { recursive: true, force: true });
 });
 
-/// Formats minor units like the server and the storefront do: 12,500.00 NGN.
+/// Formats minor units like the server and the storefront do: ₦12,500.00 (the demo store's
+/// naira; a currency without a sign in this map would be written `KWD 1.250`).
+const SIGNS = { NGN: "₦", USD: "$", EUR: "€", GBP: "£" };
 function money({ minor, currency }) {
   const major = Math.floor(minor / 100).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${major}.${String(minor % 100).padStart(2, "0")} ${currency}`;
+  const sign = SIGNS[currency] ?? `${currency} `;
+  return `${sign}${major}.${String(minor % 100).padStart(2, "0")}`;
 }
 
 async function staffToken() {
@@ -58,25 +61,8 @@ async function staffOrders() {
   return (await list.json()).items;
 }
 
-/// The token of the newest mailed link to `page` for `to` (the file mailer writes .eml files).
-async function mailedToken(to, page) {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const dir = join(data, "mail");
-    const found = (() => {
-      try {
-        return readdirSync(dir)
-          .map((f) => readFileSync(join(dir, f), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "="))
-          .filter((m) => m.includes(to) && m.includes(page))
-          .map((m) => m.match(new RegExp(`${page}\\?token=([A-Za-z0-9_-]{43})`))?.[1])
-          .filter(Boolean);
-      } catch {
-        return [];
-      }
-    })();
-    if (found.length) return found[found.length - 1];
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no ${page} mail for ${to}`);
+function mailedToken(to, page) {
+  return mailedTokenIn(data, to, page);
 }
 
 function page(name) {

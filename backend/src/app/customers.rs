@@ -1,7 +1,7 @@
 //! Customers of one store: registration, profile and saved addresses.
 
 use serde::Deserialize;
-use techverse_shared::{AddressId, CustomerId};
+use techverse_shared::{AddressId, CustomerDetail, CustomerId, CustomerPage};
 
 use super::{
     Context,
@@ -41,6 +41,8 @@ pub enum CustomerError {
     AddressNotFound,
     #[error("at most {} addresses", Customer::MAX_ADDRESSES)]
     TooManyAddresses,
+    #[error(transparent)]
+    Orders(Box<super::commerce::CommerceError>),
 }
 
 impl From<StorageError> for CustomerError {
@@ -243,4 +245,73 @@ pub async fn remove_address(
     })
     .await?;
     Ok(customer)
+}
+
+/// `GET …/admin/stores/{store}/customers`: `q` (the start of an email), `cursor`, `limit`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerListParams {
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// A page of the store's customers by email; the cursor is the last email shown.
+pub async fn list(
+    ctx: &Context,
+    store: &Store,
+    params: &CustomerListParams,
+) -> Result<CustomerPage, CustomerError> {
+    let limit = params.limit.unwrap_or(25);
+    if !(1..=100).contains(&limit) {
+        let mut errors = ValidationErrors::default();
+        errors.add("limit", "out_of_range", "1 to 100");
+        return Err(errors.into());
+    }
+    let prefix = params
+        .q
+        .as_deref()
+        .map(|q| q.trim().to_lowercase())
+        .filter(|q| !q.is_empty());
+    let mut customers = ctx
+        .storage
+        .customers()
+        .list(
+            store.id,
+            prefix.as_deref(),
+            params.cursor.as_deref(),
+            limit + 1,
+        )
+        .await?;
+    let more = customers.len() > limit as usize;
+    customers.truncate(limit as usize);
+    Ok(CustomerPage {
+        next_cursor: more
+            .then(|| customers.last().map(|c| c.email.as_str().to_owned()))
+            .flatten(),
+        items: customers.iter().map(Customer::view).collect(),
+    })
+}
+
+/// One customer of the store with their addresses and newest orders.
+pub async fn detail(
+    ctx: &Context,
+    store: &Store,
+    id: CustomerId,
+) -> Result<Option<CustomerDetail>, CustomerError> {
+    let Some(customer) = ctx.storage.customers().by_id(store.id, id).await? else {
+        return Ok(None);
+    };
+    let params = super::orders::ListParams {
+        limit: Some(10),
+        ..Default::default()
+    };
+    let orders = super::orders::list(ctx, store, &params, Some(id))
+        .await
+        .map_err(|e| CustomerError::Orders(Box::new(e)))?;
+    Ok(Some(CustomerDetail {
+        customer: customer.view(),
+        addresses: customer.addresses.iter().map(Address::view).collect(),
+        orders,
+    }))
 }

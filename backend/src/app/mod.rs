@@ -2,6 +2,7 @@
 //! the HTTP layer and the CLI map as they need. Nothing here knows about HTTP.
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod carts;
 pub mod catalog;

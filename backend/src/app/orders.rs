@@ -5,8 +5,8 @@
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use techverse_shared::{
-    CustomerId, FulfilledLine, FulfilmentId, OrderId, OrderPage, OrderStatus, PaymentMethod,
-    PaymentStatus, Permission, RefundId, StoreId, UserId,
+    CustomerId, FulfilledLine, FulfilmentId, OrderAction, OrderId, OrderPage, OrderStatus,
+    PaymentMethod, PaymentStatus, Permission, RefundId, StoreId, UserId,
 };
 
 use super::{Context, audit, commerce::CommerceError};
@@ -65,12 +65,16 @@ impl StaffAction {
 
     /// The permission the action needs on an order in this state.
     pub fn permission(&self, order: &Order) -> Permission {
-        match self {
-            Self::Refund { .. } => Permission::OrdersRefund,
-            // Cancelling a paid order gives the money back.
-            Self::Cancel { .. } if order.status == OrderStatus::Paid => Permission::OrdersRefund,
-            _ => Permission::OrdersWrite,
-        }
+        let action = match self {
+            Self::MarkPaid { .. } => OrderAction::MarkPaid,
+            Self::Fulfil { .. } => OrderAction::Fulfil,
+            Self::Ship => OrderAction::Ship,
+            Self::Deliver => OrderAction::Deliver,
+            Self::Cancel { .. } => OrderAction::Cancel,
+            Self::Refund { .. } => OrderAction::Refund,
+            Self::Note { .. } => return Permission::OrdersWrite,
+        };
+        action.permission(order.status)
     }
 
     fn apply(

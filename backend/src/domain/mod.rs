@@ -4,6 +4,7 @@
 pub mod access;
 pub mod account;
 pub mod address;
+pub mod analytics;
 pub mod audit;
 pub mod cart;
 pub mod catalog;

@@ -21,39 +21,7 @@ use super::{
     validation::ValidationErrors,
 };
 
-/// The order's life: every allowed `(from, to)` move. Anything else is refused.
-pub const STATUS_TABLE: [(OrderStatus, OrderStatus); 11] = {
-    use OrderStatus::*;
-    [
-        (PendingPayment, Paid),
-        (PendingPayment, Cancelled),
-        (PendingPayment, Expired),
-        // A card payment that succeeded after the deadline, with the stock still there.
-        (Expired, Paid),
-        (Paid, PartiallyFulfilled),
-        (Paid, Fulfilled),
-        (Paid, Cancelled),
-        (PartiallyFulfilled, Fulfilled),
-        (Fulfilled, Shipped),
-        (Fulfilled, Delivered),
-        (Shipped, Delivered),
-    ]
-};
-
-/// The money's life.
-pub const PAYMENT_TABLE: [(PaymentStatus, PaymentStatus); 7] = {
-    use PaymentStatus::*;
-    [
-        (Pending, Paid),
-        (Pending, Voided),
-        // Card money that arrived after the order ended: taken (stock still there) or sent back.
-        (Voided, Paid),
-        (Voided, Refunded),
-        (Paid, PartiallyRefunded),
-        (Paid, Refunded),
-        (PartiallyRefunded, Refunded),
-    ]
-};
+pub use techverse_shared::commerce::{PAYMENT_TABLE, STATUS_TABLE};
 
 pub fn status_move_allowed(from: OrderStatus, to: OrderStatus) -> bool {
     STATUS_TABLE.contains(&(from, to))

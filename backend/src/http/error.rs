@@ -12,8 +12,9 @@ use techverse_shared::{ApiError as ApiErrorDto, ApiErrorBody, ErrorCode};
 
 use crate::{
     app::{
-        accounts::SignupError, catalog::CatalogError, commerce::CommerceError,
-        customers::CustomerError, sessions::AuthError, stores::StoreError, team::TeamError,
+        accounts::SignupError, analytics::AnalyticsError, catalog::CatalogError,
+        commerce::CommerceError, customers::CustomerError, sessions::AuthError, stores::StoreError,
+        team::TeamError,
     },
     domain::{access::AccessError, validation::ValidationErrors},
     storage::StorageError,
@@ -196,12 +197,22 @@ impl From<SignupError> for ApiError {
     }
 }
 
+impl From<AnalyticsError> for ApiError {
+    fn from(error: AnalyticsError) -> Self {
+        match error {
+            AnalyticsError::Invalid(errors) => errors.into(),
+            AnalyticsError::Storage(storage) => storage.into(),
+        }
+    }
+}
+
 impl From<CustomerError> for ApiError {
     fn from(error: CustomerError) -> Self {
         match error {
             CustomerError::Auth(auth) => auth.into(),
             CustomerError::AddressNotFound => Self::new(ErrorCode::NotFound, "no such address"),
             CustomerError::TooManyAddresses => Self::new(ErrorCode::Conflict, error.to_string()),
+            CustomerError::Orders(orders) => (*orders).into(),
         }
     }
 }

@@ -95,6 +95,15 @@ pub trait CustomerRepository: Send + Sync {
     /// Saves `customer` (read at `customer.version`) as version + 1 in this store; `false` when
     /// it was saved meanwhile (reload and apply the change again) or belongs to another store.
     async fn update(&self, store: StoreId, customer: &Customer) -> StorageResult<bool>;
+    /// The store's customers by email, after `after` (an email), whose email starts with
+    /// `email_prefix` (lower-case) when given; at most `limit`.
+    async fn list(
+        &self,
+        store: StoreId,
+        email_prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StorageResult<Vec<Customer>>;
 }
 
 /// Each store's staff and custom roles, saved as a whole with optimistic concurrency.
@@ -630,6 +639,18 @@ pub trait CommerceRepository: Send + Sync {
         product: Option<ProductId>,
         status: Option<ReviewStatus>,
     ) -> StorageResult<Vec<Review>>;
+
+    /// Sums over the orders placed from `boundaries[0]` to the last boundary (milliseconds):
+    /// one row per step `boundaries[i]..boundaries[i + 1]` that had orders, the orders by
+    /// status, and the `top` best sellers by line revenue (sales only: see
+    /// [`crate::domain::analytics::SALE_PAYMENT_STATES`]). Computed by the database, never by
+    /// reading the orders out.
+    async fn order_figures(
+        &self,
+        store: StoreId,
+        boundaries: &[i64],
+        top: u32,
+    ) -> StorageResult<crate::domain::analytics::OrderFigures>;
 }
 
 /// Card payments: each store's connected provider account, the provider events seen (by id),

@@ -121,3 +121,51 @@ async fn head_answers_like_get_without_a_body() {
         .unwrap();
     assert_eq!(put.status(), 405);
 }
+
+#[tokio::test]
+async fn the_console_and_the_storefront_each_answer_their_own_deep_links() {
+    let dist = tempfile::tempdir().unwrap();
+    for dir in ["assets", "admin/assets"] {
+        std::fs::create_dir_all(dist.path().join(dir)).unwrap();
+    }
+    let write = |path: &str, body: &str| std::fs::write(dist.path().join(path), body).unwrap();
+    write("index.html", "storefront");
+    write("admin/index.html", "console");
+    write("assets/techverse-1.js", "export {};");
+    write("admin/assets/admin-1.js", "export {};");
+    let static_dir = dist.path().display().to_string();
+    let app = spawn_app_with(&[("TECHVERSE_STATIC_DIR", static_dir.as_str())]).await;
+    for (path, body, cache) in [
+        ("/s/demo/products/x", "storefront", "no-cache"),
+        ("/admin", "console", "no-cache"),
+        ("/admin/orders/123", "console", "no-cache"),
+        ("/administrator", "storefront", "no-cache"),
+        (
+            "/assets/techverse-1.js",
+            "export {};",
+            "public, max-age=31536000, immutable",
+        ),
+        (
+            "/admin/assets/admin-1.js",
+            "export {};",
+            "public, max-age=31536000, immutable",
+        ),
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(header(&response, "cache-control"), cache, "{path}");
+        assert_eq!(response.text().await.unwrap(), body, "{path}");
+    }
+    for path in [
+        "/admin/assets/gone.js",
+        "/assets/gone.js",
+        "/api/v1/admin/nothing",
+    ] {
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert!(
+            header(&response, "content-type").starts_with("application/json"),
+            "{path}"
+        );
+    }
+}

@@ -396,7 +396,7 @@ async fn a_guest_checks_out_with_cash_on_delivery_at_the_servers_prices() {
         order["payment_instructions"]
             .as_str()
             .unwrap()
-            .contains("31,525.00 NGN")
+            .contains("₦31,525.00")
     );
     let order_token = order["token"].as_str().unwrap().to_owned();
     let id = order["id"].as_str().unwrap().to_owned();

@@ -8,6 +8,7 @@
     reason = "test code: a failed step fails the test"
 )]
 
+mod analytics;
 mod browser;
 mod catalog;
 mod checkout;

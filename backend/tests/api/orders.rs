@@ -676,7 +676,7 @@ async fn an_expired_or_cancelled_order_gives_its_limited_code_back() {
 }
 
 /// Adds a member to the shop with a new custom role holding `permissions`; their token.
-async fn member_with(
+pub async fn member_with(
     app: &TestApp,
     s: &crate::checkout::Shop,
     name: &str,

@@ -1329,3 +1329,210 @@ pub async fn a_product_save_racing_a_sale_never_loses_the_sale(h: &Harness) {
     );
     assert!(!saved, "a save based on the count before the sale is stale");
 }
+
+/// What the analytics should say, recounted from the orders themselves for `boundaries`:
+/// per step (orders not voided, sales, gross, refunds), per status, per product (sales).
+type Recount = (
+    Vec<[i64; 4]>,
+    std::collections::BTreeMap<OrderStatus, i64>,
+    std::collections::BTreeMap<ProductId, (i64, i64)>,
+);
+
+fn recount(orders: &[Order], boundaries: &[i64]) -> Recount {
+    let mut steps = vec![[0_i64; 4]; boundaries.len() - 1];
+    let mut statuses = std::collections::BTreeMap::new();
+    let mut products = std::collections::BTreeMap::new();
+    for order in orders {
+        let at = order.created_at.as_millisecond();
+        let Some(step) = boundaries.windows(2).position(|w| w[0] <= at && at < w[1]) else {
+            continue;
+        };
+        *statuses.entry(order.status).or_insert(0) += 1;
+        let sale = matches!(
+            order.payment_status,
+            PaymentStatus::Paid | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+        );
+        let row = &mut steps[step];
+        row[0] += i64::from(order.payment_status != PaymentStatus::Voided);
+        if sale {
+            row[1] += 1;
+            row[2] += order.total;
+            row[3] += order.refunded;
+            for line in &order.lines {
+                let entry = products.entry(line.product_id).or_insert((0, 0));
+                entry.0 += line.quantity;
+                entry.1 += line.total;
+            }
+        }
+    }
+    (steps, statuses, products)
+}
+
+pub async fn analytics_sum_orders_by_local_day_and_status_as_a_recount_does(h: &Harness) {
+    use techverse::domain::analytics::{Window, WindowInput};
+    let s = store();
+    let (a, b) = (product(s, "AN-A", 100), product(s, "AN-B", 100));
+    for item in [&a, &b] {
+        h.storage().catalog().insert_product(s, item).await.unwrap();
+    }
+    // Around midnights in UTC, Lagos (+1), Los Angeles (-8) and Kiritimati (+14).
+    let at = |t: &str| t.parse::<Timestamp>().unwrap();
+    let plan: [(&str, i64, i64, &str); 9] = [
+        ("2026-11-09T10:00:00Z", 1, 0, "paid"),
+        ("2026-11-09T22:59:59.999Z", 2, 1, "paid"),
+        ("2026-11-09T23:00:00Z", 0, 3, "refunded_part"),
+        ("2026-11-10T00:00:00Z", 1, 1, "pending"),
+        ("2026-11-10T07:59:00Z", 3, 0, "cancelled"),
+        ("2026-11-10T08:00:00Z", 1, 0, "paid"),
+        ("2026-11-10T10:00:00Z", 0, 2, "paid"),
+        ("2026-11-11T09:59:00Z", 2, 2, "refunded_part"),
+        ("2026-11-12T00:00:00Z", 5, 0, "paid"),
+    ];
+    let commerce = h.storage().commerce();
+    for (index, (when, qa, qb, fate)) in plan.into_iter().enumerate() {
+        let lines: Vec<(&Product, i64)> = [(&a, qa), (&b, qb)]
+            .into_iter()
+            .filter(|l| l.1 > 0)
+            .collect();
+        let mut placed = place(
+            h,
+            &new_order(
+                order(s, &lines, &format!("an{index}@example.com"), at(when)),
+                &format!("an{index}"),
+            ),
+        )
+        .await;
+        let effects = match fate {
+            "pending" => continue,
+            "cancelled" => placed.cancel(OrderActor::System, at(when), None).unwrap(),
+            _ => placed
+                .mark_paid(OrderActor::System, at(when), None)
+                .unwrap(),
+        };
+        assert!(
+            commerce
+                .save_order(s, &change(&placed, &effects))
+                .await
+                .unwrap()
+        );
+        placed.version += 1;
+        if fate == "refunded_part" {
+            let id = techverse_shared::RefundId::from_uuid(uuid::Uuid::now_v7());
+            let refund = placed
+                .refund(id, 250, &[], None, OrderActor::System, at(when))
+                .unwrap();
+            assert!(
+                commerce
+                    .save_order(s, &change(&placed, &refund))
+                    .await
+                    .unwrap()
+            );
+        }
+    }
+    // Another store's sale never counts.
+    let other = store();
+    let item = product(other, "AN-O", 10);
+    h.storage()
+        .catalog()
+        .insert_product(other, &item)
+        .await
+        .unwrap();
+    place(
+        h,
+        &new_order(
+            order(
+                other,
+                &[(&item, 1)],
+                "o@example.com",
+                at("2026-11-10T12:00:00Z"),
+            ),
+            "o",
+        ),
+    )
+    .await;
+
+    let orders = commerce
+        .orders(
+            s,
+            &OrderQuery {
+                limit: 100,
+                ..OrderQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), plan.len());
+    let cases = [
+        ("UTC", "day"),
+        ("Africa/Lagos", "day"),
+        ("America/Los_Angeles", "day"),
+        ("Pacific/Kiritimati", "day"),
+        ("Africa/Lagos", "hour"),
+    ];
+    for (tz, interval) in cases {
+        let input = WindowInput {
+            from: Some("2026-11-09".into()),
+            to: Some(
+                if interval == "day" {
+                    "2026-11-12"
+                } else {
+                    "2026-11-10"
+                }
+                .into(),
+            ),
+            interval: Some(interval.into()),
+        };
+        let window = Window::parse(&input, tz, now()).unwrap();
+        let figures = commerce
+            .order_figures(s, &window.boundaries, 5)
+            .await
+            .unwrap();
+        let (steps, statuses, products) = recount(&orders, &window.boundaries);
+        let mut got = vec![[0_i64; 4]; window.boundaries.len() - 1];
+        for row in &figures.sales {
+            got[row.bucket] = [row.orders, row.paid_orders, row.gross, row.refunds];
+        }
+        assert_eq!(got, steps, "{tz} by the {interval}");
+        let by_status: std::collections::BTreeMap<OrderStatus, i64> =
+            figures.by_status.iter().copied().collect();
+        assert_eq!(by_status, statuses, "{tz} statuses");
+        let mut best: Vec<(ProductId, (i64, i64))> = products.into_iter().collect();
+        best.sort_by(|x, y| {
+            y.1.1
+                .cmp(&x.1.1)
+                .then(x.0.to_string().cmp(&y.0.to_string()))
+        });
+        let top: Vec<(ProductId, (i64, i64))> = figures
+            .top_products
+            .iter()
+            .map(|p| (p.product_id, (p.quantity, p.revenue)))
+            .collect();
+        assert_eq!(top, best, "{tz} best sellers");
+        assert!(
+            figures
+                .top_products
+                .iter()
+                .all(|p| p.title.starts_with("Thing AN-"))
+        );
+    }
+    // The day boundary is the store's: the 23:00 UTC order is 9 November in UTC, 10 in Lagos.
+    let lagos = Window::parse(
+        &WindowInput {
+            from: Some("2026-11-10".into()),
+            to: Some("2026-11-10".into()),
+            interval: None,
+        },
+        "Africa/Lagos",
+        now(),
+    )
+    .unwrap();
+    let day = commerce
+        .order_figures(s, &lagos.boundaries, 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        day.sales.iter().map(|r| r.orders).sum::<i64>(),
+        4,
+        "{day:?}"
+    );
+}

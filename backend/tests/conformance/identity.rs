@@ -602,3 +602,77 @@ pub async fn expired_one_time_tokens_are_deleted(h: &Harness) {
     );
     assert!(!tokens.delete("old").await.unwrap(), "already deleted");
 }
+
+pub async fn customers_list_by_email_prefix_and_cursor_within_their_store(h: &Harness) {
+    let customers = h.storage().customers();
+    let (a, b) = (store_id(), store_id());
+    for email in [
+        "cy@example.com",
+        "ada@example.com",
+        "bo@example.com",
+        "adebayo@example.com",
+    ] {
+        customers.insert(a, &customer(a, email)).await.unwrap();
+    }
+    customers
+        .insert(b, &customer(b, "abe@example.com"))
+        .await
+        .unwrap();
+    let emails = |list: Vec<Customer>| -> Vec<String> {
+        list.into_iter()
+            .map(|c| c.email.as_str().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        emails(customers.list(a, None, None, 10).await.unwrap()),
+        [
+            "ada@example.com",
+            "adebayo@example.com",
+            "bo@example.com",
+            "cy@example.com"
+        ]
+    );
+    assert_eq!(
+        emails(
+            customers
+                .list(a, None, Some("adebayo@example.com"), 10)
+                .await
+                .unwrap()
+        ),
+        ["bo@example.com", "cy@example.com"]
+    );
+    assert_eq!(
+        emails(customers.list(a, Some("ad"), None, 1).await.unwrap()),
+        ["ada@example.com"]
+    );
+    assert_eq!(
+        emails(
+            customers
+                .list(a, Some("ad"), Some("ada@example.com"), 10)
+                .await
+                .unwrap()
+        ),
+        ["adebayo@example.com"]
+    );
+    assert_eq!(
+        emails(
+            customers
+                .list(a, Some("ad"), Some("aaa"), 10)
+                .await
+                .unwrap()
+        ),
+        ["ada@example.com", "adebayo@example.com"]
+    );
+    assert!(
+        customers
+            .list(a, Some("zz"), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        emails(customers.list(b, None, None, 10).await.unwrap()),
+        ["abe@example.com"],
+        "store scope"
+    );
+}

@@ -88,6 +88,8 @@ conformance!(
     commerce::open_unpaid_orders_are_limited_per_buyer_and_per_address,
     commerce::a_sale_moves_the_stock_version_and_the_content_version_only_when_stock_runs_out,
     commerce::a_product_save_racing_a_sale_never_loses_the_sale,
+    commerce::analytics_sum_orders_by_local_day_and_status_as_a_recount_does,
+    identity::customers_list_by_email_prefix_and_cursor_within_their_store,
     payments::a_store_has_one_connected_account_and_an_account_one_store,
     payments::an_event_is_recorded_once_and_processed_once,
     payments::an_order_has_one_payment_attempt_saved_by_version,

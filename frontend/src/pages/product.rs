@@ -234,7 +234,8 @@ fn Reviews(slug: String) -> impl IntoView {
                     Ok(page) => {
                         let summary = page.summary;
                         let total = summary.count.max(1);
-                        view! {
+                        // No average and no empty histogram for a product nobody reviewed yet.
+                        let histogram = (summary.count > 0).then(|| view! {
                             <p>{format!("{}.{:02} out of 5 · {} approved reviews", summary.average_x100 / 100, summary.average_x100 % 100, summary.count)}</p>
                             <ul class="histogram" aria-label="Ratings">
                                 {(1..=5_usize).rev().map(|stars| {
@@ -246,8 +247,11 @@ fn Reviews(slug: String) -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </ul>
+                        });
+                        view! {
+                            {histogram}
                             {if page.items.is_empty() {
-                                view! { <p class="empty">"No reviews yet."</p> }.into_any()
+                                view! { <p class="empty" data-test="no-reviews">"No reviews yet — be the first to review this product."</p> }.into_any()
                             } else {
                                 view! {
                                     <ul class="review-list">

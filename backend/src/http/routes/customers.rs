@@ -1,24 +1,35 @@
 //! Customer accounts of a store: `POST /api/v1/stores/{store}/customers` (register),
-//! `GET/PATCH …/customers/me`, and saved addresses under `…/customers/me/addresses`.
+//! `GET/PATCH …/customers/me`, and saved addresses under `…/customers/me/addresses`; for the
+//! store's staff (`customers.read`), `GET /api/v1/admin/stores/{store}/customers` and
+//! `…/customers/{customer}`.
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 use serde_json::json;
-use techverse_shared::{AddressId, AddressView};
+use techverse_shared::{AddressId, AddressView, CustomerId, ErrorCode, Permission};
 
 use crate::{
     app::{
         accounts::Realm,
-        customers::{self, CustomerError, ProfilePatch, RegisterInput},
+        customers::{self, CustomerError, CustomerListParams, ProfilePatch, RegisterInput},
     },
     domain::{account::Customer, address::AddressInput},
     http::{
-        AppState, auth::CustomerAuth, error::ApiError, json::JsonBody, routes::auth::issue,
+        AppState,
+        auth::{CustomerAuth, StoreStaff},
+        error::ApiError,
+        json::JsonBody,
+        routes::auth::issue,
         tenant::CurrentStore,
     },
 };
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/stores/{store}/customers").route(web::post().to(register)))
+    cfg.service(web::resource("/admin/stores/{store}/customers").route(web::get().to(list)))
+        .service(
+            web::resource("/admin/stores/{store}/customers/{customer}")
+                .route(web::get().to(detail)),
+        )
+        .service(web::resource("/stores/{store}/customers").route(web::post().to(register)))
         .service(
             web::resource("/stores/{store}/customers/me")
                 .route(web::get().to(me))
@@ -52,6 +63,27 @@ async fn register(
         StatusCode::CREATED,
         Some(extra),
     ))
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    params: web::Query<CustomerListParams>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::CustomersRead)?;
+    Ok(HttpResponse::Ok().json(customers::list(&state.ctx, &staff.store, &params).await?))
+}
+
+async fn detail(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::CustomersRead)?;
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such customer");
+    let id: CustomerId = path.1.parse().map_err(|_| not_found())?;
+    let detail = customers::detail(&state.ctx, &staff.store, id).await?;
+    Ok(HttpResponse::Ok().json(detail.ok_or_else(not_found)?))
 }
 
 async fn me(auth: CustomerAuth) -> HttpResponse {

@@ -1,5 +1,5 @@
 //! Staff side of commerce (`/api/v1/admin/stores/{store}/…`): orders and their actions
-//! (`orders.read`, `orders.write`, `orders.refund`), discount codes (`discounts.write`), the
+//! (`orders.read`, `orders.write`, `orders.refund`), the dashboard's analytics (`orders.read`), discount codes (`discounts.write`), the
 //! checkout settings (read by any member, changed with `settings.write`) and review
 //! moderation (`products.write`).
 
@@ -10,17 +10,22 @@ use techverse_shared::{DiscountId, FulfilledLine, OrderId, Permission, ReviewId,
 
 use crate::{
     app::{
+        analytics,
         commerce::CommerceError,
         discounts,
         orders::{self, ListParams, StaffAction},
         payments, reviews,
     },
-    domain::{discount::DiscountInput, review::Moderation, shipping::SettingsInput},
+    domain::{
+        analytics::WindowInput, discount::DiscountInput, review::Moderation,
+        shipping::SettingsInput,
+    },
     http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
 };
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin/stores/{store}/orders").route(web::get().to(list)))
+        .service(web::resource("/admin/stores/{store}/analytics").route(web::get().to(analytics)))
         .service(web::resource("/admin/stores/{store}/orders/{order}").route(web::get().to(get)))
         .service(
             web::resource("/admin/stores/{store}/orders/{order}/{action}")
@@ -67,6 +72,18 @@ async fn list(
     staff.require(Permission::OrdersRead)?;
     let page = orders::list(&state.ctx, &staff.store, &params, None).await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// `GET …/analytics?from=&to=&interval=day|hour`: the dashboard's figures over local days of
+/// the store's time zone (by default the last 30).
+async fn analytics(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    params: web::Query<WindowInput>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::OrdersRead)?;
+    let report = analytics::report(&state.ctx, &staff.store, &params).await?;
+    Ok(HttpResponse::Ok().json(report))
 }
 
 async fn get(

@@ -1,6 +1,7 @@
-//! The built storefront (single-machine mode): files from `static_dir` (`frontend/dist`),
-//! hashed assets cached for a year, `index.html` revalidated every time, and every other
-//! non-API path answered with `index.html` so deep links and reloads render the same page.
+//! The built apps (single-machine mode): files from `static_dir` (`frontend/dist`), hashed
+//! assets cached for a year, `index.html` revalidated every time, and every other non-API path
+//! answered with an `index.html` so deep links and reloads render the same page: the merchant
+//! console's (`admin/index.html`) under `/admin`, the storefront's everywhere else.
 //! `/api` and `/media` paths never fall back: an unknown one stays a JSON 404.
 
 use std::path::{Component, Path, PathBuf};
@@ -32,6 +33,11 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || path == "/media" || path.starts_with("/media/")
 }
 
+/// Content-hashed files: the storefront's `assets/` and the console's `admin/assets/`.
+fn is_asset(relative: &Path) -> bool {
+    relative.starts_with("assets") || relative.starts_with("admin/assets")
+}
+
 async fn file(
     req: &HttpRequest,
     path: &Path,
@@ -61,21 +67,26 @@ pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Err(ApiError::from_code(ErrorCode::MethodNotAllowed));
     }
-    let index = root.join("index.html");
+    let console = path == "/admin" || path.starts_with("/admin/");
+    let index = root.join(if console {
+        "admin/index.html"
+    } else {
+        "index.html"
+    });
     if !index.is_file() {
         return Err(ApiError::from_code(ErrorCode::NotFound));
     }
     if let Some(relative) = relative(&path) {
         let candidate = root.join(&relative);
         if candidate.is_file() {
-            let cache = if relative.starts_with("assets") {
+            let cache = if is_asset(&relative) {
                 "public, max-age=31536000, immutable"
             } else {
                 "no-cache"
             };
             return file(&req, &candidate, cache).await;
         }
-        if relative.starts_with("assets") {
+        if is_asset(&relative) {
             return Err(ApiError::from_code(ErrorCode::NotFound));
         }
     }
@@ -96,5 +107,6 @@ mod tests {
         assert_eq!(relative("/../etc/passwd"), None);
         assert_eq!(relative("/assets/../../secret"), None);
         assert!(is_api("/api/v1/x") && is_api("/media/a.png") && !is_api("/apiary"));
+        assert!(is_asset(Path::new("admin/assets/admin-1.js")) && !is_asset(Path::new("admin/x")));
     }
 }

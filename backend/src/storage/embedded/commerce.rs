@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, Transaction};
 use techverse_shared::{
-    CartId, CustomerId, DiscountId, OrderId, ProductId, ReviewId, ReviewStatus, StoreId,
+    CartId, CustomerId, DiscountId, OrderId, OrderStatus, ProductId, ReviewId, ReviewStatus,
+    StoreId,
 };
 
 use super::{
@@ -20,6 +21,7 @@ use super::{
 };
 use crate::{
     domain::{
+        analytics::{OrderFigures, ProductSales, SALE_PAYMENT_STATES, SalesRow},
         cart::Cart,
         catalog::{Product, StockRefusal},
         discount::{Discount, ReturnedUse},
@@ -837,4 +839,125 @@ impl CommerceRepository for EmbeddedStorage {
             .await?;
         docs.iter().map(|doc| from_json(doc)).collect()
     }
+
+    async fn order_figures(
+        &self,
+        store: StoreId,
+        boundaries: &[i64],
+        top: u32,
+    ) -> StorageResult<OrderFigures> {
+        let (Some(&start), Some(&end)) = (boundaries.first(), boundaries.last()) else {
+            return Ok(OrderFigures::default());
+        };
+        let steps =
+            serde_json::to_string(boundaries).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        self.read(move |conn| {
+            let store = store.to_string();
+            Ok(OrderFigures {
+                sales: sales_rows(conn, &store, &steps)?,
+                by_status: status_counts(conn, &store, start, end)?,
+                top_products: best_sellers(conn, &store, start, end, top)?,
+            })
+        })
+        .await
+    }
+}
+
+/// `payment_status IN (…)` for the payment states that count as a sale.
+fn is_sale() -> String {
+    let states: Vec<String> = SALE_PAYMENT_STATES
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect();
+    format!("payment_status IN ({})", states.join(", "))
+}
+
+/// One row per step with orders; the steps come as a JSON array of boundaries.
+fn sales_rows(
+    conn: &rusqlite::Connection,
+    store: &str,
+    steps: &str,
+) -> StorageResult<Vec<SalesRow>> {
+    let sale = is_sale();
+    let sql = format!(
+        "WITH steps AS (
+             SELECT key AS i, value AS lo, lead(value) OVER (ORDER BY key) AS hi FROM json_each(?2)
+         )
+         SELECT steps.i,
+                count(*) FILTER (WHERE o.payment_status <> 'voided'),
+                count(*) FILTER (WHERE o.{sale}),
+                coalesce(sum(json_extract(o.doc, '$.total')) FILTER (WHERE o.{sale}), 0),
+                coalesce(sum(json_extract(o.doc, '$.refunded')) FILTER (WHERE o.{sale}), 0)
+           FROM steps JOIN orders o
+             ON o.store_id = ?1 AND o.created_at >= steps.lo AND o.created_at < steps.hi
+          GROUP BY steps.i ORDER BY steps.i"
+    );
+    let mut statement = conn.prepare_cached(&sql).map_err(unavailable)?;
+    collect(&mut statement, (store, steps), |row| {
+        Ok(SalesRow {
+            bucket: row.get::<_, i64>(0)?.try_into().unwrap_or(usize::MAX),
+            orders: row.get(1)?,
+            paid_orders: row.get(2)?,
+            gross: row.get(3)?,
+            refunds: row.get(4)?,
+        })
+    })
+}
+
+fn status_counts(
+    conn: &rusqlite::Connection,
+    store: &str,
+    start: i64,
+    end: i64,
+) -> StorageResult<Vec<(OrderStatus, i64)>> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT status, count(*) FROM orders
+              WHERE store_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY status",
+        )
+        .map_err(unavailable)?;
+    let rows: Vec<(String, i64)> = collect(&mut statement, (store, start, end), |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
+    rows.into_iter()
+        .map(|(status, n)| {
+            OrderStatus::parse(&status)
+                .map(|s| (s, n))
+                .ok_or_else(|| StorageError::Corrupt(format!("order status {status}")))
+        })
+        .collect()
+}
+
+fn best_sellers(
+    conn: &rusqlite::Connection,
+    store: &str,
+    start: i64,
+    end: i64,
+    top: u32,
+) -> StorageResult<Vec<ProductSales>> {
+    let sql = format!(
+        "SELECT json_extract(line.value, '$.product_id') AS product,
+                max(json_extract(line.value, '$.title')),
+                sum(json_extract(line.value, '$.quantity')),
+                sum(json_extract(line.value, '$.total')) AS revenue
+           FROM orders o, json_each(o.doc, '$.lines') AS line
+          WHERE o.store_id = ?1 AND o.created_at >= ?2 AND o.created_at < ?3 AND o.{}
+          GROUP BY product ORDER BY revenue DESC, product LIMIT ?4",
+        is_sale()
+    );
+    let mut statement = conn.prepare_cached(&sql).map_err(unavailable)?;
+    let rows: Vec<(String, String, i64, i64)> =
+        collect(&mut statement, (store, start, end, top), |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?;
+    rows.into_iter()
+        .map(|(product, title, quantity, revenue)| {
+            Ok(ProductSales {
+                product_id: corrupt_id(&product)?,
+                title,
+                quantity,
+                revenue,
+            })
+        })
+        .collect()
 }

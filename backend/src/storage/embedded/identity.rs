@@ -224,6 +224,28 @@ impl CustomerRepository for EmbeddedStorage {
             .await?;
         Ok(changed == 1)
     }
+
+    async fn list(
+        &self,
+        store: StoreId,
+        email_prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StorageResult<Vec<Customer>> {
+        self.docs(
+            "SELECT doc FROM customers WHERE store_id = ?1
+               AND (?2 IS NULL OR (email >= ?2 AND email < ?2 || char(1114111)))
+               AND (?3 IS NULL OR email > ?3)
+             ORDER BY email LIMIT ?4",
+            (
+                store.to_string(),
+                email_prefix.map(str::to_owned),
+                after.map(str::to_owned),
+                limit,
+            ),
+        )
+        .await
+    }
 }
 
 fn write_members(tx: &Transaction<'_>, team: &Team) -> StorageResult<()> {

@@ -209,6 +209,8 @@ pub(super) fn number(document: &Document, key: &str) -> i64 {
         .get_i64(key)
         .ok()
         .or_else(|| document.get_i32(key).ok().map(i64::from))
+        // Some servers answer a `$sum` of integers as a double.
+        .or_else(|| document.get_f64(key).ok().map(|n| n as i64))
         .unwrap_or(0)
 }
 

@@ -5,18 +5,24 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use mongodb::bson::{Document, doc};
 use techverse_shared::{
-    CartId, CustomerId, DiscountId, OrderId, ProductId, ReviewId, ReviewStatus, StoreId,
+    CartId, CustomerId, DiscountId, OrderId, OrderStatus, ProductId, ReviewId, ReviewStatus,
+    StoreId,
 };
 
 use super::{
-    MongoStorage,
+    MongoStorage, aggregate,
     catalog::number,
     identity::{find_one, from_document, to_document},
     is_duplicate_key, mongo_error, query, unavailable,
 };
 use crate::{
     domain::{
-        cart::Cart, discount::Discount, order::Order, review::Review, shipping::CheckoutSettings,
+        analytics::{OrderFigures, ProductSales, SALE_PAYMENT_STATES, SalesRow},
+        cart::Cart,
+        discount::Discount,
+        order::Order,
+        review::Review,
+        shipping::CheckoutSettings,
     },
     storage::{
         CommerceRepository, IdempotencyRecord, NewOrder, OrderChange, OrderQuery, Placement,
@@ -28,7 +34,111 @@ fn scoped(store: StoreId, id: impl std::fmt::Display) -> Document {
     doc! { "store_id": store.to_string(), "_id": id.to_string() }
 }
 
+/// `{$cond: [is a sale, then, 0]}`.
+fn if_sale(then: impl Into<mongodb::bson::Bson>) -> Document {
+    doc! { "$cond": [ { "$in": ["$payment_status", SALE_PAYMENT_STATES.to_vec()] }, then.into(), 0 ] }
+}
+
 impl MongoStorage {
+    /// `$bucket` over the placing time; the sums are of fields set per order beforehand, as
+    /// not every server takes an expression inside a bucket's output.
+    async fn sales_rows(
+        &self,
+        placed: Document,
+        boundaries: &[i64],
+    ) -> StorageResult<Vec<SalesRow>> {
+        let pipeline = vec![
+            placed,
+            doc! { "$addFields": {
+                "tv_counted": { "$cond": [ { "$eq": ["$payment_status", "voided"] }, 0, 1 ] },
+                "tv_sale": if_sale(1),
+                "tv_gross": if_sale("$total"),
+                "tv_refunds": if_sale("$refunded"),
+            } },
+            doc! { "$bucket": {
+                "groupBy": "$created_at",
+                "boundaries": boundaries.to_vec(),
+                "default": "outside",
+                "output": {
+                    "orders": { "$sum": "$tv_counted" },
+                    "paid": { "$sum": "$tv_sale" },
+                    "gross": { "$sum": "$tv_gross" },
+                    "refunds": { "$sum": "$tv_refunds" },
+                },
+            } },
+        ];
+        let rows = aggregate(&self.collection(query::ORDERS), pipeline).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let lower = number(row, "_id");
+                let bucket = boundaries.iter().position(|b| *b == lower)?;
+                Some(SalesRow {
+                    bucket,
+                    orders: number(row, "orders"),
+                    paid_orders: number(row, "paid"),
+                    gross: number(row, "gross"),
+                    refunds: number(row, "refunds"),
+                })
+            })
+            .collect())
+    }
+
+    async fn status_counts(&self, placed: Document) -> StorageResult<Vec<(OrderStatus, i64)>> {
+        let pipeline = vec![
+            placed,
+            doc! { "$group": { "_id": "$status", "n": { "$sum": 1 } } },
+        ];
+        let rows = aggregate(&self.collection(query::ORDERS), pipeline).await?;
+        rows.iter()
+            .map(|row| {
+                let status = row.get_str("_id").unwrap_or_default();
+                OrderStatus::parse(status)
+                    .map(|s| (s, number(row, "n")))
+                    .ok_or_else(|| StorageError::Corrupt(format!("order status {status}")))
+            })
+            .collect()
+    }
+
+    async fn best_sellers(
+        &self,
+        mut placed: Document,
+        top: u32,
+    ) -> StorageResult<Vec<ProductSales>> {
+        if let Ok(filter) = placed.get_document_mut("$match") {
+            filter.insert(
+                "payment_status",
+                doc! { "$in": SALE_PAYMENT_STATES.to_vec() },
+            );
+        }
+        let pipeline = vec![
+            placed,
+            doc! { "$unwind": "$lines" },
+            doc! { "$group": {
+                "_id": "$lines.product_id",
+                "title": { "$max": "$lines.title" },
+                "quantity": { "$sum": "$lines.quantity" },
+                "revenue": { "$sum": "$lines.total" },
+            } },
+            doc! { "$sort": { "revenue": -1, "_id": 1 } },
+            doc! { "$limit": i64::from(top) },
+        ];
+        let rows = aggregate(&self.collection(query::ORDERS), pipeline).await?;
+        rows.iter()
+            .map(|row| {
+                let id = row.get_str("_id").unwrap_or_default();
+                Ok(ProductSales {
+                    product_id: id
+                        .parse()
+                        .map_err(|_| StorageError::Corrupt(format!("bad product id {id}")))?,
+                    title: row.get_str("title").unwrap_or_default().to_owned(),
+                    quantity: number(row, "quantity"),
+                    revenue: number(row, "revenue"),
+                })
+            })
+            .collect()
+    }
+
     async fn find_all<T: serde::de::DeserializeOwned>(
         &self,
         collection: &str,
@@ -366,5 +476,24 @@ impl CommerceRepository for MongoStorage {
             None,
         )
         .await
+    }
+
+    async fn order_figures(
+        &self,
+        store: StoreId,
+        boundaries: &[i64],
+        top: u32,
+    ) -> StorageResult<OrderFigures> {
+        let (Some(&start), Some(&end)) = (boundaries.first(), boundaries.last()) else {
+            return Ok(OrderFigures::default());
+        };
+        let placed = doc! {
+            "$match": { "store_id": store.to_string(), "created_at": { "$gte": start, "$lt": end } }
+        };
+        Ok(OrderFigures {
+            sales: self.sales_rows(placed.clone(), boundaries).await?,
+            by_status: self.status_counts(placed.clone()).await?,
+            top_products: self.best_sellers(placed, top).await?,
+        })
     }
 }

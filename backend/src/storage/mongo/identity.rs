@@ -206,6 +206,41 @@ impl CustomerRepository for MongoStorage {
         .await?;
         Ok(matched == 1)
     }
+
+    async fn list(
+        &self,
+        store: StoreId,
+        email_prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StorageResult<Vec<Customer>> {
+        let mut email = Document::new();
+        if let Some(prefix) = email_prefix {
+            email.insert("$gte", prefix);
+            email.insert("$lt", format!("{prefix}{}", char::MAX));
+        }
+        if let Some(after) = after {
+            // Both bounds are lower ones: the larger wins.
+            let lower = email
+                .get_str("$gte")
+                .map_or(after, |p| p.max(after))
+                .to_owned();
+            email.remove("$gte");
+            email.insert(if lower == after { "$gt" } else { "$gte" }, lower);
+        }
+        let mut filter = doc! { "store_id": store.to_string() };
+        if !email.is_empty() {
+            filter.insert("email", email);
+        }
+        let documents = super::collect(
+            self.collection(super::query::CUSTOMERS)
+                .find(filter)
+                .sort(doc! { "email": 1 })
+                .limit(i64::from(limit)),
+        )
+        .await?;
+        documents.into_iter().map(from_document).collect()
+    }
 }
 
 #[async_trait]

@@ -115,6 +115,21 @@ async fn collect(find: mongodb::action::Find<'_, Document>) -> StorageResult<Vec
         .map_err(unavailable)
 }
 
+/// Runs an aggregation pipeline and reads every row.
+async fn aggregate(
+    collection: &Collection<Document>,
+    pipeline: Vec<Document>,
+) -> StorageResult<Vec<Document>> {
+    use futures_util::TryStreamExt;
+    collection
+        .aggregate(pipeline)
+        .await
+        .map_err(unavailable)?
+        .try_collect()
+        .await
+        .map_err(unavailable)
+}
+
 #[async_trait]
 impl Storage for MongoStorage {
     fn kind(&self) -> &'static str {

@@ -1,0 +1,25 @@
+//! Loading and error states, shared by every page.
+
+use leptos::prelude::*;
+use techverse_frontend::api::Failure;
+use techverse_shared::ErrorCode;
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    view! { <p class="loading" role="status" aria-live="polite">"Loading…"</p> }
+}
+
+/// An API failure as a member should read it: a refusal says what is missing.
+#[component]
+pub fn Failed(failure: Failure) -> impl IntoView {
+    let text = match failure.code {
+        Some(ErrorCode::Forbidden) => {
+            "Your role does not allow this. Ask the store's owner.".to_owned()
+        }
+        Some(ErrorCode::NotFound | ErrorCode::StoreNotFound) => {
+            "Not found in this store.".to_owned()
+        }
+        _ => failure.text(),
+    };
+    view! { <p class="error" role="alert">{text}</p> }
+}

@@ -1,0 +1,195 @@
+// End-to-end merchant console tests: a merchant opens a store in the console, a shopper orders
+// from it in another browser context, and the merchant's open dashboard shows the order live;
+// the merchant then pays, fulfils, ships and partly refunds it; a member whose custom role
+// lacks orders.refund is offered no refund (and the API refuses it). Screenshots of each page
+// go to tools/e2e/screenshots/admin-*.png (gitignored).
+//
+// Environment: TECHVERSE_BIN (the server binary), CHROMIUM (default /usr/bin/chromium).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  freePort, serverEnv, serve, launchChromium, clearShots, newTab, mailedTokenIn,
+} from "./harness.mjs";
+
+let server, browser, base, data;
+const merchant = { name: "Ngozi Eze", email: "ngozi@example.com", password: "correct horse battery staple" };
+const slug = "ngozi-gadgets";
+
+before(async () => {
+  clearShots(["admin", "shopper", "clerk"]);
+  data = mkdtempSync(join(tmpdir(), "techverse-e2e-admin-"));
+  const port = await freePort();
+  const env = serverEnv(data, port, { TECHVERSE_REQUIRE_VERIFIED_EMAIL: "false" });
+  ({ child: server, url: base } = await serve(env, port));
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+  rmSync(data, { recursive: true, force: true });
+});
+
+async function api(method, path, token, body) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+async function login(email, password) {
+  const { status, body } = await api("POST", "/api/v1/auth/login", null, { email, password });
+  assert.equal(status, 200);
+  return body.access_token;
+}
+
+const admin = (rest) => `/api/v1/admin/stores/${slug}${rest}`;
+
+/// The store's checkout (Nigeria, pickup, cash on delivery) and a phone with two colours.
+async function stockTheStore(token) {
+  const settings = await api("PUT", admin("/checkout-settings"), token, {
+    prices_include_tax: true,
+    payment_methods: ["cash_on_delivery"],
+    reservation_minutes: 30,
+    zones: [{ name: "Nigeria", countries: ["NG"], tax_bps: 0, methods: [{ name: "Store pickup", rate: { type: "pickup" } }] }],
+  });
+  assert.equal(settings.status, 200, JSON.stringify(settings.body));
+  const product = await api("POST", admin("/products"), token, {
+    title: "Ngozi Phone",
+    status: "active",
+    options: [{ name: "Colour", values: ["Black", "Blue"] }],
+    variants: [
+      { sku: "NG-BLK", options: ["Black"], price: 145_000_000, stock: 5 },
+      { sku: "NG-BLU", options: ["Blue"], price: 150_000_000, stock: 5 },
+    ],
+  });
+  assert.equal(product.status, 201, JSON.stringify(product.body));
+  return product.body;
+}
+
+test("a merchant's console shows a shopper's order live, then pays, fulfils, ships and refunds it", async () => {
+  const tab = await newTab(browser, "admin");
+  tab.on("dialog", (dialog) => dialog.accept());
+  await tab.goto(`${base}/admin/`);
+  await tab.waitForURL(/\/admin\/sign-in/);
+  await tab.shot("01-sign-in");
+  await tab.getByRole("link", { name: "Open a new store" }).click();
+  await tab.fill("#name", merchant.name);
+  await tab.fill("#email", merchant.email);
+  await tab.fill("#password", "short");
+  await tab.fill("#store-name", "Ngozi Gadgets");
+  await tab.fill("#store-slug", slug);
+  await tab.locator("[data-test=sign-up]").click();
+  // A refused field is shown under that field.
+  await tab.locator(".field-error").first().waitFor();
+  await tab.shot("02-sign-up-error");
+  await tab.fill("#password", merchant.password);
+  await tab.locator("[data-test=sign-up]").click();
+  await tab.locator("[data-test=dashboard-empty]").waitFor();
+  await tab.locator("[data-test=gross-sales]", { hasText: "₦0.00" }).waitFor();
+  await tab.locator("[data-test=connection][data-connected=true]").waitFor({ timeout: 10_000 });
+  await tab.shot("03-empty-dashboard");
+
+  const token = await login(merchant.email, merchant.password);
+  const product = await stockTheStore(token);
+
+  // A shopper in another browser context; no console asset is ever requested by the shop.
+  const shop = await newTab(browser, "shopper");
+  const requested = [];
+  shop.on("request", (r) => requested.push(new URL(r.url()).pathname));
+  await shop.goto(`${base}/s/${slug}/products/${product.slug}`);
+  await shop.locator("h1", { hasText: "Ngozi Phone" }).waitFor();
+  await shop.locator("[data-test=no-reviews]").waitFor();
+  await shop.locator("[data-test=price]", { hasText: "₦1,450,000.00" }).waitFor();
+  await shop.locator("[data-test=add-to-cart]:not([disabled])").click();
+  await shop.getByText("Added to your cart").waitFor();
+  await shop.locator("[data-test=cart-link]").click();
+  await shop.locator("[data-test=checkout-link]").click();
+  await shop.fill("#email", "buyer@example.com");
+  await shop.fill("#name", "Ada Obi");
+  await shop.fill("#line1", "12 Admiralty Way");
+  await shop.fill("#city", "Lagos");
+  await shop.fill("#region", "Lagos");
+  await shop.locator("input[name=shipping]").first().check();
+  await shop.locator("[data-test=totals]").waitFor();
+  await shop.locator("[data-test=place-order]").click();
+  await shop.waitForURL(new RegExp(`/s/${slug}/orders/`));
+  const placedAt = Date.now();
+  await shop.shot("01-placed");
+  assert.deepEqual(requested.filter((p) => p.startsWith("/admin")), [], "the shop never loads the console");
+
+  // The merchant's dashboard, never reloaded, shows it.
+  await tab.locator("[data-test=feed-item]", { hasText: "New order" }).waitFor({ timeout: 5000 });
+  await tab.locator("[data-test=orders-count]", { hasText: "1" }).waitFor({ timeout: 5000 });
+  const seen = Date.now() - placedAt;
+  console.log(`# the order reached the open dashboard ${seen} ms after the shopper saw it placed`);
+  assert.ok(seen <= 2000, `the dashboard showed the order after ${seen} ms`);
+  await tab.shot("04-live-order");
+
+  // Orders list, then the order: only what the machine allows is offered.
+  await tab.getByRole("link", { name: "Orders" }).click();
+  await tab.locator("[data-test=order-row]").first().waitFor();
+  await tab.shot("05-orders");
+  await tab.locator("[data-test=order-row] a").first().click();
+  await tab.locator("[data-test=order][data-status=pending_payment]").waitFor();
+  assert.equal(await tab.locator("[data-test=action-ship]").count(), 0, "no shipping before payment");
+  assert.equal(await tab.locator("[data-test=action-refunds]").count(), 0, "nothing to refund yet");
+  await tab.shot("06-order-pending");
+  await tab.locator("[data-test=action-mark-paid]").click();
+  await tab.locator("[data-test=order][data-status=paid]").waitFor();
+  await tab.fill("#carrier", "GIG Logistics");
+  await tab.fill("#tracking", "GIG-123456");
+  await tab.locator("[data-test=action-fulfilments]").click();
+  await tab.locator("[data-test=order][data-status=fulfilled]").waitFor();
+  await tab.locator("[data-test=action-ship]").click();
+  await tab.locator("[data-test=order][data-status=shipped]").waitFor();
+  await tab.fill("#refund-amount", "50,000.00");
+  await tab.locator("[data-test=action-refunds]").click();
+  await tab.locator("[data-test=order-refunded]", { hasText: "₦50,000.00" }).waitFor();
+  await tab.shot("07-order-refunded");
+
+  // The dashboard's figures and chart follow.
+  await tab.getByRole("link", { name: "TechVerse Admin" }).click();
+  await tab.locator("[data-test=gross-sales]", { hasText: "₦1,450,000.00" }).waitFor();
+  await tab.locator("[data-test=refunds]", { hasText: "₦50,000.00" }).waitFor();
+  const bars = await tab.locator("[data-test=sales-bar]").evaluateAll((els) => els.map((e) => Number(e.dataset.minor)));
+  assert.ok(bars.includes(145_000_000), `a bar holds the sale: ${bars}`);
+  await tab.setViewportSize({ width: 390, height: 844 });
+  await tab.shot("08-dashboard-phone");
+  await tab.setViewportSize({ width: 1280, height: 900 });
+  await tab.shot("09-dashboard");
+  assert.deepEqual(tab.errors, []);
+  assert.deepEqual(shop.errors, []);
+
+  // A member whose role lacks orders.refund: no refund button, and the API refuses it.
+  const role = await api("POST", admin("/roles"), token, { name: "Fulfilment", permissions: ["orders.read", "orders.write"] });
+  assert.equal(role.status, 201, JSON.stringify(role.body));
+  const invited = await api("POST", admin("/staff/invitations"), token, { email: "clerk@example.com", role: role.body.key });
+  assert.equal(invited.status, 202, JSON.stringify(invited.body));
+  const invitation = await mailedTokenIn(data, "clerk@example.com", "/admin/accept-invitation");
+  const accepted = await api("POST", "/api/v1/invitations/accept", null, { token: invitation, name: "Clerk", password: merchant.password });
+  assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
+  const clerk = await newTab(browser, "clerk");
+  await clerk.goto(`${base}/admin/sign-in`);
+  await clerk.fill("#email", "clerk@example.com");
+  await clerk.fill("#password", merchant.password);
+  await clerk.locator("[data-test=sign-in]").click();
+  await clerk.locator("[data-test=gross-sales]").waitFor();
+  const orders = await api("GET", admin("/orders"), token);
+  const id = orders.body.items[0].id;
+  await clerk.goto(`${base}/admin/orders/${id}`);
+  await clerk.locator("[data-test=order][data-status=shipped]").waitFor();
+  await clerk.locator("[data-test=action-deliver]").waitFor();
+  assert.equal(await clerk.locator("[data-test=action-refunds]").count(), 0, "no refund for this role");
+  await clerk.shot("01-order-without-refund");
+  const forced = await api("POST", admin(`/orders/${id}/refunds`), await login("clerk@example.com", merchant.password), { amount: 100 });
+  assert.equal(forced.status, 403);
+  assert.deepEqual(clerk.errors, []);
+});
