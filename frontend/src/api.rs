@@ -151,6 +151,36 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
         None => request.send().await,
     }
     .map_err(Failure::network)?;
+    answer(response).await
+}
+
+/// A multipart upload of `file` in the field `file` (the browser writes the boundary).
+pub async fn upload<T: DeserializeOwned>(
+    path: &str,
+    file: &web_sys::File,
+    bearer: Option<&str>,
+) -> ApiResult<T> {
+    let form = web_sys::FormData::new().map_err(|_| Failure::network("no FormData"))?;
+    form.append_with_blob_and_filename("file", file, &file.name())
+        .map_err(|_| Failure::network("unreadable file"))?;
+    let mut request = RequestBuilder::new(&format!("{}{path}", api_base()))
+        .method(Method::POST)
+        .credentials(web_sys::RequestCredentials::Include)
+        .header("Accept", "application/json");
+    if let Some(token) = bearer {
+        request = request.header("Authorization", &format!("Bearer {token}"));
+    }
+    let response = request
+        .body(form)
+        .map_err(Failure::network)?
+        .send()
+        .await
+        .map_err(Failure::network)?;
+    answer(response).await
+}
+
+/// A response as the body `T`, or the API's error.
+async fn answer<T: DeserializeOwned>(response: gloo_net::http::Response) -> ApiResult<T> {
     let status = response.status();
     let text = response.text().await.map_err(Failure::network)?;
     if (200..300).contains(&status) {

@@ -52,8 +52,8 @@ async function login(email, password) {
 
 const admin = (rest) => `/api/v1/admin/stores/${slug}${rest}`;
 
-/// The store's checkout (Nigeria, pickup, cash on delivery) and a phone with two colours.
-async function stockTheStore(token) {
+/// The store's checkout: Nigeria, store pickup, cash on delivery.
+async function openCheckout(token) {
   const settings = await api("PUT", admin("/checkout-settings"), token, {
     prices_include_tax: true,
     payment_methods: ["cash_on_delivery"],
@@ -61,17 +61,39 @@ async function stockTheStore(token) {
     zones: [{ name: "Nigeria", countries: ["NG"], tax_bps: 0, methods: [{ name: "Store pickup", rate: { type: "pickup" } }] }],
   });
   assert.equal(settings.status, 200, JSON.stringify(settings.body));
-  const product = await api("POST", admin("/products"), token, {
-    title: "Ngozi Phone",
-    status: "active",
-    options: [{ name: "Colour", values: ["Black", "Blue"] }],
-    variants: [
-      { sku: "NG-BLK", options: ["Black"], price: 145_000_000, stock: 5 },
-      { sku: "NG-BLU", options: ["Blue"], price: 150_000_000, stock: 5 },
-    ],
-  });
-  assert.equal(product.status, 201, JSON.stringify(product.body));
-  return product.body;
+}
+
+/// A 1×1 PNG.
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+/// The merchant creates a phone in two colours with an uploaded image, in the console.
+async function createProduct(tab) {
+  await tab.getByRole("link", { name: "Products" }).click();
+  await tab.getByText("No products yet.").waitFor();
+  await tab.locator("[data-test=new-product]").click();
+  await tab.fill("#title", "Ngozi Phone");
+  await tab.fill("#description", "A **fast** phone.");
+  await tab.fill("#option-name", "Colour");
+  await tab.fill("#sku-0", "NG-BLK");
+  await tab.fill("#option-value-0", "Black");
+  await tab.fill("#price-0", "1,450,000.00");
+  await tab.fill("#stock-0", "5");
+  await tab.locator("[data-test=add-variant]").click();
+  await tab.fill("#sku-1", "NG-BLU");
+  await tab.fill("#option-value-1", "Blue");
+  await tab.fill("#price-1", "1,500,000");
+  await tab.fill("#compare-at-1", "1,600,000");
+  await tab.fill("#stock-1", "5");
+  await tab.setInputFiles("#image-file", { name: "phone.png", mimeType: "image/png", buffer: PNG });
+  await tab.locator("[data-test=uploaded-image]").waitFor();
+  await tab.fill("#alt-0", "The phone, front");
+  await tab.shot("03-new-product");
+  await tab.locator("[data-test=save-product]").click();
+  await tab.locator("[data-test=product-row]", { hasText: "Ngozi Phone" }).waitFor();
+  await tab.shot("04-products");
 }
 
 test("a merchant's console shows a shopper's order live, then pays, fulfils, ships and refunds it", async () => {
@@ -79,7 +101,7 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   tab.on("dialog", (dialog) => dialog.accept());
   await tab.goto(`${base}/admin/`);
   await tab.waitForURL(/\/admin\/sign-in/);
-  await tab.shot("01-sign-in");
+  await tab.shot("00-sign-in");
   await tab.getByRole("link", { name: "Open a new store" }).click();
   await tab.fill("#name", merchant.name);
   await tab.fill("#email", merchant.email);
@@ -89,16 +111,23 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await tab.locator("[data-test=sign-up]").click();
   // A refused field is shown under that field.
   await tab.locator(".field-error").first().waitFor();
-  await tab.shot("02-sign-up-error");
+  await tab.shot("01-sign-up-error");
   await tab.fill("#password", merchant.password);
   await tab.locator("[data-test=sign-up]").click();
   await tab.locator("[data-test=dashboard-empty]").waitFor();
   await tab.locator("[data-test=gross-sales]", { hasText: "₦0.00" }).waitFor();
   await tab.locator("[data-test=connection][data-connected=true]").waitFor({ timeout: 10_000 });
-  await tab.shot("03-empty-dashboard");
+  await tab.shot("02-empty-dashboard");
 
   const token = await login(merchant.email, merchant.password);
-  const product = await stockTheStore(token);
+  await openCheckout(token);
+  await createProduct(tab);
+  const listed = await api("GET", admin("/products"), token);
+  const product = listed.body.items[0];
+  assert.equal(product.variants.length, 2);
+  assert.equal(product.images[0].alt, "The phone, front");
+  await tab.getByRole("link", { name: "TechVerse Admin" }).click();
+  await tab.locator("[data-test=connection][data-connected=true]").waitFor({ timeout: 10_000 });
 
   // A shopper in another browser context; no console asset is ever requested by the shop.
   const shop = await newTab(browser, "shopper");
@@ -108,6 +137,7 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await shop.locator("h1", { hasText: "Ngozi Phone" }).waitFor();
   await shop.locator("[data-test=no-reviews]").waitFor();
   await shop.locator("[data-test=price]", { hasText: "₦1,450,000.00" }).waitFor();
+  await shop.locator(`img[src="${product.images[0].url}"]`).first().waitFor();
   await shop.locator("[data-test=add-to-cart]:not([disabled])").click();
   await shop.getByText("Added to your cart").waitFor();
   await shop.locator("[data-test=cart-link]").click();
@@ -131,17 +161,17 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   const seen = Date.now() - placedAt;
   console.log(`# the order reached the open dashboard ${seen} ms after the shopper saw it placed`);
   assert.ok(seen <= 2000, `the dashboard showed the order after ${seen} ms`);
-  await tab.shot("04-live-order");
+  await tab.shot("05-live-order");
 
   // Orders list, then the order: only what the machine allows is offered.
   await tab.getByRole("link", { name: "Orders" }).click();
   await tab.locator("[data-test=order-row]").first().waitFor();
-  await tab.shot("05-orders");
+  await tab.shot("06-orders");
   await tab.locator("[data-test=order-row] a").first().click();
   await tab.locator("[data-test=order][data-status=pending_payment]").waitFor();
   assert.equal(await tab.locator("[data-test=action-ship]").count(), 0, "no shipping before payment");
   assert.equal(await tab.locator("[data-test=action-refunds]").count(), 0, "nothing to refund yet");
-  await tab.shot("06-order-pending");
+  await tab.shot("07-order-pending");
   await tab.locator("[data-test=action-mark-paid]").click();
   await tab.locator("[data-test=order][data-status=paid]").waitFor();
   await tab.fill("#carrier", "GIG Logistics");
@@ -153,7 +183,7 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await tab.fill("#refund-amount", "50,000.00");
   await tab.locator("[data-test=action-refunds]").click();
   await tab.locator("[data-test=order-refunded]", { hasText: "₦50,000.00" }).waitFor();
-  await tab.shot("07-order-refunded");
+  await tab.shot("08-order-refunded");
 
   // The dashboard's figures and chart follow.
   await tab.getByRole("link", { name: "TechVerse Admin" }).click();
@@ -162,9 +192,9 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   const bars = await tab.locator("[data-test=sales-bar]").evaluateAll((els) => els.map((e) => Number(e.dataset.minor)));
   assert.ok(bars.includes(145_000_000), `a bar holds the sale: ${bars}`);
   await tab.setViewportSize({ width: 390, height: 844 });
-  await tab.shot("08-dashboard-phone");
+  await tab.shot("09-dashboard-phone");
   await tab.setViewportSize({ width: 1280, height: 900 });
-  await tab.shot("09-dashboard");
+  await tab.shot("10-dashboard");
   assert.deepEqual(tab.errors, []);
   assert.deepEqual(shop.errors, []);
 

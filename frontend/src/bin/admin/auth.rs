@@ -9,7 +9,7 @@ use crate::session::use_session;
 /// A labelled input bound to a signal, with the API's error for its field under it.
 #[component]
 pub fn Field(
-    id: &'static str,
+    #[prop(into)] id: String,
     label: &'static str,
     value: RwSignal<String>,
     #[prop(default = "text")] kind: &'static str,
@@ -17,8 +17,8 @@ pub fn Field(
 ) -> impl IntoView {
     view! {
         <div class="field">
-            <label for=id>{label}</label>
-            <input id=id name=id type=kind prop:value=move || value.get()
+            <label for=id.clone()>{label}</label>
+            <input id=id.clone() name=id type=kind prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
                 aria-invalid=move || error.get().is_some().to_string()/>
             {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}

@@ -7,6 +7,7 @@ mod charts;
 mod dashboard;
 mod live;
 mod orders;
+mod products;
 mod session;
 mod widgets;
 
@@ -42,6 +43,8 @@ fn App() -> impl IntoView {
                     <Route path=path!("/sign-up") view=auth::SignUp/>
                     <Route path=path!("/") view=|| view! { <Guarded page=Page::Dashboard/> }/>
                     <Route path=path!("/orders") view=|| view! { <Guarded page=Page::Orders/> }/>
+                    <Route path=path!("/products") view=|| view! { <Guarded page=Page::Products/> }/>
+                    <Route path=path!("/products/new") view=|| view! { <Guarded page=Page::NewProduct/> }/>
                     <Route path=path!("/orders/:id") view=|| view! { <Guarded page=Page::Order/> }/>
                 </Routes>
             </main>
@@ -54,6 +57,8 @@ enum Page {
     Dashboard,
     Orders,
     Order,
+    Products,
+    NewProduct,
 }
 
 /// A page for signed-in members: waits for the session, sends strangers to sign in.
@@ -80,6 +85,8 @@ fn Guarded(page: Page) -> impl IntoView {
             Page::Dashboard => view! { <dashboard::Dashboard/> }.into_any(),
             Page::Orders => view! { <orders::Orders/> }.into_any(),
             Page::Order => view! { <orders::OrderDetail/> }.into_any(),
+            Page::Products => view! { <products::Products/> }.into_any(),
+            Page::NewProduct => view! { <products::NewProduct/> }.into_any(),
         }
     }
 }
@@ -102,6 +109,7 @@ fn Header() -> impl IntoView {
                 {move || session.me.with(Option::is_some).then(|| view! {
                     <auth::StoreSwitcher/>
                     {session.can(Permission::OrdersRead).then(|| view! { <A href="/admin/orders">"Orders"</A> })}
+                    {session.can(Permission::ProductsRead).then(|| view! { <A href="/admin/products">"Products"</A> })}
                     <button type="button" class="link" data-test="sign-out" on:click=sign_out.clone()>"Sign out"</button>
                 })}
             </nav>

@@ -80,7 +80,7 @@ pub fn Orders() -> impl IntoView {
 }
 
 /// Major units typed by a person (`1,500.50`) as minor units of a currency with `exponent`.
-fn minor_units(text: &str, exponent: u8) -> Option<i64> {
+pub fn minor_units(text: &str, exponent: u8) -> Option<i64> {
     let clean: String = text
         .chars()
         .filter(|c| *c != ',' && !c.is_whitespace())

@@ -1,0 +1,321 @@
+//! Products: the list with search and status filters kept in the URL, archive/activate, and a
+//! new product with options, variants (SKU, price, compare-at, stock, low-stock threshold),
+//! a Markdown description and uploaded images with alt text.
+
+use gloo_net::http::Method;
+use leptos::{ev::SubmitEvent, prelude::*};
+use leptos_router::hooks::{use_navigate, use_query_map};
+use serde::Deserialize;
+use techverse_frontend::api::{self, Failure, query};
+use techverse_shared::{Money, Permission, ProductStatus};
+use wasm_bindgen::JsCast;
+
+use crate::{
+    auth::{Field, field_error},
+    orders::minor_units,
+    session::use_session,
+    widgets::{Failed, Loading},
+};
+
+/// A product as the admin list gives it (only what the page shows).
+#[derive(Debug, Clone, Deserialize)]
+struct Listed {
+    id: String,
+    title: String,
+    status: ProductStatus,
+    price_min: Money,
+    variants: Vec<ListedVariant>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct ListedVariant {
+    stock_on_hand: i64,
+    reserved: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct ListPage {
+    items: Vec<Listed>,
+    total: u64,
+    #[serde(default)]
+    next_cursor: Option<String>,
+}
+
+#[component]
+pub fn Products() -> impl IntoView {
+    let session = use_session();
+    let params = use_query_map();
+    let version = RwSignal::new(0_u32);
+    let list = LocalResource::new(move || {
+        let pairs: Vec<(String, String)> = ["q", "status", "cursor"]
+            .into_iter()
+            .filter_map(|k| params.with(|p| p.get(k)).map(|v| (k.to_owned(), v)))
+            .collect();
+        let _ = (version.get(), session.store.get());
+        async move {
+            session
+                .get::<ListPage>(&session.admin_path(&format!("/products{}", query(&pairs))))
+                .await
+        }
+    });
+    let writer = session.can(Permission::ProductsWrite);
+    let set_status = move |id: String, status: &'static str| {
+        leptos::task::spawn_local(async move {
+            let path = session.admin_path(&format!("/products/{id}"));
+            let body = serde_json::json!({ "status": status });
+            if session
+                .request::<_, serde_json::Value>(Method::PATCH, &path, Some(&body))
+                .await
+                .is_ok()
+            {
+                version.update(|v| *v += 1);
+            }
+        });
+    };
+    view! {
+        <section>
+            <header class="page-head">
+                <h1>"Products"</h1>
+                {writer.then(|| view! { <a class="button" href="/admin/products/new" data-test="new-product">"New product"</a> })}
+            </header>
+            <form class="filters" method="get" action="/admin/products">
+                <label for="q">"Search"</label>
+                <input id="q" name="q" prop:value=move || params.with(|p| p.get("q")).unwrap_or_default()/>
+                <label for="status">"Status"</label>
+                <select id="status" name="status">
+                    <option value="">"Any"</option>
+                    {["draft", "active", "archived"].into_iter().map(|s| view! {
+                        <option value=s selected=move || params.with(|p| p.get("status")).as_deref() == Some(s)>{s}</option>
+                    }).collect_view()}
+                </select>
+                <button type="submit">"Filter"</button>
+            </form>
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || list.get().map(|result| match result {
+                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No products yet."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <p>{format!("{} products", page.total)}</p>
+                        <table data-test="products">
+                            <thead><tr><th>"Title"</th><th>"Status"</th><th>"From"</th><th>"Available"</th><th></th></tr></thead>
+                            <tbody>
+                                {page.items.into_iter().map(|p| {
+                                    let available: i64 = p.variants.iter().map(|v| (v.stock_on_hand - v.reserved).max(0)).sum();
+                                    let (id, next, label) = match p.status {
+                                        ProductStatus::Archived => (p.id.clone(), "active", "Activate"),
+                                        _ => (p.id.clone(), "archived", "Archive"),
+                                    };
+                                    view! {
+                                        <tr data-test="product-row">
+                                            <td>{p.title}</td>
+                                            <td>{p.status.as_str()}</td>
+                                            <td>{p.price_min.format()}</td>
+                                            <td>{available}</td>
+                                            <td>{writer.then(|| view! {
+                                                <button type="button" on:click=move |_| set_status(id.clone(), next)>{label}</button>
+                                            })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        {page.next_cursor.map(|c| view! { <a class="next" href=format!("/admin/products?cursor={c}")>"Next page"</a> })}
+                    }.into_any(),
+                    Err(failure) => view! { <Failed failure=failure/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// One variant row of the form, as typed.
+#[derive(Clone, Copy)]
+struct VariantRow {
+    key: u32,
+    sku: RwSignal<String>,
+    option: RwSignal<String>,
+    price: RwSignal<String>,
+    compare_at: RwSignal<String>,
+    stock: RwSignal<String>,
+    threshold: RwSignal<String>,
+}
+
+impl VariantRow {
+    fn new(key: u32) -> Self {
+        Self {
+            key,
+            sku: RwSignal::new(String::new()),
+            option: RwSignal::new(String::new()),
+            price: RwSignal::new(String::new()),
+            compare_at: RwSignal::new(String::new()),
+            stock: RwSignal::new("0".into()),
+            threshold: RwSignal::new("5".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Uploaded {
+    url: String,
+}
+
+#[component]
+pub fn NewProduct() -> impl IntoView {
+    let session = use_session();
+    let navigate = use_navigate();
+    let title = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let option_name = RwSignal::new(String::new());
+    let active = RwSignal::new(true);
+    let rows = RwSignal::new(vec![VariantRow::new(0)]);
+    let images = RwSignal::new(Vec::<(String, RwSignal<String>)>::new());
+    let failure = RwSignal::new(None::<Failure>);
+    let uploading = RwSignal::new(false);
+    let exponent = session
+        .current()
+        .map(|s| s.store.currency_exponent)
+        .unwrap_or(2);
+    let upload = move |ev: leptos::ev::Event| {
+        let Some(file) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0))
+        else {
+            return;
+        };
+        uploading.set(true);
+        leptos::task::spawn_local(async move {
+            let access = session.access.get_untracked();
+            let done: Result<Uploaded, Failure> =
+                api::upload(&session.admin_path("/media"), &file, access.as_deref()).await;
+            match done {
+                Ok(image) => {
+                    images.update(|list| list.push((image.url, RwSignal::new(String::new()))))
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+            uploading.set(false);
+        });
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let option = option_name.get_untracked();
+        let rows = rows.get_untracked();
+        let money = |text: String, field: &str| -> Result<Option<i64>, Failure> {
+            if text.trim().is_empty() {
+                return Ok(None);
+            }
+            minor_units(&text, exponent)
+                .map(Some)
+                .ok_or_else(|| Failure {
+                    code: None,
+                    message: format!("{field}: type an amount like 1,500.00"),
+                    details: None,
+                })
+        };
+        let mut variants = Vec::new();
+        for row in &rows {
+            let price = match money(row.price.get_untracked(), "price") {
+                Ok(price) => price.unwrap_or(0),
+                Err(error) => return failure.set(Some(error)),
+            };
+            let compare_at = match money(row.compare_at.get_untracked(), "compare-at price") {
+                Ok(value) => value,
+                Err(error) => return failure.set(Some(error)),
+            };
+            let options: Vec<String> = (!option.trim().is_empty())
+                .then(|| row.option.get_untracked())
+                .into_iter()
+                .collect();
+            variants.push(serde_json::json!({
+                "sku": row.sku.get_untracked(),
+                "options": options,
+                "price": price,
+                "compare_at": compare_at,
+                "stock": row.stock.get_untracked().trim().parse::<i64>().unwrap_or(0),
+                "low_stock_threshold": row.threshold.get_untracked().trim().parse::<i64>().unwrap_or(5),
+            }));
+        }
+        let options = if option.trim().is_empty() {
+            serde_json::json!([])
+        } else {
+            let values: Vec<String> = rows.iter().map(|r| r.option.get_untracked()).collect();
+            serde_json::json!([{ "name": option, "values": values }])
+        };
+        let body = serde_json::json!({
+            "title": title.get_untracked(),
+            "description": description.get_untracked(),
+            "status": if active.get_untracked() { "active" } else { "draft" },
+            "options": options,
+            "variants": variants,
+            "images": images.get_untracked().iter().map(|(url, alt)| serde_json::json!({ "url": url, "alt": alt.get_untracked() })).collect::<Vec<_>>(),
+        });
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match session
+                .request::<_, serde_json::Value>(
+                    Method::POST,
+                    &session.admin_path("/products"),
+                    Some(&body),
+                )
+                .await
+            {
+                Ok(_) => navigate("/products", Default::default()),
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    let next_key = StoredValue::new(1_u32);
+    let add_row = move |_| {
+        let key = next_key.get_value();
+        next_key.set_value(key + 1);
+        rows.update(|rows| rows.push(VariantRow::new(key)));
+    };
+    view! {
+        <section class="product-form">
+            <h1>"New product"</h1>
+            <form on:submit=submit>
+                <Field id="title" label="Title" value=title error=field_error(failure, "title")/>
+                <div class="field">
+                    <label for="description">"Description (Markdown)"</label>
+                    <textarea id="description" rows="5" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                </div>
+                <div class="field">
+                    <label><input type="checkbox" prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev))/>" Active (shown in the store)"</label>
+                </div>
+                <Field id="option-name" label="Option (e.g. Colour; empty for a single variant)" value=option_name/>
+                <fieldset>
+                    <legend>"Variants"</legend>
+                    <For each=move || rows.get() key=|row| row.key let:row>
+                        <div class="variant-row" data-test="variant-row">
+                            <Field id=format!("sku-{}", row.key) label="SKU" value=row.sku/>
+                            <Field id=format!("option-value-{}", row.key) label="Option value" value=row.option/>
+                            <Field id=format!("price-{}", row.key) label="Price" value=row.price/>
+                            <Field id=format!("compare-at-{}", row.key) label="Compare-at price" value=row.compare_at/>
+                            <Field id=format!("stock-{}", row.key) label="Stock" value=row.stock/>
+                            <Field id=format!("threshold-{}", row.key) label="Low-stock threshold" value=row.threshold/>
+                        </div>
+                    </For>
+                    <button type="button" data-test="add-variant" on:click=add_row>"Add a variant"</button>
+                </fieldset>
+                <fieldset>
+                    <legend>"Images"</legend>
+                    <label for="image-file">"Upload an image (PNG, JPEG, GIF or WebP, 5 MB)"</label>
+                    <input id="image-file" type="file" accept="image/png,image/jpeg,image/gif,image/webp" on:change=upload/>
+                    {move || uploading.get().then(|| view! { <p role="status">"Uploading…"</p> })}
+                    <ul class="images">
+                        {move || images.get().into_iter().enumerate().map(|(index, (url, alt))| view! {
+                            <li data-test="uploaded-image">
+                                <img src=url.clone() alt="" width="96"/>
+                                <label for=format!("alt-{index}")>"Alt text"</label>
+                                <input id=format!("alt-{index}") prop:value=move || alt.get() on:input=move |ev| alt.set(event_target_value(&ev))/>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </fieldset>
+                {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+                <button type="submit" data-test="save-product">"Save product"</button>
+            </form>
+        </section>
+    }
+}
