@@ -86,6 +86,9 @@ pub enum SeedCommand {
         /// benchmarks).
         #[arg(long, default_value_t = 46)]
         products: usize,
+        /// Leave out the 30 days of orders, shoppers and reviews (a quiet store for tests).
+        #[arg(long)]
+        no_history: bool,
     },
 }
 
@@ -185,7 +188,10 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Export(ExportCommand::Products { store }) => {
             export_products(settings, &store).await
         }
-        Command::Seed(SeedCommand::Demo { products }) => seed_demo(settings, products).await,
+        Command::Seed(SeedCommand::Demo {
+            products,
+            no_history,
+        }) => seed_demo(settings, products, !no_history).await,
         Command::Payments(PaymentsCommand::Reconcile { store }) => {
             reconcile_payments(settings, store.as_deref()).await
         }
@@ -298,16 +304,20 @@ async fn import_products(
     }
 }
 
-async fn seed_demo(settings: Settings, products: usize) -> anyhow::Result<()> {
+async fn seed_demo(settings: Settings, products: usize, history: bool) -> anyhow::Result<()> {
     let ctx = command_context(settings).await?;
     let mut out = std::io::stdout().lock();
-    match crate::app::seed::seed_demo(&ctx, products).await? {
+    match crate::app::seed::seed_demo(&ctx, products, history).await? {
         crate::app::seed::Seeded::Created {
             products,
+            orders,
             owner_email,
             owner_password,
         } => {
-            writeln!(out, "created store demo with {products} products")?;
+            writeln!(
+                out,
+                "created store demo with {products} products and {orders} past orders"
+            )?;
             writeln!(out, "owner: {owner_email}")?;
             writeln!(out, "password: {owner_password}")?;
         }
@@ -328,7 +338,7 @@ async fn prepare_demo(settings: &Settings) -> anyhow::Result<()> {
             owner_email,
             owner_password,
             ..
-        } = crate::app::seed::seed_demo(&ctx, 0).await?
+        } = crate::app::seed::seed_demo(&ctx, 0, true).await?
     {
         std::fs::write(
             &file,

@@ -30,7 +30,7 @@ CHECKOUT_RATE="${CHECKOUT_RATE:-20}"
 
 echo "seeding $PRODUCTS products…"
 start=$(date +%s)
-"$BIN" seed demo --products "$PRODUCTS" >"$DATA/seed.txt"
+"$BIN" seed demo --products "$PRODUCTS" --no-history >"$DATA/seed.txt"
 head -1 "$DATA/seed.txt"
 echo "seeded in $(( $(date +%s) - start ))s"
 

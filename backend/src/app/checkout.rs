@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -151,6 +151,8 @@ fn shortfalls(cart: &Cart, warnings: &[CartWarning]) -> Vec<ShortLine> {
 pub struct CheckoutRequest {
     pub input: CheckoutInput,
     pub hash: String,
+    /// When the order is placed: now, except for the demo seed's history.
+    pub at: Timestamp,
 }
 
 impl CheckoutRequest {
@@ -163,6 +165,7 @@ impl CheckoutRequest {
         Ok(Self {
             input,
             hash: request_hash(body),
+            at: domain::now(),
         })
     }
 }
@@ -259,15 +262,7 @@ async fn place_order(
     )
     .await?;
     let token = tokens::random_token().map_err(StorageError::Unavailable)?;
-    let mut order = build_order(
-        store,
-        buyer,
-        &priced,
-        email,
-        address,
-        input.payment_method,
-        &token,
-    )?;
+    let mut order = build_order(store, buyer, &priced, email, address, request, &token)?;
     let started = ctx
         .payments
         .start(&order, &priced.settings)
@@ -344,14 +339,14 @@ fn build_order(
     priced: &Priced,
     email: Email,
     address: Address,
-    payment_method: PaymentMethod,
+    request: &CheckoutRequest,
     token: &str,
 ) -> Result<Order, CommerceError> {
     let (_, method) = priced
         .shipping
         .as_ref()
         .ok_or(CommerceError::ShippingUnavailable)?;
-    let now = domain::now();
+    let (now, payment_method) = (request.at, request.input.payment_method);
     let quote = &priced.quote;
     let minutes = i64::from(priced.settings.reservation_minutes);
     let mut order = Order {

@@ -8,6 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use jiff::SignedDuration;
+use techverse_shared::StoreId;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -140,4 +141,50 @@ pub async fn round(
         metrics.delivered(consumer.name(), count);
     }
     Ok(handed)
+}
+
+/// Every event consumer, by name.
+pub const CONSUMERS: [&str; 3] = ["mail", "webhooks", "realtime"];
+
+/// The owner name under which history is written.
+const HISTORIAN: &str = "history";
+
+/// Holds every consumer's lease on `store` while history (the demo seed) is written into its
+/// log, so no running instance hands those events on; [`skip_history`] ends it.
+pub async fn hold_for_history(ctx: &Context, store: StoreId) -> anyhow::Result<()> {
+    let now = domain::now();
+    for consumer in CONSUMERS {
+        let held = ctx
+            .storage
+            .consumers()
+            .claim(
+                consumer,
+                store,
+                HISTORIAN,
+                now,
+                now + SignedDuration::from_mins(30),
+            )
+            .await?;
+        anyhow::ensure!(
+            held.is_some(),
+            "the {consumer} consumer is busy with store {store}"
+        );
+    }
+    Ok(())
+}
+
+/// Moves every consumer's position in `store`'s log to its head and lets go of the lease
+/// [`hold_for_history`] took: what was written was history, not news, so no mail, webhook or
+/// socket frame comes of it.
+pub async fn skip_history(ctx: &Context, store: StoreId) -> anyhow::Result<()> {
+    let consumers = ctx.storage.consumers();
+    for consumer in CONSUMERS {
+        let lags = consumers.behind(consumer, u32::MAX).await?;
+        let head = lags
+            .iter()
+            .find(|lag| lag.store == store)
+            .map_or(0, |lag| lag.head);
+        consumers.advance(consumer, store, HISTORIAN, head).await?;
+    }
+    Ok(())
 }

@@ -19,6 +19,7 @@ pub mod payments;
 pub mod product_csv;
 pub mod reviews;
 pub mod seed;
+pub mod seed_history;
 pub mod sessions;
 pub mod stores;
 pub mod team;

@@ -30,6 +30,8 @@ pub const DEMO_OWNER: &str = "owner@demo.techverse.local";
 pub enum Seeded {
     Created {
         products: usize,
+        /// Orders of the seeded history (0 without it).
+        orders: usize,
         owner_email: String,
         owner_password: String,
     },
@@ -638,7 +640,9 @@ fn product_input(
 }
 
 /// Creates the demo store with `products` products (at least the realistic catalogue).
-pub async fn seed_demo(ctx: &Context, products: usize) -> anyhow::Result<Seeded> {
+/// Seeds the demo store with `products` products; with `history`, also 30 days of orders,
+/// shoppers and approved reviews (see [`super::seed_history`]).
+pub async fn seed_demo(ctx: &Context, products: usize, history: bool) -> anyhow::Result<Seeded> {
     let slug = StoreSlug::parse(DEMO_SLUG).map_err(|e| anyhow::anyhow!("{e}"))?;
     if ctx.storage.stores().by_slug(&slug).await?.is_some() {
         return Ok(Seeded::AlreadyThere);
@@ -725,17 +729,23 @@ pub async fn seed_demo(ctx: &Context, products: usize) -> anyhow::Result<Seeded>
     }
     ctx.storage.catalog().bump_catalog_version(store.id).await?;
     seed_checkout(ctx, store.id).await?;
+    let past = if history {
+        Some(super::seed_history::seed_history(ctx, &store, domain::now()).await?)
+    } else {
+        None
+    };
     super::audit::record(
         ctx,
         store.id,
         super::audit::Actor::operator(),
         "store.seeded",
         "store".to_owned(),
-        json!({ "products": count }),
+        json!({ "products": count, "orders": past.map(|p| p.orders), "reviews": past.map(|p| p.reviews) }),
     )
     .await?;
     Ok(Seeded::Created {
         products: count,
+        orders: past.map_or(0, |p| p.orders),
         owner_email: DEMO_OWNER.to_owned(),
         owner_password: password,
     })

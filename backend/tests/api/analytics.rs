@@ -251,3 +251,141 @@ async fn staff_list_and_open_their_store_customers_with_their_orders() {
     .await;
     assert_error(too_many, 422, "validation_failed").await;
 }
+
+/// Every order of the store through the orders API (each one's detail, for what was refunded).
+async fn every_order(app: &crate::helpers::TestApp, store: &str, token: &str) -> Vec<Value> {
+    let mut orders = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = crate::helpers::get_json(
+            app,
+            &admin(store, &format!("/orders?limit=100{cursor}")),
+            token,
+        )
+        .await;
+        for summary in page["items"].as_array().unwrap() {
+            let id = summary["id"].as_str().unwrap();
+            orders.push(
+                crate::helpers::get_json(app, &admin(store, &format!("/orders/{id}")), token).await,
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return orders,
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_demo_history_fills_thirty_lagos_days_that_the_analytics_count_like_the_orders_api() {
+    // Seeded before the server runs, as `techverse seed demo` and `serve --demo` do.
+    let seeded = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let app = {
+        let seeded = seeded.clone();
+        crate::helpers::spawn_app_prepared(|ctx| async move {
+            let done = techverse::app::seed::seed_demo(&ctx, 0, true)
+                .await
+                .unwrap();
+            *seeded.lock().unwrap() = Some(done);
+        })
+        .await
+    };
+    let Some(techverse::app::seed::Seeded::Created {
+        owner_email,
+        owner_password,
+        orders: placed,
+        ..
+    }) = seeded.lock().unwrap().take()
+    else {
+        panic!("seeded");
+    };
+    let login: Value = app
+        .login_staff(&owner_email, &owner_password)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = login["access_token"].as_str().unwrap().to_owned();
+    // Unpaid history past its deadline expires at the first sweep; do it now, not mid-test.
+    techverse::app::orders::sweep(&app.ctx, techverse::domain::now())
+        .await
+        .unwrap();
+    let report = crate::helpers::get_json(&app, &admin("demo", "/analytics"), &token).await;
+    let orders = every_order(&app, "demo", &token).await;
+    assert_eq!(orders.len(), placed);
+    assert!(placed >= 30, "{placed}");
+
+    // Recount by local day in Lagos (UTC+1) from the orders API.
+    let lagos = jiff::tz::TimeZone::get("Africa/Lagos").unwrap();
+    let mut by_day: std::collections::BTreeMap<String, [i64; 4]> =
+        std::collections::BTreeMap::new();
+    for order in &orders {
+        let at: jiff::Timestamp = order["created_at"].as_str().unwrap().parse().unwrap();
+        let day = at.to_zoned(lagos.clone()).date().to_string();
+        let state = order["payment_status"].as_str().unwrap();
+        let row = by_day.entry(day).or_default();
+        row[0] += i64::from(state != "voided");
+        if ["paid", "partially_refunded", "refunded"].contains(&state) {
+            row[1] += 1;
+            row[2] += minor(&order["totals"]["total"]);
+            row[3] += minor(&order["refunded"]);
+        }
+    }
+    let mut shown = std::collections::BTreeMap::new();
+    for point in report["series"].as_array().unwrap() {
+        let day = point["start"].as_str().unwrap()[..10].to_owned();
+        assert!(
+            point["start"]
+                .as_str()
+                .unwrap()
+                .ends_with("T00:00:00+01:00"),
+            "{point}"
+        );
+        let row = [
+            point["orders"].as_i64().unwrap(),
+            point["paid_orders"].as_i64().unwrap(),
+            minor(&point["gross_sales"]),
+            minor(&point["refunds"]),
+        ];
+        if row != [0; 4] {
+            shown.insert(day, row);
+        }
+    }
+    by_day.retain(|_, row| *row != [0; 4]);
+    assert_eq!(shown, by_day);
+    assert!(shown.len() >= 25, "orders on most days: {}", shown.len());
+    assert!(minor(&report["totals"]["refunds"]) > 0);
+    let statuses: Vec<&str> = report["by_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["orders"].as_i64() > Some(0))
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    for status in ["delivered", "shipped", "paid", "cancelled"] {
+        assert!(statuses.contains(&status), "{status} in {statuses:?}");
+    }
+
+    // Reviews: approved, counted on the products; the history sent no mail.
+    let list = app
+        .get_json("/api/v1/stores/demo/products?sort=rating&limit=5")
+        .await;
+    assert!(
+        list["items"][0]["rating"]["count"].as_i64() > Some(0),
+        "{list:#}"
+    );
+    let mailed: Vec<String> = app
+        .mails()
+        .into_iter()
+        .filter(|m| m.contains("shoppers.demo.techverse.local"))
+        .map(|m| {
+            m.lines()
+                .filter(|l| l.to_lowercase().starts_with("subject:"))
+                .collect()
+        })
+        .collect();
+    assert!(
+        mailed.is_empty(),
+        "no mail to the demo shoppers: {mailed:?}"
+    );
+}

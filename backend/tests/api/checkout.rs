@@ -1009,7 +1009,9 @@ async fn a_guest_cart_merges_into_the_customers_on_sign_in_and_orders_show_in_th
 #[tokio::test]
 async fn the_demo_store_sells_with_its_nigerian_checkout_settings() {
     let app = spawn_app().await;
-    techverse::app::seed::seed_demo(&app.ctx, 0).await.unwrap();
+    techverse::app::seed::seed_demo(&app.ctx, 0, false)
+        .await
+        .unwrap();
     let page = json_of(
         app.get("/api/v1/stores/demo/products?in_stock=true&sort=price_asc")
             .await,

@@ -92,6 +92,24 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     launch(settings, data_dir).await
 }
 
+/// Prepares the storage with `prepare` (given a context like the CLI's: no server, no event
+/// consumers, no sweeper), then serves an app on the same data.
+pub async fn spawn_app_prepared<F, Fut>(prepare: F) -> TestApp
+where
+    F: FnOnce(techverse::app::Context) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let settings = settings(data_dir.path(), &[]);
+    let shared = std::sync::Arc::new(settings.clone());
+    let storage = techverse::storage::connect(&shared).await.expect("storage");
+    let ctx = techverse::startup::context(&shared, &storage, None, &prometheus::Registry::new())
+        .expect("context");
+    prepare(ctx).await;
+    drop(storage);
+    launch(settings, data_dir).await
+}
+
 /// Builds and serves the app with `settings` until the returned `TestApp` is dropped.
 async fn launch(settings: Settings, data_dir: tempfile::TempDir) -> TestApp {
     let app = Application::build(settings).await.expect("build app");
