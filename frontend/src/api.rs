@@ -135,6 +135,25 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
     bearer: Option<&str>,
     headers: &[(&str, &str)],
 ) -> ApiResult<T> {
+    parse(&send(method, path, encode(body)?, bearer, headers).await?)
+}
+
+/// A request body as JSON text.
+pub fn encode<B: Serialize>(body: Option<&B>) -> ApiResult<Option<String>> {
+    body.map(serde_json::to_string)
+        .transpose()
+        .map_err(Failure::network)
+}
+
+/// The request itself, the same code whatever the body and answer types (each generic
+/// `call` adds only its serde): the 2xx body's text, or the API's error.
+pub async fn send(
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    bearer: Option<&str>,
+    headers: &[(&str, &str)],
+) -> ApiResult<String> {
     let url = format!("{}{path}", api_base());
     let mut request = RequestBuilder::new(&url)
         .method(method)
@@ -147,11 +166,28 @@ pub async fn call<B: Serialize, T: DeserializeOwned>(
         request = request.header(name, value);
     }
     let response = match body {
-        Some(body) => request.json(body).map_err(Failure::network)?.send().await,
+        Some(body) => {
+            request
+                .header("Content-Type", "application/json")
+                .body(body)
+                .map_err(Failure::network)?
+                .send()
+                .await
+        }
         None => request.send().await,
     }
     .map_err(Failure::network)?;
     answer(response).await
+}
+
+/// A 2xx body as `T` (an empty body reads as `null`).
+pub fn parse<T: DeserializeOwned>(text: &str) -> ApiResult<T> {
+    let text = if text.is_empty() { "null" } else { text };
+    serde_json::from_str(text).map_err(|e| Failure {
+        code: None,
+        message: format!("Unexpected answer from the shop ({e})."),
+        details: None,
+    })
 }
 
 /// A multipart upload of `file` in the field `file` (the browser writes the boundary).
@@ -176,20 +212,15 @@ pub async fn upload<T: DeserializeOwned>(
         .send()
         .await
         .map_err(Failure::network)?;
-    answer(response).await
+    parse(&answer(response).await?)
 }
 
-/// A response as the body `T`, or the API's error.
-async fn answer<T: DeserializeOwned>(response: gloo_net::http::Response) -> ApiResult<T> {
+/// A 2xx response's text, or the API's error.
+async fn answer(response: gloo_net::http::Response) -> ApiResult<String> {
     let status = response.status();
     let text = response.text().await.map_err(Failure::network)?;
     if (200..300).contains(&status) {
-        let text = if text.is_empty() { "null" } else { &text };
-        return serde_json::from_str(text).map_err(|e| Failure {
-            code: None,
-            message: format!("Unexpected answer from the shop ({e})."),
-            details: None,
-        });
+        return Ok(text);
     }
     match serde_json::from_str::<ApiErrorBody>(&text) {
         Ok(body) => Err(Failure {

@@ -136,6 +136,18 @@ impl Shop {
         body: Option<&B>,
         extra: &[(&str, &str)],
     ) -> ApiResult<T> {
+        let body = api::encode(body)?;
+        api::parse(&self.send(method, path, body, extra).await?)
+    }
+
+    /// [`Self::request`] without the serde: one copy of the token handling for every type.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        extra: &[(&str, &str)],
+    ) -> ApiResult<String> {
         let url = self.api_path(path);
         let cart_token = self.cart_ref().and_then(|(_, token)| token);
         let mut headers: Vec<(&str, &str)> = extra.to_vec();
@@ -143,7 +155,14 @@ impl Shop {
             headers.push(("X-Cart-Token", token));
         }
         let access = self.access.get_untracked();
-        let first = api::call(method.clone(), &url, body, access.as_deref(), &headers).await;
+        let first = api::send(
+            method.clone(),
+            &url,
+            body.clone(),
+            access.as_deref(),
+            &headers,
+        )
+        .await;
         match first {
             Err(Failure {
                 code:
@@ -160,9 +179,9 @@ impl Shop {
                 let renewed = current.is_some() && current != access;
                 if renewed || self.refresh().await {
                     let access = self.access.get_untracked();
-                    api::call(method, &url, body, access.as_deref(), &headers).await
+                    api::send(method, &url, body, access.as_deref(), &headers).await
                 } else {
-                    api::call(method, &url, body, None, &headers).await
+                    api::send(method, &url, body, None, &headers).await
                 }
             }
             other => other,

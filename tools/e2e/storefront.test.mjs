@@ -20,7 +20,7 @@ function env(port) {
 }
 
 before(async () => {
-  clearShots(["guest", "customer", "refresh", "phone"]);
+  clearShots(["guest", "customer", "refresh", "phone", "fast3g"]);
   data = mkdtempSync(join(tmpdir(), "techverse-e2e-"));
   const port = await freePort();
   owner = seedDemo(env(port));
@@ -336,4 +336,32 @@ test("the storefront fits a 360 px phone and starts with a skip link for keyboar
   const noAlt = await tab.evaluate(() => [...document.images].filter((img) => !img.hasAttribute("alt")).length);
   assert.equal(noAlt, 0, "every image has alt text");
   await context.close();
+});
+
+test("the first product grid on Chromium's emulated Fast 3G (a figure, not a limit)", async () => {
+  const tab = await page("fast3g");
+  const cdp = await tab.context().newCDPSession(tab);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  // 1.6 Mbit/s down, 750 kbit/s up, 150 ms round trip.
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 150,
+    downloadThroughput: 1_600_000 / 8,
+    uploadThroughput: 750_000 / 8,
+  });
+  const sent = [];
+  tab.on("response", async (response) => {
+    const path = new URL(response.url()).pathname;
+    if (path.startsWith("/assets/")) sent.push([path, response.headers()["content-encoding"] ?? "identity"]);
+  });
+  const started = Date.now();
+  await tab.goto(`${base}/s/demo/products`);
+  await tab.locator(".card").first().waitFor({ timeout: 30_000 });
+  const elapsed = Date.now() - started;
+  const wasm = sent.find(([path]) => path.endsWith(".wasm"));
+  console.log(`# Fast 3G: first product grid after ${elapsed} ms; wasm sent as ${wasm?.[1]}`);
+  assert.equal(wasm?.[1], "br", "the wasm goes out precompressed");
+  await tab.shot("01-grid");
+  assert.deepEqual(tab.errors, []);
 });

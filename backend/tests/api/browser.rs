@@ -169,3 +169,94 @@ async fn the_console_and_the_storefront_each_answer_their_own_deep_links() {
         );
     }
 }
+
+#[tokio::test]
+async fn built_assets_go_out_precompressed_to_clients_that_accept_it() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dist.path().join("assets")).unwrap();
+    let write = |path: &str, body: &str| std::fs::write(dist.path().join(path), body).unwrap();
+    write("index.html", "storefront");
+    write("assets/techverse-1.wasm", "plain wasm");
+    write("assets/techverse-1.wasm.br", "brotli bytes");
+    write("assets/techverse-1.wasm.gz", "gzip bytes");
+    write("assets/style-1.css", "plain css");
+    write("assets/style-1.css.gz", "gzip css");
+    let static_dir = dist.path().display().to_string();
+    let app = spawn_app_with(&[("TECHVERSE_STATIC_DIR", static_dir.as_str())]).await;
+    let fetch = |path: &'static str, accept: &'static str| {
+        let request = app.client.get(app.url(path));
+        let request = if accept.is_empty() {
+            request
+        } else {
+            request.header("accept-encoding", accept)
+        };
+        async move { request.send().await.unwrap() }
+    };
+    for (path, accept, body, coding, kind) in [
+        (
+            "/assets/techverse-1.wasm",
+            "gzip, deflate, br",
+            "brotli bytes",
+            "br",
+            "application/wasm",
+        ),
+        (
+            "/assets/techverse-1.wasm",
+            "gzip",
+            "gzip bytes",
+            "gzip",
+            "application/wasm",
+        ),
+        (
+            "/assets/techverse-1.wasm",
+            "br;q=0, gzip",
+            "gzip bytes",
+            "gzip",
+            "application/wasm",
+        ),
+        (
+            "/assets/techverse-1.wasm",
+            "",
+            "plain wasm",
+            "",
+            "application/wasm",
+        ),
+        (
+            "/assets/techverse-1.wasm",
+            "identity",
+            "plain wasm",
+            "",
+            "application/wasm",
+        ),
+        // Only a .gz was built for the stylesheet.
+        (
+            "/assets/style-1.css",
+            "br, gzip",
+            "gzip css",
+            "gzip",
+            "text/css",
+        ),
+        ("/assets/style-1.css", "br", "plain css", "", "text/css"),
+    ] {
+        let response = fetch(path, accept).await;
+        assert_eq!(response.status(), 200, "{path} {accept}");
+        assert_eq!(
+            header(&response, "content-encoding"),
+            coding,
+            "{path} {accept}"
+        );
+        assert!(
+            header(&response, "content-type").starts_with(kind),
+            "{path} {accept}"
+        );
+        assert!(
+            header(&response, "vary").starts_with("accept-encoding"),
+            "{path} {accept}"
+        );
+        assert_eq!(
+            header(&response, "cache-control"),
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(response.text().await.unwrap(), body, "{path} {accept}");
+    }
+}

@@ -2,7 +2,9 @@
 //! assets cached for a year, `index.html` revalidated every time, and every other non-API path
 //! answered with an `index.html` so deep links and reloads render the same page: the merchant
 //! console's (`admin/index.html`) under `/admin`, the storefront's everywhere else.
-//! `/api` and `/media` paths never fall back: an unknown one stays a JSON 404.
+//! `/api` and `/media` paths never fall back: an unknown one stays a JSON 404. Scripts, wasm and
+//! styles built with a `.br` or `.gz` beside them go out precompressed to clients that accept
+//! it (`Content-Encoding`, `Vary: Accept-Encoding`), never compressed again per request.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -38,23 +40,81 @@ fn is_asset(relative: &Path) -> bool {
     relative.starts_with("assets") || relative.starts_with("admin/assets")
 }
 
+/// The precompressed copy of `path` the client accepts (`.br` before `.gz`), if it was built.
+fn precompressed(req: &HttpRequest, path: &Path) -> Option<(PathBuf, &'static str)> {
+    let accepted = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let accepts = |coding: &str| {
+        accepted.split(',').any(|part| {
+            let mut pieces = part.trim().split(';');
+            let name = pieces.next().unwrap_or_default().trim();
+            let refused =
+                pieces.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case(coding) && !refused
+        })
+    };
+    [("br", "br"), ("gzip", "gz")]
+        .into_iter()
+        .filter(|(coding, _)| accepts(coding))
+        .map(|(coding, extension)| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(format!(".{extension}"));
+            (PathBuf::from(name), coding)
+        })
+        .find(|(candidate, _)| candidate.is_file())
+}
+
 async fn file(
     req: &HttpRequest,
     path: &Path,
     cache: &'static str,
 ) -> Result<HttpResponse, ApiError> {
-    let file = NamedFile::open_async(path)
-        .await
-        .map_err(|_| ApiError::from_code(ErrorCode::NotFound))?;
+    let not_found = || ApiError::from_code(ErrorCode::NotFound);
+    let encoded = precompressed(req, path);
+    let file = match &encoded {
+        Some((compressed, _)) => NamedFile::open_async(compressed)
+            .await
+            .map_err(|_| not_found())?
+            .set_content_type(actix_files::file_extension_to_mime(
+                path.extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or_default(),
+            )),
+        None => NamedFile::open_async(path).await.map_err(|_| not_found())?,
+    };
     let mut response = file
         .use_etag(true)
         .use_last_modified(true)
         .into_response(req);
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CACHE_CONTROL,
         header::HeaderValue::from_static(cache),
     );
+    if let Some((_, coding)) = encoded {
+        headers.insert(
+            header::CONTENT_ENCODING,
+            header::HeaderValue::from_static(coding),
+        );
+    }
+    if is_compressible(path) {
+        headers.insert(
+            header::VARY,
+            header::HeaderValue::from_static("accept-encoding"),
+        );
+    }
     Ok(response)
+}
+
+/// Files the build precompresses (so their answer varies with `Accept-Encoding`).
+fn is_compressible(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("js" | "wasm" | "css")
+    )
 }
 
 /// Every request no route matched.

@@ -82,14 +82,20 @@ impl Session {
         path: &str,
         body: Option<&B>,
     ) -> ApiResult<T> {
+        let body = api::encode(body)?;
+        api::parse(&self.send(method, path, body).await?)
+    }
+
+    /// [`Self::request`] without the serde: one copy of the token handling for every type.
+    async fn send(&self, method: Method, path: &str, body: Option<String>) -> ApiResult<String> {
         let access = self.access.get_untracked();
-        match api::call(method.clone(), path, body, access.as_deref(), &[]).await {
+        match api::send(method.clone(), path, body.clone(), access.as_deref(), &[]).await {
             Err(Failure {
                 code: Some(ErrorCode::TokenExpired | ErrorCode::Unauthorized),
                 ..
             }) if access.is_some() && self.refresh().await => {
                 let access = self.access.get_untracked();
-                api::call(method, path, body, access.as_deref(), &[]).await
+                api::send(method, path, body, access.as_deref(), &[]).await
             }
             other => other,
         }
