@@ -175,6 +175,13 @@ pub struct StoreProfile {
     pub currency_exponent: u8,
     pub country: CountryCode,
     pub timezone: String,
+    /// Plain text the store tells shoppers about itself (empty when unset).
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
 }
 
 /// A store as the platform operator sees it.

@@ -34,7 +34,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub enum Realm {
     Staff,
-    Customers(Store),
+    Customers(Box<Store>),
 }
 
 /// One account of either realm.

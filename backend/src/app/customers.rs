@@ -103,7 +103,7 @@ pub async fn register(
         Err(StorageError::Conflict(_)) => return Err(AuthError::EmailTaken.into()),
         other => other?,
     }
-    let realm = Realm::Customers(store.clone());
+    let realm = Realm::Customers(Box::new(store.clone()));
     ctx.mail
         .enqueue(
             customer.email.as_str(),

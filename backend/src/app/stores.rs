@@ -1,14 +1,16 @@
 //! Opening, listing, suspending and reactivating stores.
 
+use serde_json::json;
 use techverse_shared::{StoreId, StoreSlug, StoreStatus};
 
+use super::{Context, audit};
 use crate::{
     domain::{
         self,
-        store::{NewStore, NewStoreInput, Store},
+        store::{NewStore, NewStoreInput, Store, StorePatch},
         validation::ValidationErrors,
     },
-    storage::{Storage, StorageError},
+    storage::{OrderQuery, Storage, StorageError},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -77,4 +79,59 @@ pub async fn page(
         None
     };
     Ok((stores, next))
+}
+
+/// Changes the store's profile (name, description, logo, contact email, time zone; the
+/// currency only while it has no orders), audited `store.updated` with the fields changed.
+pub async fn update_profile(
+    ctx: &Context,
+    store: &Store,
+    actor: audit::Actor<'_>,
+    patch: &StorePatch,
+) -> Result<Store, StoreError> {
+    let any_order = OrderQuery {
+        limit: 1,
+        ..OrderQuery::default()
+    };
+    let has_orders = !ctx
+        .storage
+        .commerce()
+        .orders(store.id, &any_order)
+        .await?
+        .is_empty();
+    let next = patch.apply(store, has_orders, domain::now())?;
+    let saved = ctx
+        .storage
+        .stores()
+        .update_profile(&next)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(store.slug.as_str().to_owned()))?;
+    let (before, after) = (store.profile(), saved.profile());
+    let mut changed = serde_json::Map::new();
+    let (before, after) = (json!(before), json!(after));
+    for key in [
+        "name",
+        "description",
+        "logo_url",
+        "contact_email",
+        "timezone",
+        "currency",
+    ] {
+        if before.get(key) != after.get(key) {
+            changed.insert(
+                key.to_owned(),
+                json!({ "from": before.get(key), "to": after.get(key) }),
+            );
+        }
+    }
+    audit::record(
+        ctx,
+        store.id,
+        actor,
+        "store.updated",
+        "store".to_owned(),
+        serde_json::Value::Object(changed),
+    )
+    .await?;
+    Ok(saved)
 }

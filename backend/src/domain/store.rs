@@ -1,7 +1,7 @@
 //! The store (tenant) aggregate and the rules for opening one.
 
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use techverse_shared::{CountryCode, Currency, StoreId, StoreProfile, StoreSlug, StoreStatus};
 
 use super::validation::ValidationErrors;
@@ -18,6 +18,16 @@ pub enum StoreNameError {
     TooLong,
     #[error("a store name cannot contain control characters")]
     ControlCharacter,
+}
+
+impl StoreNameError {
+    pub const fn code(self) -> &'static str {
+        match self {
+            Self::Empty => "required",
+            Self::TooLong => "too_long",
+            Self::ControlCharacter => "invalid_character",
+        }
+    }
 }
 
 impl StoreName {
@@ -75,6 +85,7 @@ pub struct Store {
     pub country: CountryCode,
     pub timezone: TimeZoneName,
     pub status: StoreStatus,
+    pub details: StoreDetails,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -90,6 +101,7 @@ impl Store {
             country: new.country,
             timezone: new.timezone,
             status: StoreStatus::Active,
+            details: StoreDetails::default(),
             created_at: now,
             updated_at: now,
         }
@@ -109,8 +121,130 @@ impl Store {
             currency_exponent: self.currency.exponent(),
             country: self.country,
             timezone: self.timezone.as_str().to_owned(),
+            description: self.details.description.clone(),
+            logo_url: self.details.logo_url.clone(),
+            contact_email: self.details.contact_email.clone(),
         }
     }
+}
+
+/// What a store tells shoppers about itself beside its name: stored as one document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreDetails {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact_email: Option<String>,
+}
+
+impl StoreDetails {
+    pub const MAX_DESCRIPTION: usize = 2000;
+    pub const MAX_URL: usize = 500;
+}
+
+/// `PATCH /api/v1/admin/stores/{store}`: each field given replaces the stored one; an empty
+/// `logo_url` or `contact_email` clears it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub logo_url: Option<String>,
+    pub contact_email: Option<String>,
+    pub timezone: Option<String>,
+    pub currency: Option<String>,
+}
+
+impl StorePatch {
+    /// The store with the patch applied, every bad field reported. `has_orders`: the currency
+    /// can no longer change (every order and price is in it).
+    pub fn apply(
+        &self,
+        store: &Store,
+        has_orders: bool,
+        now: Timestamp,
+    ) -> Result<Store, ValidationErrors> {
+        let mut errors = ValidationErrors::default();
+        let mut next = store.clone();
+        if let Some(name) = &self.name
+            && let Some(parsed) = errors.check("name", StoreName::parse(name), |e| e.code())
+        {
+            next.name = parsed;
+        }
+        if let Some(description) = &self.description {
+            let description = description.trim();
+            if description.chars().count() > StoreDetails::MAX_DESCRIPTION {
+                errors.add(
+                    "description",
+                    "too_long",
+                    format!("at most {} characters", StoreDetails::MAX_DESCRIPTION),
+                );
+            }
+            next.details.description = description.to_owned();
+        }
+        if let Some(url) = &self.logo_url {
+            next.details.logo_url = logo_url(&mut errors, store, url.trim());
+        }
+        if let Some(email) = &self.contact_email {
+            let email = email.trim();
+            next.details.contact_email = if email.is_empty() {
+                None
+            } else {
+                errors
+                    .check("contact_email", super::account::Email::parse(email), |e| {
+                        e.code()
+                    })
+                    .map(|e| e.as_str().to_owned())
+            };
+        }
+        if let Some(zone) = &self.timezone
+            && let Some(parsed) = errors.check(
+                "timezone",
+                TimeZoneName::parse(zone),
+                |_| "unknown_timezone",
+            )
+        {
+            next.timezone = parsed;
+        }
+        if let Some(code) = &self.currency
+            && let Some(currency) = errors.check(
+                "currency",
+                Currency::from_code(code),
+                |_| "unknown_currency",
+            )
+        {
+            if currency != store.currency && has_orders {
+                errors.add(
+                    "currency",
+                    "currency_locked",
+                    "the currency cannot change once the store has orders",
+                );
+            }
+            next.currency = currency;
+        }
+        next.updated_at = now;
+        errors.finish(Some(next))
+    }
+}
+
+/// A logo is an image uploaded to this store's media (`/media/{store id}/…`) or an `https` URL.
+fn logo_url(errors: &mut ValidationErrors, store: &Store, url: &str) -> Option<String> {
+    if url.is_empty() {
+        return None;
+    }
+    let own = url.starts_with(&format!("/media/{}/", store.id));
+    let remote = url.starts_with("https://") && !url.contains(char::is_whitespace);
+    if url.len() > StoreDetails::MAX_URL || !(own || remote) {
+        errors.add(
+            "logo_url",
+            "invalid_url",
+            "an image uploaded to this store, or an https URL of at most 500 characters",
+        );
+        return None;
+    }
+    Some(url.to_owned())
 }
 
 /// Raw input for opening a store, from the CLI or the API.
@@ -143,11 +277,7 @@ impl NewStore {
     pub fn parse(input: &NewStoreInput) -> Result<Self, ValidationErrors> {
         let mut errors = ValidationErrors::default();
         let slug = errors.check("slug", StoreSlug::parse(&input.slug), |e| e.code());
-        let name = errors.check("name", StoreName::parse(&input.name), |e| match e {
-            StoreNameError::Empty => "required",
-            StoreNameError::TooLong => "too_long",
-            StoreNameError::ControlCharacter => "invalid_character",
-        });
+        let name = errors.check("name", StoreName::parse(&input.name), |e| e.code());
         let currency = errors.check(
             "currency",
             Currency::from_code(&input.currency),

@@ -71,6 +71,9 @@ pub trait StoreRepository: Send + Sync {
         status: StoreStatus,
         at: Timestamp,
     ) -> StorageResult<Option<Store>>;
+    /// Saves the store's name, currency, country, time zone, details and `updated_at` (never
+    /// its status, slug or id), returning it as stored (None when it does not exist).
+    async fn update_profile(&self, store: &Store) -> StorageResult<Option<Store>>;
 }
 
 /// Staff accounts (platform-level).

@@ -53,6 +53,7 @@ conformance!(
     stores::stores_list_in_slug_order_and_page_after_a_cursor,
     stores::a_status_change_is_stored_and_returned,
     stores::a_status_change_of_an_unknown_store_finds_nothing,
+    stores::a_profile_update_saves_the_details_and_never_the_status,
     stores::committed_stores_survive_reopening_the_storage,
     stores::migrating_twice_keeps_data_and_rules,
     stores::the_database_answers_a_ping,

@@ -174,3 +174,47 @@ pub async fn migrating_twice_keeps_data_and_rules(h: &Harness) {
 pub async fn the_database_answers_a_ping(h: &Harness) {
     h.storage().ping().await.unwrap();
 }
+
+pub async fn a_profile_update_saves_the_details_and_never_the_status(h: &Harness) {
+    let demo = store("profiled", 1_700_000_000_000);
+    let stores = h.storage().stores();
+    stores.insert(&demo).await.unwrap();
+    // Suspended meanwhile: the profile saved from the older copy keeps the suspension.
+    stores
+        .set_status(
+            demo.id,
+            StoreStatus::Suspended,
+            Timestamp::from_millisecond(1_700_000_500_000).unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut next = demo.clone();
+    next.name = techverse::domain::store::StoreName::parse("Renamed").unwrap();
+    next.details.description = "Phones and laptops, delivered across Nigeria.".into();
+    next.details.logo_url = Some(format!("/media/{}/logo.png", demo.id));
+    next.details.contact_email = Some("hello@profiled.example".into());
+    next.timezone = techverse::domain::store::TimeZoneName::parse("Europe/London").unwrap();
+    next.updated_at = Timestamp::from_millisecond(1_700_000_999_000).unwrap();
+    let saved = stores
+        .update_profile(&next)
+        .await
+        .unwrap()
+        .expect("store exists");
+    assert_eq!(saved.status, StoreStatus::Suspended);
+    assert_eq!(saved.details, next.details);
+    assert_eq!(saved.name.as_str(), "Renamed");
+    let read = stores.by_id(demo.id).await.unwrap().unwrap();
+    assert_eq!(read, saved);
+    // Cleared details read back as absent, not as empty strings.
+    let mut cleared = read.clone();
+    cleared.details = techverse::domain::store::StoreDetails::default();
+    stores.update_profile(&cleared).await.unwrap();
+    let read = stores.by_id(demo.id).await.unwrap().unwrap();
+    assert_eq!(
+        read.details,
+        techverse::domain::store::StoreDetails::default()
+    );
+    let mut unknown = demo.clone();
+    unknown.id = StoreId::from_uuid(uuid::Uuid::now_v7());
+    assert_eq!(stores.update_profile(&unknown).await.unwrap(), None);
+}

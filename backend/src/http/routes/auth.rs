@@ -515,7 +515,7 @@ async fn customer_login(
     CurrentStore(store): CurrentStore,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    login_in(&state, &req, Realm::Customers(store), body).await
+    login_in(&state, &req, Realm::Customers(Box::new(store)), body).await
 }
 
 async fn customer_refresh(
@@ -524,7 +524,7 @@ async fn customer_refresh(
     CurrentStore(store): CurrentStore,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    refresh_in(&state, &req, Realm::Customers(store), &body).await
+    refresh_in(&state, &req, Realm::Customers(Box::new(store)), &body).await
 }
 
 async fn customer_logout(
@@ -533,7 +533,7 @@ async fn customer_logout(
     CurrentStore(store): CurrentStore,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    logout_in(&state, &req, Realm::Customers(store), &body).await
+    logout_in(&state, &req, Realm::Customers(Box::new(store)), &body).await
 }
 
 async fn customer_logout_all(
@@ -542,7 +542,7 @@ async fn customer_logout_all(
 ) -> Result<HttpResponse, ApiError> {
     let account = accounts::Account::Customer(auth.customer).account_ref();
     let count = state.ctx.end_all_sessions(&account).await?;
-    Ok(revoked(&Realm::Customers(auth.store), count))
+    Ok(revoked(&Realm::Customers(Box::new(auth.store)), count))
 }
 
 async fn customer_request_verification(
@@ -552,7 +552,7 @@ async fn customer_request_verification(
 ) -> Result<HttpResponse, ApiError> {
     accounts::request_link(
         &state.ctx,
-        &Realm::Customers(store),
+        &Realm::Customers(Box::new(store)),
         &body.email,
         accounts::LinkRequest::VerifyEmail,
     )?;
@@ -564,7 +564,7 @@ async fn customer_verify_email(
     CurrentStore(store): CurrentStore,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<HttpResponse, ApiError> {
-    accounts::verify_email(&state.ctx, &Realm::Customers(store), &body.token).await?;
+    accounts::verify_email(&state.ctx, &Realm::Customers(Box::new(store)), &body.token).await?;
     Ok(HttpResponse::Ok().json(json!({ "email_verified": true })))
 }
 
@@ -575,7 +575,7 @@ async fn customer_request_reset(
 ) -> Result<HttpResponse, ApiError> {
     accounts::request_link(
         &state.ctx,
-        &Realm::Customers(store),
+        &Realm::Customers(Box::new(store)),
         &body.email,
         accounts::LinkRequest::PasswordReset,
     )?;
@@ -589,7 +589,7 @@ async fn customer_reset_password(
 ) -> Result<HttpResponse, ApiError> {
     accounts::reset_password(
         &state.ctx,
-        &Realm::Customers(store),
+        &Realm::Customers(Box::new(store)),
         &body.token,
         &body.password,
     )

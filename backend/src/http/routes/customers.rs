@@ -57,7 +57,7 @@ async fn register(
     let extra = json!({ "customer": customer.view() });
     Ok(issue(
         &state,
-        &Realm::Customers(store),
+        &Realm::Customers(Box::new(store)),
         tokens,
         input.cookie,
         StatusCode::CREATED,

@@ -1,5 +1,5 @@
 //! The store admin's access control: `/api/v1/admin/stores/{store}` (the store as its staff see
-//! it), `…/staff` (members), `…/staff/invitations`, `…/roles` and `…/audit-log`. Every change
+//! it; `PATCH` its profile with settings.write), `…/staff` (members), `…/staff/invitations`, `…/roles` and `…/audit-log`. Every change
 //! is checked by permission in the domain and appended to the audit log.
 
 use actix_web::{HttpResponse, web};
@@ -9,39 +9,43 @@ use serde_json::json;
 use techverse_shared::{AuditEntryId, ErrorCode, Permission, RoleId, UserId};
 
 use crate::{
-    app::{audit, team},
-    domain::audit::AuditQuery,
+    app::{audit, stores, team},
+    domain::{audit::AuditQuery, store::StorePatch},
     http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
 };
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/stores/{store}").route(web::get().to(store)))
-        .service(web::resource("/admin/stores/{store}/staff").route(web::get().to(members)))
-        .service(
-            web::resource("/admin/stores/{store}/staff/invitations")
-                .route(web::get().to(invitations))
-                .route(web::post().to(invite)),
-        )
-        .service(
-            web::resource("/admin/stores/{store}/staff/invitations/{invitation}")
-                .route(web::delete().to(revoke_invitation)),
-        )
-        .service(
-            web::resource("/admin/stores/{store}/staff/{user}")
-                .route(web::patch().to(change_role))
-                .route(web::delete().to(remove)),
-        )
-        .service(
-            web::resource("/admin/stores/{store}/roles")
-                .route(web::get().to(roles))
-                .route(web::post().to(create_role)),
-        )
-        .service(
-            web::resource("/admin/stores/{store}/roles/{role}")
-                .route(web::patch().to(update_role))
-                .route(web::delete().to(delete_role)),
-        )
-        .service(web::resource("/admin/stores/{store}/audit-log").route(web::get().to(audit_log)));
+    cfg.service(
+        web::resource("/admin/stores/{store}")
+            .route(web::get().to(store))
+            .route(web::patch().to(update_store)),
+    )
+    .service(web::resource("/admin/stores/{store}/staff").route(web::get().to(members)))
+    .service(
+        web::resource("/admin/stores/{store}/staff/invitations")
+            .route(web::get().to(invitations))
+            .route(web::post().to(invite)),
+    )
+    .service(
+        web::resource("/admin/stores/{store}/staff/invitations/{invitation}")
+            .route(web::delete().to(revoke_invitation)),
+    )
+    .service(
+        web::resource("/admin/stores/{store}/staff/{user}")
+            .route(web::patch().to(change_role))
+            .route(web::delete().to(remove)),
+    )
+    .service(
+        web::resource("/admin/stores/{store}/roles")
+            .route(web::get().to(roles))
+            .route(web::post().to(create_role)),
+    )
+    .service(
+        web::resource("/admin/stores/{store}/roles/{role}")
+            .route(web::patch().to(update_role))
+            .route(web::delete().to(delete_role)),
+    )
+    .service(web::resource("/admin/stores/{store}/audit-log").route(web::get().to(audit_log)));
 }
 
 /// The second path segment as an id; anything else finds nothing.
@@ -58,6 +62,17 @@ async fn store(staff: StoreStaff) -> HttpResponse {
         "role": member.map(|r| r.key()),
         "permissions": staff.permissions,
     }))
+}
+
+/// `PATCH …`: the store's profile (settings.write).
+async fn update_store(
+    state: web::Data<AppState>,
+    staff: StoreStaff,
+    JsonBody(patch): JsonBody<StorePatch>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require_write(Permission::SettingsWrite)?;
+    let saved = stores::update_profile(&state.ctx, &staff.store, staff.actor(), &patch).await?;
+    Ok(HttpResponse::Ok().json(saved.profile()))
 }
 
 /// The team with every member's email: for those who manage it.

@@ -300,6 +300,8 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at) WHERE due_at IS NOT NULL;
     CREATE INDEX webhook_deliveries_log ON webhook_deliveries (store_id, endpoint_id, id DESC);",
+    // 11: what a store tells shoppers about itself (description, logo, contact email).
+    "ALTER TABLE stores ADD COLUMN details TEXT NOT NULL DEFAULT '{}';",
 ];
 
 /// Applies the migrations the database has not seen yet, each in its own transaction.

@@ -11,7 +11,8 @@ use crate::{
     storage::{StorageError, StorageResult, StoreRepository},
 };
 
-const COLUMNS: &str = "id, slug, name, currency, country, timezone, status, created_at, updated_at";
+const COLUMNS: &str =
+    "id, slug, name, currency, country, timezone, status, created_at, updated_at, details";
 
 /// The raw row, read inside the blocking call and parsed into the domain type after.
 struct StoreRow {
@@ -24,6 +25,7 @@ struct StoreRow {
     status: String,
     created_at: i64,
     updated_at: i64,
+    details: String,
 }
 
 impl StoreRow {
@@ -38,6 +40,7 @@ impl StoreRow {
             status: row.get(6)?,
             created_at: row.get(7)?,
             updated_at: row.get(8)?,
+            details: row.get(9)?,
         })
     }
 
@@ -51,12 +54,17 @@ impl StoreRow {
             country: CountryCode::parse(&self.country).map_err(|_| corrupt("country"))?,
             timezone: TimeZoneName::parse(&self.timezone).map_err(|_| corrupt("timezone"))?,
             status: StoreStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            details: serde_json::from_str(&self.details).map_err(|_| corrupt("details"))?,
             created_at: Timestamp::from_millisecond(self.created_at)
                 .map_err(|_| corrupt("created_at"))?,
             updated_at: Timestamp::from_millisecond(self.updated_at)
                 .map_err(|_| corrupt("updated_at"))?,
         })
     }
+}
+
+fn details_json(store: &Store) -> StorageResult<String> {
+    serde_json::to_string(&store.details).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 impl EmbeddedStorage {
@@ -82,10 +90,11 @@ impl EmbeddedStorage {
 impl StoreRepository for EmbeddedStorage {
     async fn insert(&self, store: &Store) -> StorageResult<()> {
         let store = store.clone();
+        let details = details_json(&store)?;
         self.call(move |conn| {
             conn.execute(
-                "INSERT INTO stores (id, slug, name, currency, country, timezone, status, created_at, updated_at)
-                 VALUES (:id, :slug, :name, :currency, :country, :timezone, :status, :created_at, :updated_at)",
+                "INSERT INTO stores (id, slug, name, currency, country, timezone, status, created_at, updated_at, details)
+                 VALUES (:id, :slug, :name, :currency, :country, :timezone, :status, :created_at, :updated_at, :details)",
                 named_params! {
                     ":id": store.id.to_string(),
                     ":slug": store.slug.as_str(),
@@ -96,6 +105,7 @@ impl StoreRepository for EmbeddedStorage {
                     ":status": store.status.as_str(),
                     ":created_at": store.created_at.as_millisecond(),
                     ":updated_at": store.updated_at.as_millisecond(),
+                    ":details": details,
                 },
             )
             .map(drop)
@@ -144,6 +154,35 @@ impl StoreRepository for EmbeddedStorage {
                 conn.execute(
                     "UPDATE stores SET status = ?1, updated_at = ?2 WHERE id = ?3",
                     rusqlite::params![status.as_str(), at.as_millisecond(), id.to_string()],
+                )
+                .map_err(unavailable)
+            })
+            .await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.by_id(id).await
+    }
+
+    async fn update_profile(&self, store: &Store) -> StorageResult<Option<Store>> {
+        let details = details_json(store)?;
+        let store = store.clone();
+        let id = store.id;
+        let changed = self
+            .call(move |conn| {
+                conn.execute(
+                    "UPDATE stores SET name = :name, currency = :currency, country = :country,
+                            timezone = :timezone, details = :details, updated_at = :updated_at
+                      WHERE id = :id",
+                    named_params! {
+                        ":id": store.id.to_string(),
+                        ":name": store.name.as_str(),
+                        ":currency": store.currency.code(),
+                        ":country": store.country.as_str(),
+                        ":timezone": store.timezone.as_str(),
+                        ":details": details,
+                        ":updated_at": store.updated_at.as_millisecond(),
+                    },
                 )
                 .map_err(unavailable)
             })

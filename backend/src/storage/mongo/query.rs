@@ -15,7 +15,7 @@ use crate::{
     domain::{
         order::{StockMove, StockOp},
         session::RotationRequest,
-        store::{Store, StoreName, TimeZoneName},
+        store::{Store, StoreDetails, StoreName, TimeZoneName},
     },
     storage::OrderQuery,
 };
@@ -503,6 +503,13 @@ pub fn store_document(store: &Store) -> Document {
         "status": store.status.as_str(),
         "created_at": millis(store.created_at),
         "updated_at": millis(store.updated_at),
+        // Absent values as empty strings: some wire-compatible servers store null unlike
+        // MongoDB.
+        "details": {
+            "description": &store.details.description,
+            "logo_url": store.details.logo_url.as_deref().unwrap_or_default(),
+            "contact_email": store.details.contact_email.as_deref().unwrap_or_default(),
+        },
     }
 }
 
@@ -524,9 +531,29 @@ pub fn store_from_document(document: &Document) -> Result<Store, String> {
         country: CountryCode::parse(text("country")?).map_err(bad_field("country"))?,
         timezone: TimeZoneName::parse(text("timezone")?).map_err(bad_field("timezone"))?,
         status: StoreStatus::parse(text("status")?).ok_or_else(|| "status".to_owned())?,
+        details: details(document),
         created_at: time("created_at")?,
         updated_at: time("updated_at")?,
     })
+}
+
+/// A store's details (documents written before they existed have none).
+fn details(document: &Document) -> StoreDetails {
+    let Ok(details) = document.get_document("details") else {
+        return StoreDetails::default();
+    };
+    let text = |key: &str| {
+        details
+            .get_str(key)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    StoreDetails {
+        description: text("description").unwrap_or_default(),
+        logo_url: text("logo_url"),
+        contact_email: text("contact_email"),
+    }
 }
 
 fn bad_field<E>(key: &'static str) -> impl FnOnce(E) -> String {

@@ -79,4 +79,34 @@ impl StoreRepository for MongoStorage {
             .map_err(unavailable)?;
         Ok((replaced.matched_count == 1).then_some(store))
     }
+
+    async fn update_profile(&self, store: &Store) -> StorageResult<Option<Store>> {
+        // The whole document is written back, on the status it was read with: a suspension
+        // saved meanwhile is never undone; the profile is applied again on the new status.
+        for _ in 0..5 {
+            let Some(current) = self.by_id(store.id).await? else {
+                return Ok(None);
+            };
+            let next = Store {
+                status: current.status,
+                slug: current.slug.clone(),
+                created_at: current.created_at,
+                ..store.clone()
+            };
+            let mut filter = query::store_by_id(store.id);
+            filter.insert("status", current.status.as_str());
+            let replaced = self
+                .stores
+                .replace_one(filter, query::store_document(&next))
+                .await
+                .map_err(unavailable)?;
+            if replaced.matched_count == 1 {
+                return Ok(Some(next));
+            }
+        }
+        Err(StorageError::Unavailable(anyhow::anyhow!(
+            "store {} kept changing while saving its profile",
+            store.id
+        )))
+    }
 }
