@@ -64,7 +64,7 @@ pub fn Dashboard() -> impl IntoView {
     let connected = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(store) = session.store.get()
-            && session.can(Permission::OrdersRead)
+            && untrack(|| session.can(Permission::OrdersRead))
         {
             let on_signal = Callback::new(move |signal: LiveSignal| {
                 if let LiveSignal::Event(event) = signal {

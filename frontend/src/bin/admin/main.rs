@@ -7,8 +7,10 @@ mod charts;
 mod dashboard;
 mod live;
 mod orders;
+mod people;
 mod products;
 mod session;
+mod store;
 mod widgets;
 
 use leptos::prelude::*;
@@ -45,6 +47,12 @@ fn App() -> impl IntoView {
                     <Route path=path!("/orders") view=|| view! { <Guarded page=Page::Orders/> }/>
                     <Route path=path!("/products") view=|| view! { <Guarded page=Page::Products/> }/>
                     <Route path=path!("/products/new") view=|| view! { <Guarded page=Page::NewProduct/> }/>
+                    <Route path=path!("/customers") view=|| view! { <Guarded page=Page::Customers/> }/>
+                    <Route path=path!("/customers/:id") view=|| view! { <Guarded page=Page::Customer/> }/>
+                    <Route path=path!("/staff") view=|| view! { <Guarded page=Page::Team/> }/>
+                    <Route path=path!("/settings") view=|| view! { <Guarded page=Page::Profile/> }/>
+                    <Route path=path!("/reviews") view=|| view! { <Guarded page=Page::Reviews/> }/>
+                    <Route path=path!("/audit-log") view=|| view! { <Guarded page=Page::Audit/> }/>
                     <Route path=path!("/orders/:id") view=|| view! { <Guarded page=Page::Order/> }/>
                 </Routes>
             </main>
@@ -59,6 +67,12 @@ enum Page {
     Order,
     Products,
     NewProduct,
+    Customers,
+    Customer,
+    Team,
+    Profile,
+    Reviews,
+    Audit,
 }
 
 /// A page for signed-in members: waits for the session, sends strangers to sign in.
@@ -71,22 +85,32 @@ fn Guarded(page: Page) -> impl IntoView {
             navigate("/sign-in", Default::default());
         }
     });
+    // Memos: reloading the member (after a profile change, say) must not rebuild the page.
+    let signed_in = Memo::new(move |_| session.me.with(Option::is_some));
+    let member = Memo::new(move |_| session.current().is_some());
+    let store = Memo::new(move |_| session.store.get());
     move || {
-        if !session.ready.get() || session.me.with(Option::is_none) {
+        if !session.ready.get() || !signed_in.get() {
             return view! { <widgets::Loading/> }.into_any();
         }
-        if session.current().is_none() {
+        if !member.get() {
             return view! { <p class="empty">"You are not a member of any store yet."</p> }
                 .into_any();
         }
         // Re-render the page when the member switches store.
-        let _ = session.store.get();
+        let _ = store.get();
         match page {
             Page::Dashboard => view! { <dashboard::Dashboard/> }.into_any(),
             Page::Orders => view! { <orders::Orders/> }.into_any(),
             Page::Order => view! { <orders::OrderDetail/> }.into_any(),
             Page::Products => view! { <products::Products/> }.into_any(),
             Page::NewProduct => view! { <products::NewProduct/> }.into_any(),
+            Page::Customers => view! { <people::Customers/> }.into_any(),
+            Page::Customer => view! { <people::CustomerCard/> }.into_any(),
+            Page::Team => view! { <people::Team/> }.into_any(),
+            Page::Profile => view! { <store::Profile/> }.into_any(),
+            Page::Reviews => view! { <store::Moderation/> }.into_any(),
+            Page::Audit => view! { <store::AuditLog/> }.into_any(),
         }
     }
 }
@@ -110,6 +134,11 @@ fn Header() -> impl IntoView {
                     <auth::StoreSwitcher/>
                     {session.can(Permission::OrdersRead).then(|| view! { <A href="/admin/orders">"Orders"</A> })}
                     {session.can(Permission::ProductsRead).then(|| view! { <A href="/admin/products">"Products"</A> })}
+                    {session.can(Permission::CustomersRead).then(|| view! { <A href="/admin/customers">"Customers"</A> })}
+                    {session.can(Permission::ProductsWrite).then(|| view! { <A href="/admin/reviews">"Reviews"</A> })}
+                    {session.can(Permission::StaffManage).then(|| view! { <A href="/admin/staff">"Staff"</A> })}
+                    {session.can(Permission::SettingsWrite).then(|| view! { <A href="/admin/settings">"Settings"</A> })}
+                    {session.can(Permission::AuditRead).then(|| view! { <A href="/admin/audit-log">"Audit log"</A> })}
                     <button type="button" class="link" data-test="sign-out" on:click=sign_out.clone()>"Sign out"</button>
                 })}
             </nav>

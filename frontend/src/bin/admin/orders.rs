@@ -148,6 +148,7 @@ fn OrderCard(order: OrderView, changed: Callback<()>) -> impl IntoView {
         })
         .collect();
     let path = session.admin_path(&format!("/orders/{}", order.id));
+    let path_notes = path.clone();
     let run = move |action: OrderAction| {
         let body = match action {
             OrderAction::Fulfil => serde_json::json!({
@@ -236,14 +237,82 @@ fn OrderCard(order: OrderView, changed: Callback<()>) -> impl IntoView {
             </section>
             {move || failure.get().map(|f| view! { <Failed failure=f/> })}
             <section>
+                <h2>"Ship to"</h2>
+                <address>{address_lines(&order.shipping_address)}</address>
+                <p>{format!("{} · {}", order.shipping.name, order.email)}</p>
+            </section>
+            <section>
                 <h2>"Timeline"</h2>
                 <ol class="timeline">
                     {order.history.clone().unwrap_or_default().into_iter().map(|t| view! {
-                        <li>{format!("{} → {}", t.from.unwrap_or_default(), t.to)}</li>
+                        <li>{format!("{}: {} → {} ({}, {})", t.field.replace('_', " "), t.from.unwrap_or_default(), t.to, t.actor.kind, t.at.0)}</li>
                     }).collect_view()}
                 </ol>
             </section>
+            <Notes notes=order.notes.clone().unwrap_or_default() path=format!("{path_notes}/notes") changed=changed/>
         </article>
+    }
+}
+
+fn address_lines(a: &techverse_shared::OrderAddress) -> String {
+    [
+        Some(a.name.clone()),
+        Some(a.line1.clone()),
+        a.line2.clone(),
+        Some(a.city.clone()),
+        a.region.clone(),
+        a.postal_code.clone(),
+        Some(a.country.as_str().to_owned()),
+        a.phone.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|line| !line.is_empty())
+    .collect::<Vec<_>>()
+    .join(", ")
+}
+
+/// Staff notes on the order, newest last, and a form to add one (orders.write).
+#[component]
+fn Notes(
+    notes: Vec<techverse_shared::OrderNoteView>,
+    path: String,
+    changed: Callback<()>,
+) -> impl IntoView {
+    let session = use_session();
+    let text = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<Failure>);
+    let path = StoredValue::new(path);
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({ "text": text.get_untracked() });
+        leptos::task::spawn_local(async move {
+            match session
+                .request::<_, serde_json::Value>(Method::POST, &path.get_value(), Some(&body))
+                .await
+            {
+                Ok(_) => {
+                    text.set(String::new());
+                    changed.run(());
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    view! {
+        <section>
+            <h2>"Notes"</h2>
+            {notes.is_empty().then(|| view! { <p class="empty">"No notes."</p> })}
+            <ul>{notes.into_iter().map(|n| view! { <li>{format!("{} ({})", n.text, n.at.0)}</li> }).collect_view()}</ul>
+            {session.can(techverse_shared::Permission::OrdersWrite).then(|| view! {
+                <form on:submit=add>
+                    <label for="note">"Add a note"</label>
+                    <textarea id="note" rows="2" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                    <button type="submit">"Add note"</button>
+                </form>
+            })}
+            {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+        </section>
     }
 }
 

@@ -1,0 +1,200 @@
+//! The store's own pages: its profile (name, description, logo, contact email, time zone; the
+//! currency shown, changeable only until the first order), review moderation and the audit log.
+
+use gloo_net::http::Method;
+use leptos::{ev::SubmitEvent, prelude::*};
+use leptos_router::hooks::use_query_map;
+use serde::Deserialize;
+use techverse_frontend::api::{Failure, query};
+use techverse_shared::{AuditPage, ReviewStatus, ReviewView, StoreProfile};
+
+use crate::{
+    auth::{Field, field_error},
+    session::use_session,
+    widgets::{Failed, Loading},
+};
+
+#[component]
+pub fn Profile() -> impl IntoView {
+    let session = use_session();
+    let profile = session.current().map(|s| s.store);
+    let text = |pick: fn(&StoreProfile) -> String| {
+        RwSignal::new(profile.as_ref().map(pick).unwrap_or_default())
+    };
+    let name = text(|p| p.name.clone());
+    let description = text(|p| p.description.clone());
+    let logo = text(|p| p.logo_url.clone().unwrap_or_default());
+    let contact = text(|p| p.contact_email.clone().unwrap_or_default());
+    let timezone = text(|p| p.timezone.clone());
+    let currency = text(|p| p.currency.code().to_owned());
+    let failure = RwSignal::new(None::<Failure>);
+    let saved = RwSignal::new(false);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({
+            "name": name.get_untracked(),
+            "description": description.get_untracked(),
+            "logo_url": logo.get_untracked(),
+            "contact_email": contact.get_untracked(),
+            "timezone": timezone.get_untracked(),
+            "currency": currency.get_untracked(),
+        });
+        leptos::task::spawn_local(async move {
+            let result: Result<StoreProfile, Failure> = session
+                .request(Method::PATCH, &session.admin_path(""), Some(&body))
+                .await;
+            match result {
+                Ok(_) => {
+                    failure.set(None);
+                    saved.set(true);
+                    let _ = session.load_me().await;
+                }
+                Err(error) => {
+                    saved.set(false);
+                    failure.set(Some(error));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="auth">
+            <h1>"Store profile"</h1>
+            <form on:submit=submit>
+                <Field id="store-name" label="Name" value=name error=field_error(failure, "name")/>
+                <div class="field">
+                    <label for="store-description">"Description"</label>
+                    <textarea id="store-description" rows="4" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                    {move || field_error(failure, "description").get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+                </div>
+                <Field id="store-logo" label="Logo URL (an uploaded image or https)" value=logo error=field_error(failure, "logo_url")/>
+                <Field id="store-contact" label="Contact email" value=contact kind="email" error=field_error(failure, "contact_email")/>
+                <Field id="store-timezone" label="Time zone (e.g. Africa/Lagos)" value=timezone error=field_error(failure, "timezone")/>
+                <Field id="store-currency" label="Currency (fixed once the store has orders)" value=currency error=field_error(failure, "currency")/>
+                {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+                {move || saved.get().then(|| view! { <p role="status" data-test="saved">"Saved."</p> })}
+                <button type="submit" data-test="save-profile">"Save"</button>
+            </form>
+        </section>
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Reviews {
+    items: Vec<ReviewView>,
+}
+
+#[component]
+pub fn Moderation() -> impl IntoView {
+    let session = use_session();
+    let params = use_query_map();
+    let version = RwSignal::new(0_u32);
+    let status = move || {
+        params
+            .with(|p| p.get("status"))
+            .unwrap_or_else(|| "pending".into())
+    };
+    let list = LocalResource::new(move || {
+        let (status, _) = (status(), version.get());
+        async move {
+            session
+                .get::<Reviews>(&session.admin_path(&format!("/reviews?status={status}")))
+                .await
+        }
+    });
+    let failure = RwSignal::new(None::<Failure>);
+    let moderate = move |id: String, action: &'static str| {
+        leptos::task::spawn_local(async move {
+            let body = serde_json::json!({ "action": action });
+            let path = session.admin_path(&format!("/reviews/{id}/moderation"));
+            match session
+                .request::<_, serde_json::Value>(Method::POST, &path, Some(&body))
+                .await
+            {
+                Ok(_) => version.update(|v| *v += 1),
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    view! {
+        <section>
+            <h1>"Reviews"</h1>
+            <nav class="ranges" aria-label="Review status">
+                {[ReviewStatus::Pending, ReviewStatus::Approved, ReviewStatus::Rejected, ReviewStatus::Hidden].into_iter().map(|s| view! {
+                    <a href=format!("/admin/reviews?status={}", s.as_str()) class:active=move || status() == s.as_str()>{s.as_str()}</a>
+                }).collect_view()}
+            </nav>
+            {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || list.get().map(|result| match result {
+                    Ok(list) if list.items.is_empty() => view! { <p class="empty">"No reviews here."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="review-list" data-test="reviews">
+                            {list.items.into_iter().map(|r| {
+                                let (a, b, c) = (r.id.to_string(), r.id.to_string(), r.id.to_string());
+                                view! {
+                                    <li data-test="review">
+                                        <p class="rating">{"★".repeat(usize::from(r.rating))}</p>
+                                        {r.title.map(|t| view! { <h3>{t}</h3> })}
+                                        <p>{r.body}</p>
+                                        <p class="meta">{r.author_name}{r.verified_purchase.then_some(" · verified purchase")}</p>
+                                        <button type="button" on:click=move |_| moderate(a.clone(), "approve")>"Approve"</button>
+                                        <button type="button" on:click=move |_| moderate(b.clone(), "reject")>"Reject"</button>
+                                        <button type="button" on:click=move |_| moderate(c.clone(), "hide")>"Hide"</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(failure) => view! { <Failed failure=failure/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn AuditLog() -> impl IntoView {
+    let session = use_session();
+    let params = use_query_map();
+    let page = LocalResource::new(move || {
+        let pairs: Vec<(String, String)> = ["action", "cursor"]
+            .into_iter()
+            .filter_map(|k| params.with(|p| p.get(k)).map(|v| (k.to_owned(), v)))
+            .collect();
+        async move {
+            session
+                .get::<AuditPage>(&session.admin_path(&format!("/audit-log{}", query(&pairs))))
+                .await
+        }
+    });
+    view! {
+        <section>
+            <h1>"Audit log"</h1>
+            <form class="filters" method="get" action="/admin/audit-log">
+                <label for="action">"Action (e.g. order.refunded)"</label>
+                <input id="action" name="action" prop:value=move || params.with(|p| p.get("action")).unwrap_or_default()/>
+                <button type="submit">"Filter"</button>
+            </form>
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || page.get().map(|result| match result {
+                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"Nothing recorded yet."</p> }.into_any(),
+                    Ok(page) => view! {
+                        <table data-test="audit">
+                            <thead><tr><th>"When"</th><th>"Who"</th><th>"Action"</th><th>"What"</th></tr></thead>
+                            <tbody>
+                                {page.items.into_iter().map(|e| view! {
+                                    <tr><td>{e.at.0}</td><td>{e.actor.email}</td><td>{e.action}</td><td>{e.target}</td></tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        {page.next_cursor.map(|c| {
+                            let action = params.with_untracked(|p| p.get("action")).unwrap_or_default();
+                            view! { <a class="next" href=format!("/admin/audit-log{}", query(&[("action".into(), action), ("cursor".into(), c)]))>"Older"</a> }
+                        })}
+                    }.into_any(),
+                    Err(failure) => view! { <Failed failure=failure/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
