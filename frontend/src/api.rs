@@ -196,23 +196,78 @@ pub async fn upload<T: DeserializeOwned>(
     file: &web_sys::File,
     bearer: Option<&str>,
 ) -> ApiResult<T> {
+    parse(&answer(post_file(path, file, bearer, "application/json").await?).await?)
+}
+
+/// An upload answered as JSON lines (`application/x-ndjson`): each line goes to `line` as it
+/// arrives (progress, then the outcome).
+pub async fn upload_lines(
+    path: &str,
+    file: &web_sys::File,
+    bearer: Option<&str>,
+    mut line: impl FnMut(serde_json::Value),
+) -> ApiResult<()> {
+    use wasm_bindgen::JsCast;
+    let response = post_file(path, file, bearer, "application/x-ndjson").await?;
+    if !response.ok() {
+        return answer(response).await.map(drop);
+    }
+    let reader = response
+        .body()
+        .and_then(|body| {
+            body.get_reader()
+                .dyn_into::<web_sys::ReadableStreamDefaultReader>()
+                .ok()
+        })
+        .ok_or_else(|| Failure::network("no response body"))?;
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
+            .await
+            .map_err(|_| Failure::network("the answer was cut off"))?;
+        let done = js_sys::Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true);
+        if let Ok(value) = js_sys::Reflect::get(&chunk, &"value".into())
+            && let Ok(bytes) = value.dyn_into::<js_sys::Uint8Array>()
+        {
+            pending.extend(bytes.to_vec());
+        }
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let text: Vec<u8> = pending.drain(..=end).collect();
+            if let Ok(value) = serde_json::from_slice(&text) {
+                line(value);
+            }
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+async fn post_file(
+    path: &str,
+    file: &web_sys::File,
+    bearer: Option<&str>,
+    accept: &str,
+) -> ApiResult<gloo_net::http::Response> {
     let form = web_sys::FormData::new().map_err(|_| Failure::network("no FormData"))?;
     form.append_with_blob_and_filename("file", file, &file.name())
         .map_err(|_| Failure::network("unreadable file"))?;
     let mut request = RequestBuilder::new(&format!("{}{path}", api_base()))
         .method(Method::POST)
         .credentials(web_sys::RequestCredentials::Include)
-        .header("Accept", "application/json");
+        .header("Accept", accept);
     if let Some(token) = bearer {
         request = request.header("Authorization", &format!("Bearer {token}"));
     }
-    let response = request
+    request
         .body(form)
         .map_err(Failure::network)?
         .send()
         .await
-        .map_err(Failure::network)?;
-    parse(&answer(response).await?)
+        .map_err(Failure::network)
 }
 
 /// A 2xx response's text, or the API's error.

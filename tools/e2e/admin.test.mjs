@@ -69,6 +69,33 @@ const PNG = Buffer.from(
   "base64",
 );
 
+/// A Shopify-layout CSV of `count` products; row `bad` (1-based data row) has no title.
+function generatedCsv(count, bad) {
+  const rows = ["Handle,Title,Status,Variant SKU,Variant Price,Variant Inventory Qty"];
+  for (let n = 1; n <= count; n++) {
+    rows.push(`accessory-${n},${n === bad ? "" : `Accessory ${n}`},active,ACC-${n},${1000 + n}.00,${10 + (n % 5)}`);
+  }
+  return Buffer.from(rows.join("\n") + "\n");
+}
+
+/// The merchant imports a file with a bad row (told where), then 200 products with progress.
+async function importProducts(tab) {
+  await tab.setInputFiles("#import-file", { name: "bad.csv", mimeType: "text/csv", buffer: generatedCsv(20, 7) });
+  await tab.locator("[data-test=import-row-error]", { hasText: "row 8, column Title" }).waitFor();
+  await tab.shot("04-import-refused");
+  const seen = [];
+  const watch = setInterval(async () => {
+    const text = await tab.locator("[data-test=import-percent]").textContent().catch(() => null);
+    if (text) seen.push(text);
+  }, 50);
+  await tab.setInputFiles("#import-file", { name: "accessories.csv", mimeType: "text/csv", buffer: generatedCsv(200) });
+  await tab.locator("[data-test=import-done]", { hasText: "200 new" }).waitFor();
+  clearInterval(watch);
+  await tab.locator("[data-test=import-percent]", { hasText: "100 %" }).waitFor();
+  console.log(`# import progress seen: ${[...new Set(seen)].join(", ")}`);
+  await tab.shot("04-import-done");
+}
+
 /// The merchant creates a phone in two colours with an uploaded image, in the console.
 async function createProduct(tab) {
   await tab.getByRole("link", { name: "Products" }).click();
@@ -94,6 +121,7 @@ async function createProduct(tab) {
   await tab.locator("[data-test=save-product]").click();
   await tab.locator("[data-test=product-row]", { hasText: "Ngozi Phone" }).waitFor();
   await tab.shot("04-products");
+  await importProducts(tab);
 }
 
 test("a merchant's console shows a shopper's order live, then pays, fulfils, ships and refunds it", async () => {
@@ -122,8 +150,9 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   const token = await login(merchant.email, merchant.password);
   await openCheckout(token);
   await createProduct(tab);
-  const listed = await api("GET", admin("/products"), token);
+  const listed = await api("GET", admin("/products?q=ngozi"), token);
   const product = listed.body.items[0];
+  assert.equal((await api("GET", admin("/products?limit=1"), token)).body.total, 201);
   assert.equal(product.variants.length, 2);
   assert.equal(product.images[0].alt, "The phone, front");
   await tab.getByRole("link", { name: "TechVerse Admin" }).click();

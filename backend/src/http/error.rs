@@ -93,7 +93,7 @@ impl ApiError {
         self.0.code
     }
 
-    fn body(&self) -> ApiErrorBody {
+    pub fn body(&self) -> ApiErrorBody {
         ApiErrorBody {
             error: ApiErrorDto {
                 code: self.0.code,

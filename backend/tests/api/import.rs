@@ -68,7 +68,7 @@ async fn product_count(app: &TestApp, store: &str, token: &str) -> usize {
         .json()
         .await
         .unwrap();
-    list["items"].as_array().unwrap().len()
+    usize::try_from(list["total"].as_u64().unwrap()).unwrap()
 }
 
 #[tokio::test]
@@ -429,4 +429,104 @@ async fn export_then_import_round_trips() {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["created"], 3);
     assert_eq!(export(&app, "round-two", &second.access).await, exported);
+}
+
+/// A Shopify-layout file of `count` one-variant products (row `bad`, if any, without a title).
+pub fn generated_csv(count: usize, bad: Option<usize>) -> String {
+    let mut csv =
+        String::from("Handle,Title,Status,Variant SKU,Variant Price,Variant Inventory Qty\n");
+    for n in 1..=count {
+        let title = if Some(n) == bad {
+            String::new()
+        } else {
+            format!("Generated {n}")
+        };
+        csv.push_str(&format!(
+            "generated-{n},{title},active,GEN-{n},{}.50,{}\n",
+            100 + n,
+            n % 7
+        ));
+    }
+    csv
+}
+
+async fn upload_with_progress(app: &TestApp, store: &str, token: &str, csv: &str) -> Vec<Value> {
+    let form = multipart::Form::new().part(
+        "file",
+        multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("products.csv"),
+    );
+    let response = app
+        .authed(
+            Method::POST,
+            &format!("/api/v1/admin/stores/{store}/products/import"),
+            token,
+        )
+        .header("accept", "application/x-ndjson")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/x-ndjson")
+    );
+    response
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_import_asked_for_progress_streams_it_and_ends_with_the_report_or_the_rows_at_fault() {
+    let app = spawn_app().await;
+    let owner = app.signup("stream-import").await;
+    let lines = upload_with_progress(
+        &app,
+        "stream-import",
+        &owner.access,
+        &generated_csv(200, None),
+    )
+    .await;
+    let (last, steps) = lines.split_last().unwrap();
+    assert_eq!(last["report"]["created"], 200, "{last}");
+    let done: Vec<u64> = steps
+        .iter()
+        .map(|l| l["progress"]["done"].as_u64().unwrap())
+        .collect();
+    assert!(
+        !done.is_empty() && done.windows(2).all(|w| w[0] < w[1]),
+        "{done:?}"
+    );
+    assert!(steps.iter().all(|l| l["progress"]["total"] == 200));
+    assert_eq!(
+        product_count(&app, "stream-import", &owner.access).await,
+        200
+    );
+
+    let lines = upload_with_progress(
+        &app,
+        "stream-import",
+        &owner.access,
+        &generated_csv(20, Some(7)),
+    )
+    .await;
+    let error = &lines.last().unwrap()["error"];
+    assert_eq!(error["code"], "validation_failed");
+    let row = &error["details"]["rows"][0];
+    assert_eq!(
+        (row["row"].as_u64(), row["column"].as_str()),
+        (Some(8), Some("Title")),
+        "{error}"
+    );
+    assert_eq!(
+        product_count(&app, "stream-import", &owner.access).await,
+        200,
+        "nothing more imported"
+    );
 }

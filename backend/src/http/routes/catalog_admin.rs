@@ -323,9 +323,62 @@ async fn import(
 ) -> Result<HttpResponse, ApiError> {
     staff.require_write(Permission::ProductsWrite)?;
     let file = upload::read_file(&req, payload, IMPORT_LIMIT_BYTES, "CSV").await?;
+    if wants_progress(&req) {
+        return Ok(import_with_progress(state.ctx.clone(), staff, file));
+    }
     let report =
         catalog::import_csv(&state.ctx, &staff.store, staff.actor(), &file, &|_, _| {}).await?;
     Ok(HttpResponse::Ok().json(report))
+}
+
+/// The client asked for the import as a stream of progress lines (`Accept:
+/// application/x-ndjson`).
+fn wants_progress(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(NDJSON))
+}
+
+const NDJSON: &str = "application/x-ndjson";
+
+/// The import, answered as it runs: `{"progress":{"done","total"}}` lines as products are
+/// written (at most one per percent), then one `{"report":…}` or `{"error":…}` line (the
+/// same error body as the plain answer; the status is already 200 by then).
+fn import_with_progress(
+    ctx: crate::app::Context,
+    staff: StoreStaff,
+    file: Vec<u8>,
+) -> HttpResponse {
+    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(8);
+    let line = |value: serde_json::Value| web::Bytes::from(format!("{value}\n"));
+    actix_web::rt::spawn(async move {
+        let last = std::sync::atomic::AtomicU64::new(u64::MAX);
+        let progress = |done: u64, total: u64| {
+            let percent = done * 100 / total.max(1);
+            if last.swap(percent, std::sync::atomic::Ordering::Relaxed) != percent {
+                // Lossy on purpose: a slow reader misses steps, never the result.
+                let _ = tx.try_send(line(
+                    json!({ "progress": { "done": done, "total": total } }),
+                ));
+            }
+        };
+        let result = catalog::import_csv(&ctx, &staff.store, staff.actor(), &file, &progress).await;
+        let end = match result {
+            Ok(report) => json!({ "report": report }),
+            Err(error) => json!(ApiError::from(error).body()),
+        };
+        let _ = tx.send(line(end)).await;
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv()
+            .await
+            .map(|bytes| (Ok::<_, actix_web::Error>(bytes), rx))
+    });
+    HttpResponse::Ok()
+        .content_type(NDJSON)
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(stream)
 }
 
 async fn export(state: web::Data<AppState>, staff: StoreStaff) -> Result<HttpResponse, ApiError> {

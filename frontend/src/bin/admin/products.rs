@@ -78,6 +78,7 @@ pub fn Products() -> impl IntoView {
                 <h1>"Products"</h1>
                 {writer.then(|| view! { <a class="button" href="/admin/products/new" data-test="new-product">"New product"</a> })}
             </header>
+            {writer.then(|| view! { <Import changed=Callback::new(move |()| version.update(|v| *v += 1))/> })}
             <form class="filters" method="get" action="/admin/products">
                 <label for="q">"Search"</label>
                 <input id="q" name="q" prop:value=move || params.with(|p| p.get("q")).unwrap_or_default()/>
@@ -318,4 +319,138 @@ pub fn NewProduct() -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// Where an import stands.
+#[derive(Debug, Clone, PartialEq)]
+enum Importing {
+    Idle,
+    Running { done: u64, total: u64 },
+    Done { created: u64, updated: u64 },
+    Refused { rows: Vec<String>, message: String },
+}
+
+/// CSV import (Shopify's product layout) with a progress bar and the rows at fault; export.
+#[component]
+fn Import(changed: Callback<()>) -> impl IntoView {
+    let session = use_session();
+    let state = RwSignal::new(Importing::Idle);
+    let start = move |ev: leptos::ev::Event| {
+        let Some(file) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .and_then(|input| input.files())
+            .and_then(|files| files.get(0))
+        else {
+            return;
+        };
+        state.set(Importing::Running { done: 0, total: 0 });
+        leptos::task::spawn_local(async move {
+            let access = session.access.get_untracked();
+            let path = session.admin_path("/products/import");
+            let result = api::upload_lines(&path, &file, access.as_deref(), |line| {
+                if let Some(progress) = line.get("progress") {
+                    let number = |key: &str| progress[key].as_u64().unwrap_or(0);
+                    state.set(Importing::Running {
+                        done: number("done"),
+                        total: number("total"),
+                    });
+                } else if let Some(report) = line.get("report") {
+                    let number = |key: &str| report[key].as_u64().unwrap_or(0);
+                    state.set(Importing::Done {
+                        created: number("created"),
+                        updated: number("updated"),
+                    });
+                } else if let Some(error) = line.get("error") {
+                    let rows = error["details"]["rows"]
+                        .as_array()
+                        .map(|rows| {
+                            rows.iter()
+                                .map(|r| {
+                                    format!(
+                                        "row {}, column {}: {}",
+                                        r["row"],
+                                        r["column"].as_str().unwrap_or("?"),
+                                        r["message"].as_str().unwrap_or("")
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let message = error["message"]
+                        .as_str()
+                        .unwrap_or("the import failed")
+                        .to_owned();
+                    state.set(Importing::Refused { rows, message });
+                }
+            })
+            .await;
+            if let Err(failure) = result {
+                state.set(Importing::Refused {
+                    rows: Vec::new(),
+                    message: failure.text(),
+                });
+            }
+            changed.run(());
+        });
+    };
+    let percent = move || match state.get() {
+        Importing::Running { done, total } if total > 0 => done * 100 / total,
+        Importing::Done { .. } => 100,
+        _ => 0,
+    };
+    view! {
+        <section class="import" aria-labelledby="import-title">
+            <h2 id="import-title">"Import or export"</h2>
+            <label for="import-file">"Import products from a CSV (Shopify's product layout, 10 MB)"</label>
+            <input id="import-file" type="file" accept=".csv,text/csv" on:change=start/>
+            <a href="#" on:click=move |ev| {
+                ev.prevent_default();
+                leptos::task::spawn_local(async move { download_export(session).await; });
+            }>"Export all products as CSV"</a>
+            {move || (state.get() != Importing::Idle).then(|| view! {
+                <progress data-test="import-progress" max="100" value=move || percent().to_string() aria-label="Import progress"></progress>
+                <span data-test="import-percent">{move || format!("{} %", percent())}</span>
+            })}
+            {move || match state.get() {
+                Importing::Done { created, updated } => view! {
+                    <p role="status" data-test="import-done">{format!("Imported: {created} new, {updated} updated.")}</p>
+                }.into_any(),
+                Importing::Refused { rows, message } => view! {
+                    <div role="alert" class="error" data-test="import-refused">
+                        <p>{message}</p>
+                        <ul>{rows.into_iter().map(|r| view! { <li data-test="import-row-error">{r}</li> }).collect_view()}</ul>
+                    </div>
+                }.into_any(),
+                _ => ().into_any(),
+            }}
+        </section>
+    }
+}
+
+/// Fetches the export with the member's token and hands it to the browser as a download.
+async fn download_export(session: crate::session::Session) {
+    let Ok(text) = session
+        .request_text(Method::GET, &session.admin_path("/products/export.csv"))
+        .await
+    else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&text.into());
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence(&parts) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(document) = web_sys::window().and_then(|w| w.document())
+        && let Ok(link) = document.create_element("a")
+    {
+        let _ = link.set_attribute("href", &url);
+        let _ = link.set_attribute("download", "products.csv");
+        if let Ok(link) = link.dyn_into::<web_sys::HtmlElement>() {
+            link.click();
+        }
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
 }

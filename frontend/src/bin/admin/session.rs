@@ -86,6 +86,11 @@ impl Session {
         api::parse(&self.send(method, path, body).await?)
     }
 
+    /// A `GET`'s raw text (a CSV export), with the same token handling.
+    pub async fn request_text(&self, method: Method, path: &str) -> ApiResult<String> {
+        self.send(method, path, None).await
+    }
+
     /// [`Self::request`] without the serde: one copy of the token handling for every type.
     async fn send(&self, method: Method, path: &str, body: Option<String>) -> ApiResult<String> {
         let access = self.access.get_untracked();
