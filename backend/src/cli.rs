@@ -364,7 +364,12 @@ async fn prepare_demo(settings: &Settings) -> anyhow::Result<()> {
     )?;
     writeln!(
         out,
-        "  staff login (POST /api/v1/auth/login, then /api/v1/admin/stores/demo/...):"
+        "  merchant console: http://{}/admin/ (30 days of orders, reviews)",
+        settings.listen_addr
+    )?;
+    writeln!(
+        out,
+        "  staff login (the console, or POST /api/v1/auth/login for /api/v1/admin/stores/demo/...):"
     )?;
     for line in login.lines() {
         writeln!(out, "    {line}")?;
