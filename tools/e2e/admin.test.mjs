@@ -234,8 +234,51 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await tab.locator("[data-test=save-profile]").click();
   await tab.locator("[data-test=saved]").waitFor();
   await tab.shot("11-settings");
+  await tab.getByRole("link", { name: "Checkout" }).click();
+  await tab.locator("[data-test=zone]", { hasText: "Nigeria" }).waitFor();
+  await tab.fill("#zone-name", "Ghana");
+  await tab.fill("#zone-countries", "gh");
+  await tab.fill("#zone-tax", "12.5");
+  await tab.fill("#zone-price", "2,000");
+  await tab.getByRole("button", { name: "Add zone" }).click();
+  await tab.locator("[data-test=save-checkout]").click();
+  await tab.locator("[data-test=saved]").waitFor();
+  await tab.shot("11-checkout-settings");
+  const checkout = await api("GET", admin("/checkout-settings"), token);
+  const ghana = checkout.body.zones.find((z) => z.name === "Ghana");
+  assert.equal(ghana.tax_bps, 1250);
+  assert.equal(checkout.body.zones.length, 2, "the Nigerian zone kept");
+  await tab.goto(`${base}/admin/settings/payments`);
+  await tab.locator("h1", { hasText: "Card payments" }).waitFor();
+  await tab.shot("11-payments");
+  await tab.goto(`${base}/admin/settings/webhooks`);
+  await tab.getByText("No endpoints yet.").waitFor();
+  await tab.fill("#webhook-url", "http://127.0.0.1:9/hook");
+  await tab.locator("[data-test=create-webhook]").click();
+  // The server's reason is shown, not a generic line.
+  await tab.locator("[role=alert]", { hasText: "https" }).first().waitFor();
+  await tab.shot("11-webhooks");
   const publicProfile = await api("GET", `/api/v1/stores/${slug}`);
   assert.equal(publicProfile.body.contact_email, "hello@ngozi.example");
+  await tab.getByRole("link", { name: "Categories" }).click();
+  await tab.getByText("No categories yet.").waitFor();
+  for (const name of ["Phones", "Accessories"]) {
+    await tab.fill("#category-name", name);
+    await tab.locator("[data-test=add-category]").click();
+    await tab.locator("[data-test=category]", { hasText: name }).waitFor();
+  }
+  // Accessories moves above Phones.
+  await tab.locator("[data-test=category]", { hasText: "Accessories" }).getByRole("button", { name: "Move up" }).click();
+  await tab.waitForFunction(() => document.querySelector("[data-test=category] span")?.textContent === "Accessories");
+  await tab.shot("11-categories");
+  await tab.getByRole("link", { name: "Discounts" }).click();
+  await tab.getByText("No discount codes yet.").waitFor();
+  await tab.fill("#discount-code", "launch10");
+  await tab.fill("#discount-value", "10");
+  await tab.fill("#discount-limit", "100");
+  await tab.locator("[data-test=create-discount]").click();
+  await tab.locator("[data-test=discount-row]", { hasText: "10.00 % off" }).waitFor();
+  await tab.shot("11-discounts");
   await tab.getByRole("link", { name: "Customers" }).click();
   await tab.getByText("No customers yet.").waitFor();
   await tab.shot("12-customers");

@@ -3,6 +3,7 @@
 //! leaves out what the member may not do.
 
 mod auth;
+mod catalog;
 mod charts;
 mod dashboard;
 mod live;
@@ -10,6 +11,7 @@ mod orders;
 mod people;
 mod products;
 mod session;
+mod settings;
 mod store;
 mod widgets;
 
@@ -47,10 +49,15 @@ fn App() -> impl IntoView {
                     <Route path=path!("/orders") view=|| view! { <Guarded page=Page::Orders/> }/>
                     <Route path=path!("/products") view=|| view! { <Guarded page=Page::Products/> }/>
                     <Route path=path!("/products/new") view=|| view! { <Guarded page=Page::NewProduct/> }/>
+                    <Route path=path!("/categories") view=|| view! { <Guarded page=Page::Categories/> }/>
+                    <Route path=path!("/discounts") view=|| view! { <Guarded page=Page::Discounts/> }/>
                     <Route path=path!("/customers") view=|| view! { <Guarded page=Page::Customers/> }/>
                     <Route path=path!("/customers/:id") view=|| view! { <Guarded page=Page::Customer/> }/>
                     <Route path=path!("/staff") view=|| view! { <Guarded page=Page::Team/> }/>
                     <Route path=path!("/settings") view=|| view! { <Guarded page=Page::Profile/> }/>
+                    <Route path=path!("/settings/checkout") view=|| view! { <Guarded page=Page::Checkout/> }/>
+                    <Route path=path!("/settings/payments") view=|| view! { <Guarded page=Page::Payments/> }/>
+                    <Route path=path!("/settings/webhooks") view=|| view! { <Guarded page=Page::Webhooks/> }/>
                     <Route path=path!("/reviews") view=|| view! { <Guarded page=Page::Reviews/> }/>
                     <Route path=path!("/audit-log") view=|| view! { <Guarded page=Page::Audit/> }/>
                     <Route path=path!("/orders/:id") view=|| view! { <Guarded page=Page::Order/> }/>
@@ -67,10 +74,15 @@ enum Page {
     Order,
     Products,
     NewProduct,
+    Categories,
+    Discounts,
     Customers,
     Customer,
     Team,
     Profile,
+    Checkout,
+    Payments,
+    Webhooks,
     Reviews,
     Audit,
 }
@@ -105,10 +117,15 @@ fn Guarded(page: Page) -> impl IntoView {
             Page::Order => view! { <orders::OrderDetail/> }.into_any(),
             Page::Products => view! { <products::Products/> }.into_any(),
             Page::NewProduct => view! { <products::NewProduct/> }.into_any(),
+            Page::Categories => view! { <catalog::Categories/> }.into_any(),
+            Page::Discounts => view! { <catalog::Discounts/> }.into_any(),
             Page::Customers => view! { <people::Customers/> }.into_any(),
             Page::Customer => view! { <people::CustomerCard/> }.into_any(),
             Page::Team => view! { <people::Team/> }.into_any(),
             Page::Profile => view! { <store::Profile/> }.into_any(),
+            Page::Checkout => view! { <settings::Checkout/> }.into_any(),
+            Page::Payments => view! { <settings::Payments/> }.into_any(),
+            Page::Webhooks => view! { <settings::Webhooks/> }.into_any(),
             Page::Reviews => view! { <store::Moderation/> }.into_any(),
             Page::Audit => view! { <store::AuditLog/> }.into_any(),
         }
@@ -134,6 +151,8 @@ fn Header() -> impl IntoView {
                     <auth::StoreSwitcher/>
                     {session.can(Permission::OrdersRead).then(|| view! { <A href="/admin/orders">"Orders"</A> })}
                     {session.can(Permission::ProductsRead).then(|| view! { <A href="/admin/products">"Products"</A> })}
+                    {session.can(Permission::ProductsRead).then(|| view! { <A href="/admin/categories">"Categories"</A> })}
+                    {session.can(Permission::DiscountsWrite).then(|| view! { <A href="/admin/discounts">"Discounts"</A> })}
                     {session.can(Permission::CustomersRead).then(|| view! { <A href="/admin/customers">"Customers"</A> })}
                     {session.can(Permission::ProductsWrite).then(|| view! { <A href="/admin/reviews">"Reviews"</A> })}
                     {session.can(Permission::StaffManage).then(|| view! { <A href="/admin/staff">"Staff"</A> })}

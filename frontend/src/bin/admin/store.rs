@@ -58,6 +58,11 @@ pub fn Profile() -> impl IntoView {
     };
     view! {
         <section class="auth">
+            <nav class="ranges" aria-label="Settings">
+                <a href="/admin/settings/checkout">"Checkout"</a>
+                {session.can(techverse_shared::Permission::SettingsWrite).then(|| view! { <a href="/admin/settings/payments">"Card payments"</a> })}
+                {session.can(techverse_shared::Permission::WebhooksManage).then(|| view! { <a href="/admin/settings/webhooks">"Webhooks"</a> })}
+            </nav>
             <h1>"Store profile"</h1>
             <form on:submit=submit>
                 <Field id="store-name" label="Name" value=name error=field_error(failure, "name")/>

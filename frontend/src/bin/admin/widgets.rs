@@ -19,7 +19,20 @@ pub fn Failed(failure: Failure) -> impl IntoView {
         Some(ErrorCode::NotFound | ErrorCode::StoreNotFound) => {
             "Not found in this store.".to_owned()
         }
-        _ => failure.text(),
+        // The server's own words are written for people and say more than a generic line
+        // (`webhook_target_forbidden`, `invalid_transition`, …); these codes read better
+        // from the shared texts.
+        Some(
+            ErrorCode::ValidationFailed
+            | ErrorCode::Unauthorized
+            | ErrorCode::TokenExpired
+            | ErrorCode::SessionRevoked
+            | ErrorCode::RateLimited
+            | ErrorCode::ServiceUnavailable
+            | ErrorCode::InternalError,
+        )
+        | None => failure.text(),
+        Some(_) => failure.message.clone(),
     };
     view! { <p class="error" role="alert">{text}</p> }
 }

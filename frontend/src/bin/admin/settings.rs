@@ -1,0 +1,357 @@
+//! Checkout settings (tax mode, payment methods, bank transfer text, reservation minutes,
+//! shipping zones), card payments (Stripe Connect onboarding) and merchant webhooks.
+
+use gloo_net::http::Method;
+use leptos::{ev::SubmitEvent, prelude::*};
+use serde::Deserialize;
+use techverse_frontend::api::Failure;
+
+use crate::{
+    auth::{Field, field_error},
+    orders::minor_units,
+    session::use_session,
+    widgets::{Failed, Loading},
+};
+
+const PAYMENT_METHODS: [(&str, &str); 3] = [
+    ("cash_on_delivery", "Cash on delivery"),
+    ("bank_transfer", "Bank transfer"),
+    ("card", "Card (Stripe)"),
+];
+
+/// The settings as the API gives them; zones are sent back as they came (ids kept, so
+/// shoppers' chosen methods stay valid), less those removed, plus those added.
+#[component]
+pub fn Checkout() -> impl IntoView {
+    let session = use_session();
+    let version = RwSignal::new(0_u32);
+    let loaded = LocalResource::new(move || {
+        let _ = version.get();
+        async move {
+            session
+                .get::<serde_json::Value>(&session.admin_path("/checkout-settings"))
+                .await
+        }
+    });
+    view! {
+        <section>
+            <h1>"Checkout settings"</h1>
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || loaded.get().map(|result| match result {
+                    Ok(settings) => view! { <CheckoutForm settings=settings/> }.into_any(),
+                    Err(failure) => view! { <Failed failure=failure/> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn CheckoutForm(settings: serde_json::Value) -> impl IntoView {
+    let session = use_session();
+    let exponent = session
+        .current()
+        .map(|s| s.store.currency_exponent)
+        .unwrap_or(2);
+    let included = RwSignal::new(settings["prices_include_tax"].as_bool().unwrap_or(false));
+    let methods = RwSignal::new(
+        settings["payment_methods"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+    );
+    let text = |key: &str| RwSignal::new(settings[key].as_str().unwrap_or_default().to_owned());
+    let bank = text("bank_transfer_instructions");
+    let minutes = RwSignal::new(
+        settings["reservation_minutes"]
+            .as_u64()
+            .unwrap_or(30)
+            .to_string(),
+    );
+    let zones = RwSignal::new(settings["zones"].as_array().cloned().unwrap_or_default());
+    let (zone_name, zone_countries, zone_tax, zone_price) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new("0".to_owned()),
+        RwSignal::new(String::new()),
+    );
+    let failure = RwSignal::new(None::<Failure>);
+    let done = RwSignal::new(false);
+    let add_zone = move |_| {
+        let countries: Vec<String> = zone_countries
+            .get_untracked()
+            .split(',')
+            .map(|c| c.trim().to_uppercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        let tax = minor_units(&zone_tax.get_untracked(), 2).unwrap_or(0);
+        let rate = match minor_units(&zone_price.get_untracked(), exponent) {
+            Some(price) if !zone_price.get_untracked().trim().is_empty() => {
+                serde_json::json!({ "type": "flat", "price": price })
+            }
+            _ => serde_json::json!({ "type": "pickup" }),
+        };
+        let name = zone_name.get_untracked();
+        zones.update(|z| z.push(serde_json::json!({
+            "name": name.clone(), "countries": countries, "tax_bps": tax,
+            "methods": [{ "name": if rate["type"] == "pickup" { "Pickup".to_owned() } else { format!("{name} delivery") }, "rate": rate }],
+        })));
+        zone_name.set(String::new());
+        zone_countries.set(String::new());
+    };
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({
+            "prices_include_tax": included.get_untracked(),
+            "payment_methods": methods.get_untracked(),
+            "bank_transfer_instructions": Some(bank.get_untracked()).filter(|b| !b.trim().is_empty()),
+            "reservation_minutes": minutes.get_untracked().trim().parse::<u32>().ok(),
+            "zones": zones.get_untracked(),
+        });
+        leptos::task::spawn_local(async move {
+            match session
+                .request::<_, serde_json::Value>(
+                    Method::PUT,
+                    &session.admin_path("/checkout-settings"),
+                    Some(&body),
+                )
+                .await
+            {
+                Ok(stored) => {
+                    failure.set(None);
+                    done.set(true);
+                    // New zones and methods come back with their ids: keep those.
+                    if let Some(stored) = stored["zones"].as_array() {
+                        zones.set(stored.clone());
+                    }
+                }
+                Err(error) => {
+                    done.set(false);
+                    failure.set(Some(error));
+                }
+            }
+        });
+    };
+    view! {
+        <form on:submit=submit class="inline-form">
+            <label class="check"><input type="checkbox" prop:checked=move || included.get() on:change=move |ev| included.set(event_target_checked(&ev))/>"Prices include tax"</label>
+            <fieldset>
+                <legend>"Payment methods"</legend>
+                {PAYMENT_METHODS.into_iter().map(|(key, label)| view! {
+                    <label class="check"><input type="checkbox"
+                        prop:checked=move || methods.with(|m| m.iter().any(|x| x == key))
+                        on:change=move |ev| methods.update(|m| if event_target_checked(&ev) { m.push(key.to_owned()) } else { m.retain(|x| x != key) })/>{label}</label>
+                }).collect_view()}
+            </fieldset>
+            <div class="field">
+                <label for="bank-text">"Bank transfer instructions"</label>
+                <textarea id="bank-text" rows="3" prop:value=move || bank.get() on:input=move |ev| bank.set(event_target_value(&ev))></textarea>
+            </div>
+            <Field id="reservation" label="Minutes an unpaid order holds its stock" value=minutes error=field_error(failure, "reservation_minutes")/>
+            <h2>"Shipping zones"</h2>
+            {move || zones.with(Vec::is_empty).then(|| view! { <p class="empty">"No zones: nothing can be shipped yet."</p> })}
+            <ul data-test="zones">
+                {move || zones.get().into_iter().enumerate().map(|(index, zone)| view! {
+                    <li data-test="zone">
+                        {format!("{} ({}) · tax {} bps · {}",
+                            zone["name"].as_str().unwrap_or(""),
+                            zone["countries"].as_array().map(|c| c.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default(),
+                            zone["tax_bps"].as_u64().unwrap_or(0),
+                            zone["methods"].as_array().map(|m| m.iter().filter_map(|x| x["name"].as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default())}
+                        <button type="button" on:click=move |_| zones.update(|z| { z.remove(index); })>"Remove"</button>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <fieldset>
+                <legend>"Add a zone"</legend>
+                <Field id="zone-name" label="Name" value=zone_name/>
+                <Field id="zone-countries" label="Countries (ISO codes, comma-separated)" value=zone_countries/>
+                <Field id="zone-tax" label="Tax (%)" value=zone_tax/>
+                <Field id="zone-price" label="Delivery price (empty: pickup only)" value=zone_price/>
+                <button type="button" on:click=add_zone>"Add zone"</button>
+            </fieldset>
+            {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+            {move || done.get().then(|| view! { <p role="status" data-test="saved">"Saved."</p> })}
+            <button type="submit" data-test="save-checkout">"Save settings"</button>
+        </form>
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Account {
+    account_id: String,
+    charges_enabled: bool,
+    payouts_enabled: bool,
+    #[serde(default)]
+    requirements_due: Vec<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+#[component]
+pub fn Payments() -> impl IntoView {
+    let session = use_session();
+    let status = LocalResource::new(move || async move {
+        session
+            .get::<Account>(&session.admin_path("/payments/stripe"))
+            .await
+    });
+    let failure = RwSignal::new(None::<Failure>);
+    let onboard = move |_| {
+        leptos::task::spawn_local(async move {
+            let path = session.admin_path("/payments/stripe/onboarding");
+            match session
+                .request::<_, Account>(Method::POST, &path, Some(&serde_json::json!({})))
+                .await
+            {
+                Ok(account) => {
+                    if let (Some(url), Some(window)) = (account.url, web_sys::window()) {
+                        let _ = window.location().assign(&url);
+                    }
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    view! {
+        <section>
+            <h1>"Card payments"</h1>
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || status.get().map(|result| match result {
+                    Ok(account) => view! {
+                        <dl data-test="stripe-status">
+                            <dt>"Stripe account"</dt><dd>{account.account_id}</dd>
+                            <dt>"Charges"</dt><dd>{if account.charges_enabled { "enabled" } else { "not yet" }}</dd>
+                            <dt>"Payouts"</dt><dd>{if account.payouts_enabled { "enabled" } else { "not yet" }}</dd>
+                        </dl>
+                        {(!account.requirements_due.is_empty()).then(|| view! { <p>{format!("Stripe still needs: {}", account.requirements_due.join(", "))}</p> })}
+                        <button type="button" on:click=onboard>"Continue on Stripe"</button>
+                    }.into_any(),
+                    Err(Failure { code: Some(techverse_shared::ErrorCode::NotFound), .. }) => view! {
+                        <p class="empty">"Card payments are not set up. Stripe will ask for the business's details."</p>
+                        <button type="button" data-test="connect-stripe" on:click=onboard>"Connect Stripe"</button>
+                    }.into_any(),
+                    Err(failure) => view! { <Failed failure=failure/> }.into_any(),
+                })}
+            </Suspense>
+            {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+        </section>
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Endpoint {
+    id: String,
+    url: String,
+    events: Vec<String>,
+    active: bool,
+    #[serde(default)]
+    secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Endpoints {
+    items: Vec<Endpoint>,
+}
+
+#[component]
+pub fn Webhooks() -> impl IntoView {
+    let session = use_session();
+    let version = RwSignal::new(0_u32);
+    let list = LocalResource::new(move || {
+        let _ = version.get();
+        async move {
+            session
+                .get::<Endpoints>(&session.admin_path("/webhooks"))
+                .await
+        }
+    });
+    let (url, events) = (
+        RwSignal::new(String::new()),
+        RwSignal::new("order.created, order.paid".to_owned()),
+    );
+    let secret = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<Failure>);
+    let create = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let events: Vec<String> = events
+            .get_untracked()
+            .split(',')
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+            .collect();
+        let body = serde_json::json!({ "url": url.get_untracked(), "events": events });
+        leptos::task::spawn_local(async move {
+            match session
+                .request::<_, Endpoint>(Method::POST, &session.admin_path("/webhooks"), Some(&body))
+                .await
+            {
+                Ok(made) => {
+                    failure.set(None);
+                    secret.set(made.secret);
+                    version.update(|v| *v += 1);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    };
+    let delete = move |id: String| {
+        let sure = web_sys::window()
+            .and_then(|w| {
+                w.confirm_with_message("Delete this endpoint? Its deliveries stop.")
+                    .ok()
+            })
+            .unwrap_or(false);
+        if sure {
+            leptos::task::spawn_local(async move {
+                let path = session.admin_path(&format!("/webhooks/{id}"));
+                match session
+                    .request::<(), serde_json::Value>(Method::DELETE, &path, None)
+                    .await
+                {
+                    Ok(_) => version.update(|v| *v += 1),
+                    Err(error) => failure.set(Some(error)),
+                }
+            });
+        }
+    };
+    view! {
+        <section>
+            <h1>"Webhooks"</h1>
+            {move || secret.get().map(|s| view! {
+                <p role="status" data-test="webhook-secret">"Signing secret (shown once; keep it now): "<code>{s}</code></p>
+            })}
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || list.get().map(|result| match result {
+                    Ok(list) if list.items.is_empty() => view! { <p class="empty">"No endpoints yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table data-test="webhooks">
+                            <thead><tr><th>"URL"</th><th>"Events"</th><th>"Active"</th><th></th></tr></thead>
+                            <tbody>
+                                {list.items.into_iter().map(|e| {
+                                    let id = e.id.clone();
+                                    view! {
+                                        <tr><td>{e.url}</td><td>{e.events.join(", ")}</td><td>{if e.active { "yes" } else { "no" }}</td>
+                                            <td><button type="button" on:click=move |_| delete(id.clone())>"Delete"</button></td></tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(failure) => view! { <Failed failure=failure/> }.into_any(),
+                })}
+            </Suspense>
+            <form on:submit=create class="inline-form">
+                <h2>"New endpoint"</h2>
+                <Field id="webhook-url" label="URL (https)" value=url kind="url" error=field_error(failure, "url")/>
+                <Field id="webhook-events" label="Events (comma-separated; * for all)" value=events error=field_error(failure, "events")/>
+                {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+                <button type="submit" data-test="create-webhook">"Add endpoint"</button>
+            </form>
+        </section>
+    }
+}
