@@ -155,6 +155,24 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   assert.equal((await api("GET", admin("/products?limit=1"), token)).body.total, 201);
   assert.equal(product.variants.length, 2);
   assert.equal(product.images[0].alt, "The phone, front");
+
+  // Edit it: SEO title, the blue variant's price, and 3 more black ones in stock (with why).
+  await tab.goto(`${base}/admin/products/${product.id}`);
+  await tab.locator("h1", { hasText: "Edit Ngozi Phone" }).waitFor();
+  await tab.fill("#seo-title", "Ngozi Phone, fast and bright");
+  await tab.fill("#variant-price-1", "1,550,000");
+  await tab.locator("#variant-price-1").dispatchEvent("change");
+  await tab.locator("[data-test=save-product]").click();
+  await tab.locator("[data-test=saved]").waitFor();
+  await tab.fill("#delta-0", "3");
+  await tab.fill("#reason-0", "restock from supplier");
+  await tab.locator("[data-test=adjust-0]").click();
+  await tab.locator("[data-test=stock-row] [data-test=on-hand]", { hasText: "8" }).first().waitFor();
+  await tab.shot("04-edit-product");
+  const edited = (await api("GET", admin(`/products/${product.id}`), token)).body;
+  assert.equal(edited.seo_title, "Ngozi Phone, fast and bright");
+  assert.deepEqual(edited.variants.map((v) => [v.sku, v.price, v.stock_on_hand]), [["NG-BLK", 145_000_000, 8], ["NG-BLU", 155_000_000, 5]]);
+  assert.equal(edited.images[0].alt, "The phone, front", "what the page does not show is kept");
   await tab.getByRole("link", { name: "TechVerse Admin" }).click();
   await tab.locator("[data-test=connection][data-connected=true]").waitFor({ timeout: 10_000 });
 

@@ -26,6 +26,23 @@ pub fn Field(
     }
 }
 
+/// A labelled multi-line text bound to a signal.
+#[component]
+pub fn TextArea(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    #[prop(default = 4)] rows: u32,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <textarea id=id rows=rows.to_string() prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))></textarea>
+        </div>
+    }
+}
+
 /// The message of the first field error whose name ends with `field`.
 pub fn field_error(
     failure: RwSignal<Option<Failure>>,

@@ -49,6 +49,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/orders") view=|| view! { <Guarded page=Page::Orders/> }/>
                     <Route path=path!("/products") view=|| view! { <Guarded page=Page::Products/> }/>
                     <Route path=path!("/products/new") view=|| view! { <Guarded page=Page::NewProduct/> }/>
+                    <Route path=path!("/products/:id") view=|| view! { <Guarded page=Page::EditProduct/> }/>
                     <Route path=path!("/categories") view=|| view! { <Guarded page=Page::Categories/> }/>
                     <Route path=path!("/discounts") view=|| view! { <Guarded page=Page::Discounts/> }/>
                     <Route path=path!("/customers") view=|| view! { <Guarded page=Page::Customers/> }/>
@@ -74,6 +75,7 @@ enum Page {
     Order,
     Products,
     NewProduct,
+    EditProduct,
     Categories,
     Discounts,
     Customers,
@@ -117,6 +119,7 @@ fn Guarded(page: Page) -> impl IntoView {
             Page::Order => view! { <orders::OrderDetail/> }.into_any(),
             Page::Products => view! { <products::Products/> }.into_any(),
             Page::NewProduct => view! { <products::NewProduct/> }.into_any(),
+            Page::EditProduct => view! { <products::EditProduct/> }.into_any(),
             Page::Categories => view! { <catalog::Categories/> }.into_any(),
             Page::Discounts => view! { <catalog::Discounts/> }.into_any(),
             Page::Customers => view! { <people::Customers/> }.into_any(),

@@ -11,7 +11,7 @@ use techverse_shared::{Money, Permission, ProductStatus};
 use wasm_bindgen::JsCast;
 
 use crate::{
-    auth::{Field, field_error},
+    auth::{Field, TextArea, field_error},
     orders::minor_units,
     session::use_session,
     widgets::{Failed, Loading},
@@ -107,7 +107,7 @@ pub fn Products() -> impl IntoView {
                                     };
                                     view! {
                                         <tr data-test="product-row">
-                                            <td>{p.title}</td>
+                                            <td><a href=format!("/admin/products/{}", p.id)>{p.title}</a></td>
                                             <td>{p.status.as_str()}</td>
                                             <td>{p.price_min.format()}</td>
                                             <td>{available}</td>
@@ -277,10 +277,7 @@ pub fn NewProduct() -> impl IntoView {
             <h1>"New product"</h1>
             <form on:submit=submit>
                 <Field id="title" label="Title" value=title error=field_error(failure, "title")/>
-                <div class="field">
-                    <label for="description">"Description (Markdown)"</label>
-                    <textarea id="description" rows="5" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
-                </div>
+                <TextArea id="description" label="Description (Markdown)" value=description rows=5/>
                 <div class="field">
                     <label><input type="checkbox" prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev))/>" Active (shown in the store)"</label>
                 </div>
@@ -453,4 +450,276 @@ async fn download_export(session: crate::session::Session) {
         }
     }
     let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// One product as the admin API gives it, editable: every field of the product input is read
+/// from it and sent back, so nothing the page does not show is lost on save.
+#[component]
+pub fn EditProduct() -> impl IntoView {
+    let session = use_session();
+    let params = leptos_router::hooks::use_params_map();
+    let version = RwSignal::new(0_u32);
+    let loaded = LocalResource::new(move || {
+        let (id, _) = (
+            params.with(|p| p.get("id")).unwrap_or_default(),
+            version.get(),
+        );
+        async move {
+            session
+                .get::<serde_json::Value>(&session.admin_path(&format!("/products/{id}")))
+                .await
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || loaded.get().map(|result| match result {
+                Ok(product) => view! { <EditForm product=product/> }.into_any(),
+                Err(failure) => view! { <Failed failure=failure/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// The product input (`PUT …/products/{id}`) holding everything `product` has.
+fn input_of(product: &serde_json::Value) -> serde_json::Value {
+    let pick = |value: &serde_json::Value, keys: &[&str]| {
+        serde_json::Value::Object(
+            keys.iter()
+                .map(|k| ((*k).to_owned(), value[*k].clone()))
+                .collect(),
+        )
+    };
+    let list = |key: &str, keys: &[&str]| {
+        serde_json::Value::Array(
+            product[key]
+                .as_array()
+                .map(|items| items.iter().map(|item| pick(item, keys)).collect())
+                .unwrap_or_default(),
+        )
+    };
+    let mut input = pick(
+        product,
+        &[
+            "title",
+            "slug",
+            "description",
+            "brand",
+            "category_ids",
+            "tags",
+            "status",
+            "seo_title",
+            "seo_description",
+            "options",
+            "specs",
+        ],
+    );
+    input["images"] = list("images", &["url", "alt"]);
+    input["variants"] = list(
+        "variants",
+        &[
+            "id",
+            "sku",
+            "options",
+            "price",
+            "compare_at",
+            "weight_grams",
+            "track_inventory",
+            "low_stock_threshold",
+        ],
+    );
+    input
+}
+
+#[component]
+fn EditForm(product: serde_json::Value) -> impl IntoView {
+    let session = use_session();
+    let exponent = session
+        .current()
+        .map(|s| s.store.currency_exponent)
+        .unwrap_or(2);
+    let currency = session.current().map(|s| s.store.currency);
+    let id = product["id"].as_str().unwrap_or_default().to_owned();
+    let input = RwSignal::new(input_of(&product));
+    let field = |key: &'static str| {
+        let value = RwSignal::new(product[key].as_str().unwrap_or_default().to_owned());
+        Effect::new(move |_| {
+            let text = value.get();
+            input.update(|i| {
+                i[key] = if text.is_empty() && key.starts_with("seo") {
+                    serde_json::Value::Null
+                } else {
+                    text.into()
+                }
+            });
+        });
+        value
+    };
+    let (title, description, seo_title, seo_description) = (
+        field("title"),
+        field("description"),
+        field("seo_title"),
+        field("seo_description"),
+    );
+    let status = RwSignal::new(product["status"].as_str().unwrap_or("draft").to_owned());
+    let failure = RwSignal::new(None::<Failure>);
+    let saved = RwSignal::new(false);
+    let path = StoredValue::new(session.admin_path(&format!("/products/{id}")));
+    let save = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        input.update(|i| i["status"] = status.get_untracked().into());
+        let body = input.get_untracked();
+        leptos::task::spawn_local(async move {
+            match session
+                .request::<_, serde_json::Value>(Method::PUT, &path.get_value(), Some(&body))
+                .await
+            {
+                Ok(_) => {
+                    failure.set(None);
+                    saved.set(true);
+                }
+                Err(error) => {
+                    saved.set(false);
+                    failure.set(Some(error));
+                }
+            }
+        });
+    };
+    let money = move |minor: i64| {
+        currency
+            .map(|c| techverse_shared::Money::new(minor, c).format())
+            .unwrap_or_default()
+    };
+    let variants = product["variants"].as_array().cloned().unwrap_or_default();
+    let move_image = move |from: usize, to: usize| {
+        input.update(|i| {
+            if let Some(images) = i["images"].as_array_mut()
+                && to < images.len()
+            {
+                images.swap(from, to);
+            }
+        });
+    };
+    view! {
+        <section class="product-form">
+            <h1>{format!("Edit {}", product["title"].as_str().unwrap_or(""))}</h1>
+            <form on:submit=save>
+                <Field id="title" label="Title" value=title error=field_error(failure, "title")/>
+                <TextArea id="description" label="Description (Markdown)" value=description rows=5/>
+                <details>
+                    <summary>"Preview (as last saved)"</summary>
+                    <div class="preview" inner_html=product["description_html"].as_str().unwrap_or("").to_owned()></div>
+                </details>
+                <label for="status">"Status"</label>
+                <select id="status" on:change=move |ev| status.set(event_target_value(&ev))>
+                    {["draft", "active", "archived"].into_iter().map(|s| view! { <option value=s selected=move || status.get() == s>{s}</option> }).collect_view()}
+                </select>
+                <Field id="seo-title" label="SEO title" value=seo_title error=field_error(failure, "seo_title")/>
+                <Field id="seo-description" label="SEO description" value=seo_description error=field_error(failure, "seo_description")/>
+                <fieldset>
+                    <legend>"Images (the first is the main one)"</legend>
+                    {move || {
+                        let images = input.with(|i| i["images"].as_array().cloned().unwrap_or_default());
+                        let count = images.len();
+                        images.into_iter().enumerate().map(move |(index, image)| {
+                        let alt = RwSignal::new(image["alt"].as_str().unwrap_or_default().to_owned());
+                        view! {
+                            <div class="image-row" data-test="image-row">
+                                <img src=image["url"].as_str().unwrap_or_default().to_owned() alt="" width="64"/>
+                                <label for=format!("alt-{index}")>"Alt text"</label>
+                                <input id=format!("alt-{index}") prop:value=move || alt.get()
+                                    on:change=move |ev| { let text = event_target_value(&ev); input.update(|i| i["images"][index]["alt"] = text.into()); }/>
+                                {(index > 0).then(|| view! { <button type="button" aria-label="Move earlier" on:click=move |_| move_image(index, index - 1)>"↑"</button> })}
+                                {(index + 1 < count).then(|| view! { <button type="button" aria-label="Move later" on:click=move |_| move_image(index, index + 1)>"↓"</button> })}
+                            </div>
+                        }
+                    }).collect_view()
+                    }}
+                </fieldset>
+                <fieldset>
+                    <legend>"Variant prices"</legend>
+                    {variants.iter().enumerate().map(|(index, v)| {
+                        let price = RwSignal::new(money(v["price"].as_i64().unwrap_or(0)).trim_start_matches(|c: char| !c.is_ascii_digit()).to_owned());
+                        let sku = v["sku"].as_str().unwrap_or_default().to_owned();
+                        view! {
+                            <div class="field">
+                                <label for=format!("variant-price-{index}")>{format!("{sku} price")}</label>
+                                <input id=format!("variant-price-{index}") prop:value=move || price.get()
+                                    on:change=move |ev| {
+                                        let text = event_target_value(&ev);
+                                        match minor_units(&text, exponent) {
+                                            Some(minor) => input.update(|i| i["variants"][index]["price"] = minor.into()),
+                                            None => failure.set(Some(Failure { code: None, message: format!("{text}: type a price like 1,500.00"), details: None })),
+                                        }
+                                    }/>
+                            </div>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+                {move || saved.get().then(|| view! { <p role="status" data-test="saved">"Saved."</p> })}
+                <button type="submit" data-test="save-product">"Save product"</button>
+            </form>
+            <Stock product_id=id.clone() variants=variants.clone()/>
+        </section>
+    }
+}
+
+/// Stock on hand per variant, changed by adjustments with a reason (never by editing a number:
+/// a sale happening meanwhile is never overwritten).
+#[component]
+fn Stock(product_id: String, variants: Vec<serde_json::Value>) -> impl IntoView {
+    let session = use_session();
+    let failure = RwSignal::new(None::<Failure>);
+    view! {
+        <section>
+            <h2>"Stock"</h2>
+            <table data-test="stock">
+                <thead><tr><th>"SKU"</th><th>"On hand"</th><th>"Reserved"</th><th>"Adjust by"</th><th>"Reason"</th><th></th></tr></thead>
+                <tbody>
+                    {variants.into_iter().enumerate().map(|(index, v)| {
+                        let (delta, reason) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+                        let on_hand = RwSignal::new(v["stock_on_hand"].as_i64().unwrap_or(0));
+                        let variant_id = v["id"].as_str().unwrap_or_default().to_owned();
+                        let path = session.admin_path(&format!("/products/{product_id}/variants/{}/stock", v["id"].as_str().unwrap_or_default()));
+                        let adjust = move |_| {
+                            let Ok(units) = delta.get_untracked().trim().parse::<i64>() else {
+                                failure.set(Some(Failure { code: None, message: "Type a whole number of units, like 5 or -2.".into(), details: None }));
+                                return;
+                            };
+                            let body = serde_json::json!({ "delta": units, "reason": reason.get_untracked() });
+                            let (path, variant_id) = (path.clone(), variant_id.clone());
+                            leptos::task::spawn_local(async move {
+                                match session.request::<_, serde_json::Value>(Method::POST, &path, Some(&body)).await {
+                                    // The product as it now stands: this variant's stock from it.
+                                    Ok(product) => {
+                                        if let Some(units) = product["variants"].as_array().and_then(|vs| {
+                                            vs.iter().find(|x| x["id"] == variant_id.as_str())?["stock_on_hand"].as_i64()
+                                        }) {
+                                            on_hand.set(units);
+                                        }
+                                        delta.set(String::new());
+                                        failure.set(None);
+                                    }
+                                    Err(error) => failure.set(Some(error)),
+                                }
+                            });
+                        };
+                        view! {
+                            <tr data-test="stock-row">
+                                <td>{v["sku"].as_str().unwrap_or_default().to_owned()}</td>
+                                <td data-test="on-hand">{move || on_hand.get()}</td>
+                                <td>{v["reserved"].as_i64().unwrap_or(0)}</td>
+                                <td><label class="visually-hidden" for=format!("delta-{index}")>"Adjust by"</label>
+                                    <input id=format!("delta-{index}") inputmode="numeric" prop:value=move || delta.get() on:input=move |ev| delta.set(event_target_value(&ev))/></td>
+                                <td><label class="visually-hidden" for=format!("reason-{index}")>"Reason"</label>
+                                    <input id=format!("reason-{index}") prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></td>
+                                <td><button type="button" data-test=format!("adjust-{index}") on:click=adjust>"Adjust"</button></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {move || failure.get().map(|f| view! { <Failed failure=f/> })}
+        </section>
+    }
 }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use techverse_frontend::api::Failure;
 
 use crate::{
-    auth::{Field, field_error},
+    auth::{Field, TextArea, field_error},
     orders::minor_units,
     session::use_session,
     widgets::{Failed, Loading},
@@ -147,10 +147,7 @@ fn CheckoutForm(settings: serde_json::Value) -> impl IntoView {
                         on:change=move |ev| methods.update(|m| if event_target_checked(&ev) { m.push(key.to_owned()) } else { m.retain(|x| x != key) })/>{label}</label>
                 }).collect_view()}
             </fieldset>
-            <div class="field">
-                <label for="bank-text">"Bank transfer instructions"</label>
-                <textarea id="bank-text" rows="3" prop:value=move || bank.get() on:input=move |ev| bank.set(event_target_value(&ev))></textarea>
-            </div>
+            <TextArea id="bank-text" label="Bank transfer instructions" value=bank rows=3/>
             <Field id="reservation" label="Minutes an unpaid order holds its stock" value=minutes error=field_error(failure, "reservation_minutes")/>
             <h2>"Shipping zones"</h2>
             {move || zones.with(Vec::is_empty).then(|| view! { <p class="empty">"No zones: nothing can be shipped yet."</p> })}
