@@ -234,6 +234,12 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await tab.getByRole("button", { name: "Add note" }).click();
   await tab.getByText("Buyer asked for gift wrapping.", { exact: false }).first().waitFor();
   await tab.shot("08-order-refunded");
+  // The list's filters live in the URL: a reload or a shared link shows the same orders.
+  await tab.goto(`${base}/admin/orders?payment_status=partially_refunded`);
+  await tab.locator("[data-test=order-row]").first().waitFor();
+  assert.equal(await tab.locator("[data-test=order-row]").count(), 1);
+  await tab.goto(`${base}/admin/orders?payment_status=voided`);
+  await tab.getByText("No orders match.").waitFor();
 
   // The dashboard's figures and chart follow.
   await tab.getByRole("link", { name: "TechVerse Admin" }).click();

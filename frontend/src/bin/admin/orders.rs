@@ -40,6 +40,13 @@ pub fn Orders() -> impl IntoView {
                         <option value=s.as_str() selected=move || status() == s.as_str()>{s.as_str().replace('_', " ")}</option>
                     }).collect_view()}
                 </select>
+                <label for="payment_status">"Payment"</label>
+                <select id="payment_status" name="payment_status">
+                    <option value="">"Any"</option>
+                    {techverse_shared::PaymentStatus::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || params.with(|p| p.get("payment_status")).as_deref() == Some(s.as_str())>{s.as_str().replace('_', " ")}</option>
+                    }).collect_view()}
+                </select>
                 <label for="q">"Number or email"</label>
                 <input id="q" name="q" prop:value=move || params.with(|p| p.get("q")).unwrap_or_default()/>
                 <button type="submit">"Filter"</button>
@@ -49,7 +56,7 @@ pub fn Orders() -> impl IntoView {
                     Ok(page) if page.items.is_empty() => view! { <p class="empty">"No orders match."</p> }.into_any(),
                     Ok(page) => {
                         let next = page.next_cursor.clone().map(|c| {
-                            let mut pairs: Vec<(String, String)> = ["status", "q"].into_iter()
+                            let mut pairs: Vec<(String, String)> = ["status", "payment_status", "q"].into_iter()
                                 .filter_map(|k| params.with_untracked(|p| p.get(k)).map(|v| (k.to_owned(), v))).collect();
                             pairs.push(("cursor".into(), c));
                             format!("/admin/orders{}", query(&pairs))

@@ -47,7 +47,7 @@ pub fn Products() -> impl IntoView {
     let params = use_query_map();
     let version = RwSignal::new(0_u32);
     let list = LocalResource::new(move || {
-        let pairs: Vec<(String, String)> = ["q", "status", "cursor"]
+        let pairs: Vec<(String, String)> = ["q", "status", "in_stock", "cursor"]
             .into_iter()
             .filter_map(|k| params.with(|p| p.get(k)).map(|v| (k.to_owned(), v)))
             .collect();
@@ -89,11 +89,18 @@ pub fn Products() -> impl IntoView {
                         <option value=s selected=move || params.with(|p| p.get("status")).as_deref() == Some(s)>{s}</option>
                     }).collect_view()}
                 </select>
+                <label class="check">
+                    <input type="checkbox" name="in_stock" value="true" prop:checked=move || params.with(|p| p.get("in_stock")).as_deref() == Some("true")/>
+                    "In stock only"
+                </label>
                 <button type="submit">"Filter"</button>
             </form>
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || list.get().map(|result| match result {
-                    Ok(page) if page.items.is_empty() => view! { <p class="empty">"No products yet."</p> }.into_any(),
+                    Ok(page) if page.items.is_empty() => {
+                        let filtered = params.with(|p| ["q", "status", "in_stock"].iter().any(|k| p.get(k).is_some()));
+                        view! { <p class="empty">{if filtered { "No products match." } else { "No products yet." }}</p> }.into_any()
+                    }
                     Ok(page) => view! {
                         <p>{format!("{} products", page.total)}</p>
                         <table data-test="products">
@@ -119,7 +126,12 @@ pub fn Products() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        {page.next_cursor.map(|c| view! { <a class="next" href=format!("/admin/products?cursor={c}")>"Next page"</a> })}
+                        {page.next_cursor.map(|c| {
+                            let mut pairs: Vec<(String, String)> = ["q", "status", "in_stock"].into_iter()
+                                .filter_map(|k| params.with_untracked(|p| p.get(k)).map(|v| (k.to_owned(), v))).collect();
+                            pairs.push(("cursor".into(), c));
+                            view! { <a class="next" href=format!("/admin/products{}", query(&pairs))>"Next page"</a> }
+                        })}
                     }.into_any(),
                     Err(failure) => view! { <Failed failure=failure/> }.into_any(),
                 })}
