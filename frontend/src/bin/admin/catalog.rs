@@ -97,12 +97,7 @@ pub fn Categories() -> impl IntoView {
         });
     };
     let delete = move |id: String| {
-        let sure = web_sys::window()
-            .and_then(|w| {
-                w.confirm_with_message("Delete this category? Its products stay.")
-                    .ok()
-            })
-            .unwrap_or(false);
+        let sure = crate::widgets::confirmed("Delete this category? Its products stay.");
         if sure {
             leptos::task::spawn_local(async move {
                 let path = session.admin_path(&format!("/categories/{id}"));
@@ -264,12 +259,7 @@ pub fn Discounts() -> impl IntoView {
         });
     };
     let delete = move |id: String| {
-        let sure = web_sys::window()
-            .and_then(|w| {
-                w.confirm_with_message("Delete this code? Orders keep their discount.")
-                    .ok()
-            })
-            .unwrap_or(false);
+        let sure = crate::widgets::confirmed("Delete this code? Orders keep their discount.");
         if sure {
             leptos::task::spawn_local(async move {
                 let path = session.admin_path(&format!("/discounts/{id}"));

@@ -178,12 +178,7 @@ fn OrderCard(order: OrderView, changed: Callback<()>) -> impl IntoView {
         };
         let destructive = matches!(action, OrderAction::Cancel | OrderAction::Refund);
         if destructive
-            && !web_sys::window()
-                .and_then(|w| {
-                    w.confirm_with_message(&format!("{}? This cannot be undone.", label(action)))
-                        .ok()
-                })
-                .unwrap_or(false)
+            && !crate::widgets::confirmed(&format!("{}? This cannot be undone.", label(action)))
         {
             return;
         }

@@ -157,12 +157,7 @@ pub fn Team() -> impl IntoView {
         });
     };
     let remove = move |user: String| {
-        let sure = web_sys::window()
-            .and_then(|w| {
-                w.confirm_with_message("Remove this member from the store?")
-                    .ok()
-            })
-            .unwrap_or(false);
+        let sure = crate::widgets::confirmed("Remove this member from the store?");
         if sure {
             leptos::task::spawn_local(async move {
                 done(

@@ -297,12 +297,7 @@ pub fn Webhooks() -> impl IntoView {
         });
     };
     let delete = move |id: String| {
-        let sure = web_sys::window()
-            .and_then(|w| {
-                w.confirm_with_message("Delete this endpoint? Its deliveries stop.")
-                    .ok()
-            })
-            .unwrap_or(false);
+        let sure = crate::widgets::confirmed("Delete this endpoint? Its deliveries stop.");
         if sure {
             leptos::task::spawn_local(async move {
                 let path = session.admin_path(&format!("/webhooks/{id}"));

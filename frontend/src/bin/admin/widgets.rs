@@ -36,3 +36,10 @@ pub fn Failed(failure: Failure) -> impl IntoView {
     };
     view! { <p class="error" role="alert">{text}</p> }
 }
+
+/// Asks the member to confirm a destructive action (the browser's own dialog).
+pub fn confirmed(question: &str) -> bool {
+    web_sys::window()
+        .and_then(|w| w.confirm_with_message(question).ok())
+        .unwrap_or(false)
+}
