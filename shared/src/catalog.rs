@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{CategoryId, Money, ProductId, VariantId};
 
+/// The most options (Colour, Storage…) one product may have: Shopify's limit. The server
+/// enforces it; the console offers no more.
+pub const MAX_OPTIONS: usize = 3;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductStatus {

@@ -44,6 +44,16 @@ async function api(method, path, token, body) {
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
+/// Polls `check` (every 100 ms, up to 10 s) until it returns something truthy.
+async function until(check) {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const value = await check();
+    if (value) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`never true: ${check}`);
+}
+
 async function login(email, password) {
   const { status, body } = await api("POST", "/api/v1/auth/login", null, { email, password });
   assert.equal(status, 200);
@@ -103,14 +113,14 @@ async function createProduct(tab) {
   await tab.locator("[data-test=new-product]").click();
   await tab.fill("#title", "Ngozi Phone");
   await tab.fill("#description", "A **fast** phone.");
-  await tab.fill("#option-name", "Colour");
+  await tab.fill("#option-name-0", "Colour");
   await tab.fill("#sku-0", "NG-BLK");
-  await tab.fill("#option-value-0", "Black");
+  await tab.fill("#option-0-0", "Black");
   await tab.fill("#price-0", "1,450,000.00");
   await tab.fill("#stock-0", "5");
   await tab.locator("[data-test=add-variant]").click();
   await tab.fill("#sku-1", "NG-BLU");
-  await tab.fill("#option-value-1", "Blue");
+  await tab.fill("#option-0-1", "Blue");
   await tab.fill("#price-1", "1,500,000");
   await tab.fill("#compare-at-1", "1,600,000");
   await tab.fill("#stock-1", "5");
@@ -156,14 +166,36 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   assert.equal(product.variants.length, 2);
   assert.equal(product.images[0].alt, "The phone, front");
 
-  // Edit it: SEO title, the blue variant's price, and 3 more black ones in stock (with why).
+  // Edit it: the description with its live preview, SEO title, the blue variant's price, a
+  // red variant added then removed, and 3 more black ones in stock (with why).
   await tab.goto(`${base}/admin/products/${product.id}`);
   await tab.locator("h1", { hasText: "Edit Ngozi Phone" }).waitFor();
+  await tab.locator("[data-test=description-preview] strong", { hasText: "fast" }).waitFor();
+  await tab.fill("#description", "A **fast** phone in _three_ colours.");
+  await tab.locator("[data-test=description-preview] em", { hasText: "three" }).waitFor();
   await tab.fill("#seo-title", "Ngozi Phone, fast and bright");
-  await tab.fill("#variant-price-1", "1,550,000");
-  await tab.locator("#variant-price-1").dispatchEvent("change");
+  await tab.fill("#price-1", "1,550,000");
+  await tab.locator("[data-test=add-variant]").click();
+  await tab.fill("#sku-2", "NG-RED");
+  await tab.fill("#option-0-2", "Red");
+  await tab.fill("#price-2", "1,400,000");
+  await tab.fill("#stock-2", "2");
   await tab.locator("[data-test=save-product]").click();
   await tab.locator("[data-test=saved]").waitFor();
+  const withRed = await until(async () => {
+    const body = (await api("GET", admin(`/products/${product.id}`), token)).body;
+    return body.variants.length === 3 && body;
+  });
+  assert.deepEqual(withRed.options, [{ name: "Colour", values: ["Black", "Blue", "Red"] }]);
+  assert.deepEqual(withRed.variants.map((v) => [v.sku, v.options[0], v.price, v.stock_on_hand]), [
+    ["NG-BLK", "Black", 145_000_000, 5], ["NG-BLU", "Blue", 155_000_000, 5], ["NG-RED", "Red", 140_000_000, 2],
+  ]);
+  assert.equal(withRed.description_html.includes("<em>three</em>"), true);
+  await tab.locator("[data-test=stock-row]").nth(2).waitFor();
+  await tab.locator("[data-test=variant-row]").nth(2).locator("[data-test^=remove-variant]").click();
+  assert.equal(await tab.locator("[data-test=variant-row]").count(), 2);
+  await tab.locator("[data-test=save-product]").click();
+  await until(async () => (await api("GET", admin(`/products/${product.id}`), token)).body.variants.length === 2);
   await tab.fill("#delta-0", "3");
   await tab.fill("#reason-0", "restock from supplier");
   await tab.locator("[data-test=adjust-0]").click();
@@ -294,6 +326,11 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   // Accessories moves above Phones.
   await tab.locator("[data-test=category]", { hasText: "Accessories" }).getByRole("button", { name: "Move up" }).click();
   await tab.waitForFunction(() => document.querySelector("[data-test=category] span")?.textContent === "Accessories");
+  // And back by dragging Phones onto Accessories (it goes just before it).
+  await tab.locator("[data-test=category]", { hasText: "Phones" }).dragTo(tab.locator("[data-test=category]", { hasText: "Accessories" }));
+  await tab.waitForFunction(() => document.querySelector("[data-test=category] span")?.textContent === "Phones");
+  const tree = (await api("GET", admin("/categories"), token)).body.tree;
+  assert.deepEqual(tree.map((c) => [c.name, c.position]), [["Phones", 0], ["Accessories", 1]]);
   await tab.shot("11-categories");
   await tab.getByRole("link", { name: "Discounts" }).click();
   await tab.getByText("No discount codes yet.").waitFor();

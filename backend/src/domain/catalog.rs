@@ -17,7 +17,7 @@ use super::{
 };
 
 /// The most options (Shopify's limit), variants, images and spec entries of one product.
-pub const MAX_OPTIONS: usize = 3;
+pub use techverse_shared::catalog::MAX_OPTIONS;
 pub const MAX_VARIANTS: usize = 100;
 pub const MAX_IMAGES: usize = 20;
 pub const MAX_SPEC_GROUPS: usize = 20;
@@ -88,6 +88,28 @@ pub fn parse_sku(input: &str) -> Result<String, &'static str> {
 }
 
 /// Markdown to HTML, then sanitised (scripts, event handlers, `javascript:` links removed).
+/// The longest Markdown description a product may have.
+pub const MAX_DESCRIPTION_CHARS: usize = 20_000;
+
+fn check_description(errors: &mut ValidationErrors, markdown: &str) {
+    if markdown.chars().count() > MAX_DESCRIPTION_CHARS {
+        errors.add(
+            "description",
+            "too_long",
+            format!("a description has at most {MAX_DESCRIPTION_CHARS} characters"),
+        );
+    }
+}
+
+/// What shoppers would see for a description being written, under the same rules as a saved
+/// one (the console's live preview).
+pub fn preview_description(markdown: &str) -> Result<String, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    check_description(&mut errors, markdown);
+    let html = errors.is_empty().then(|| render_description(markdown));
+    errors.finish(html)
+}
+
 pub fn render_description(markdown: &str) -> String {
     let parser = pulldown_cmark::Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_TABLES);
     let mut html = String::new();
@@ -352,13 +374,7 @@ impl Product {
             }
         };
         let description = input.description.clone().unwrap_or_default();
-        if description.chars().count() > 20_000 {
-            errors.add(
-                "description",
-                "too_long",
-                "a description has at most 20000 characters",
-            );
-        }
+        check_description(&mut errors, &description);
         let brand = optional_text(&mut errors, "brand", input.brand.as_deref(), 100);
         let mut tags = Vec::new();
         if input.tags.len() > MAX_TAGS {

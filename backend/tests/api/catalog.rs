@@ -1091,3 +1091,92 @@ async fn the_staff_product_list_pages_by_cursor_and_searches_and_filters_every_s
     .await;
     assert_error(bad, 422, "validation_failed").await;
 }
+
+#[tokio::test]
+async fn the_description_preview_renders_what_shoppers_would_see_and_needs_products_write() {
+    let app = spawn_app().await;
+    let owner = app.verified_merchant("preview").await;
+    let path = admin("preview", "/products/description-preview");
+    let markdown =
+        "# Fast\n\n**8 GB** of RAM <script>alert(1)</script> [site](https://example.com)";
+    let shown = send(
+        &app,
+        Method::POST,
+        &path,
+        &owner.access,
+        Some(json!({ "description": markdown })),
+    )
+    .await;
+    assert_eq!(shown.status(), 200);
+    let html = shown.json::<Value>().await.unwrap()["description_html"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        html.contains("<h1>Fast</h1>") && html.contains("<strong>8 GB</strong>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script"),
+        "sanitised as saved descriptions are: {html}"
+    );
+    assert!(
+        html.contains("rel=\"noopener noreferrer nofollow\""),
+        "{html}"
+    );
+    // A product saved with that text shows the same HTML.
+    let mut body = phone("Preview Phone", "PRV", 1, "active", &[]);
+    body["description"] = json!(markdown);
+    let saved = product(&app, &owner, body).await;
+    assert_eq!(saved["description_html"], html.as_str());
+
+    let long = "a".repeat(20_001);
+    let refused = send(
+        &app,
+        Method::POST,
+        &path,
+        &owner.access,
+        Some(json!({ "description": long })),
+    )
+    .await;
+    let error = assert_error(refused, 422, "validation_failed").await;
+    assert_eq!(
+        error["error"]["details"]["fields"][0]["field"],
+        "description"
+    );
+    let unknown = send(
+        &app,
+        Method::POST,
+        &path,
+        &owner.access,
+        Some(json!({ "markdown": "x" })),
+    )
+    .await;
+    assert_error(unknown, 422, "validation_failed").await;
+
+    let role: Value = send(
+        &app,
+        Method::POST,
+        &admin("preview", "/roles"),
+        &owner.access,
+        Some(json!({ "name": "Readers", "permissions": ["products.read"] })),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let (reader, _) = app
+        .add_member(&owner, "reader@example.com", role["key"].as_str().unwrap())
+        .await;
+    let forbidden = send(
+        &app,
+        Method::POST,
+        &path,
+        &reader,
+        Some(json!({ "description": "x" })),
+    )
+    .await;
+    assert_error(forbidden, 403, "forbidden").await;
+    let anonymous = app.post_json(&path, &json!({ "description": "x" })).await;
+    assert_eq!(anonymous.status(), 401);
+}

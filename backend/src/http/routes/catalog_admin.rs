@@ -15,7 +15,10 @@ use crate::{
         catalog::{self, ImportError},
         events,
     },
-    domain::catalog::{CategoryInput, Product, ProductInput},
+    domain::{
+        self,
+        catalog::{CategoryInput, Product, ProductInput},
+    },
     http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody, upload},
 };
 
@@ -30,6 +33,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::resource("/admin/stores/{store}/products/export.csv").route(web::get().to(export)),
     )
     .service(web::resource("/admin/stores/{store}/products/import").route(web::post().to(import)))
+    .service(
+        web::resource("/admin/stores/{store}/products/description-preview")
+            .route(web::post().to(preview_description)),
+    )
     .service(
         web::resource("/admin/stores/{store}/products/{product}")
             .route(web::get().to(get))
@@ -115,6 +122,24 @@ async fn create(
     staff.require_write(Permission::ProductsWrite)?;
     let product = catalog::create_product(&state.ctx, &staff.store, staff.actor(), &input).await?;
     Ok(HttpResponse::Created().json(view(&staff, &product)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewInput {
+    description: String,
+}
+
+/// `{description}` (Markdown) → `{description_html}` as a saved product would show it.
+async fn preview_description(
+    staff: StoreStaff,
+    JsonBody(input): JsonBody<PreviewInput>,
+) -> Result<HttpResponse, ApiError> {
+    staff.require(Permission::ProductsWrite)?;
+    let html = domain::catalog::preview_description(&input.description)?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("cache-control", "no-store"))
+        .json(json!({ "description_html": html })))
 }
 
 fn product_id(raw: &str) -> Result<ProductId, ApiError> {

@@ -10,7 +10,7 @@ use crate::session::use_session;
 #[component]
 pub fn Field(
     #[prop(into)] id: String,
-    label: &'static str,
+    #[prop(into)] label: String,
     value: RwSignal<String>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(into, default = Signal::derive(|| None))] error: Signal<Option<String>>,
@@ -33,12 +33,15 @@ pub fn TextArea(
     label: &'static str,
     value: RwSignal<String>,
     #[prop(default = 4)] rows: u32,
+    #[prop(into, default = Signal::derive(|| None))] error: Signal<Option<String>>,
 ) -> impl IntoView {
     view! {
         <div class="field">
             <label for=id>{label}</label>
             <textarea id=id rows=rows.to_string() prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))></textarea>
+                on:input=move |ev| value.set(event_target_value(&ev))
+                aria-invalid=move || error.get().is_some().to_string()></textarea>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
         </div>
     }
 }

@@ -1,4 +1,4 @@
-//! The category tree (add, rename, move up or down among its siblings, delete) and discount
+//! The category tree (add, rename, drag or move up/down among its siblings, delete) and discount
 //! codes (list, create as a percentage or a fixed amount, switch off, delete).
 
 use gloo_net::http::Method;
@@ -19,28 +19,80 @@ struct Tree {
     tree: Vec<CategoryNode>,
 }
 
-/// A node with its depth and its siblings' order, for a flat, indented list.
+/// A node with its depth, parent and siblings, for a flat, indented list.
 #[derive(Debug, Clone)]
 struct Row {
     node: CategoryNode,
     depth: usize,
     parent: Option<String>,
-    /// The sibling before and after it, as (id, name, position).
-    before: Option<CategoryNode>,
-    after: Option<CategoryNode>,
+    /// Its level in order, itself included.
+    siblings: Vec<CategoryNode>,
+    /// The ids above it, to refuse dropping a category into its own branch.
+    ancestors: Vec<String>,
 }
 
-fn flatten(nodes: &[CategoryNode], depth: usize, parent: Option<String>, out: &mut Vec<Row>) {
-    for (index, node) in nodes.iter().enumerate() {
+impl Row {
+    fn sibling(&self, offset: isize) -> Option<&CategoryNode> {
+        let index = self.siblings.iter().position(|n| n.id == self.node.id)?;
+        self.siblings.get(index.checked_add_signed(offset)?)
+    }
+}
+
+fn flatten(nodes: &[CategoryNode], ancestors: &[String], out: &mut Vec<Row>) {
+    for node in nodes {
         out.push(Row {
             node: node.clone(),
-            depth,
-            parent: parent.clone(),
-            before: index.checked_sub(1).and_then(|i| nodes.get(i)).cloned(),
-            after: nodes.get(index + 1).cloned(),
+            depth: ancestors.len(),
+            parent: ancestors.last().cloned(),
+            siblings: nodes.to_vec(),
+            ancestors: ancestors.to_vec(),
         });
-        flatten(&node.children, depth + 1, Some(node.id.to_string()), out);
+        let mut below = ancestors.to_vec();
+        below.push(node.id.to_string());
+        flatten(&node.children, &below, out);
     }
+}
+
+/// One category's new place: `PATCH …/categories/{id}` with this parent and position.
+#[derive(Debug, Clone, PartialEq)]
+struct Move {
+    node: CategoryNode,
+    parent: Option<String>,
+    position: u32,
+}
+
+/// What puts `moved` just before `target` among `target`'s siblings (under `target`'s
+/// parent): every node of that level whose position changes, numbered 0, 1, 2… in the new
+/// order. Nothing when `target` lies in `moved`'s own branch (the tree would lose it).
+fn placement(moved: &Row, target: &Row) -> Vec<Move> {
+    let id = moved.node.id.to_string();
+    if moved.node.id == target.node.id || target.ancestors.contains(&id) {
+        return Vec::new();
+    }
+    let mut level: Vec<CategoryNode> = target
+        .siblings
+        .iter()
+        .filter(|n| n.id != moved.node.id)
+        .cloned()
+        .collect();
+    let at = level
+        .iter()
+        .position(|n| n.id == target.node.id)
+        .unwrap_or(level.len());
+    level.insert(at, moved.node.clone());
+    level
+        .into_iter()
+        .zip(0_u32..)
+        .filter(|(node, position)| {
+            node.position != *position
+                || (node.id == moved.node.id && moved.parent != target.parent)
+        })
+        .map(|(node, position)| Move {
+            node,
+            parent: target.parent.clone(),
+            position,
+        })
+        .collect()
 }
 
 #[component]
@@ -69,16 +121,22 @@ pub fn Categories() -> impl IntoView {
         }
         Err(error) => failure.set(Some(error)),
     };
-    // Swaps the row's position with a sibling's.
-    let swap = move |row: Row, other: CategoryNode| {
+    // Moves `moved` just before `target`: one PATCH per category whose place changes.
+    let place = move |moved: Row, target: Row| {
+        let moves = placement(&moved, &target);
+        if moves.is_empty() {
+            return;
+        }
         leptos::task::spawn_local(async move {
-            let body = |node: &CategoryNode, position: u32| serde_json::json!({ "name": node.name, "parent_id": row.parent, "position": position });
-            let first = save(row.node.id.to_string(), body(&row.node, other.position)).await;
-            let second = match first {
-                Ok(_) => save(other.id.to_string(), body(&other, row.node.position)).await,
-                Err(error) => Err(error),
-            };
-            finish(second.map(drop));
+            let mut result = Ok(());
+            for m in moves {
+                let body = serde_json::json!({ "name": m.node.name, "parent_id": m.parent, "position": m.position });
+                if let Err(error) = save(m.node.id.to_string(), body).await {
+                    result = Err(error);
+                    break;
+                }
+            }
+            finish(result);
         });
     };
     let rename = move |row: Row| {
@@ -97,17 +155,17 @@ pub fn Categories() -> impl IntoView {
         });
     };
     let delete = move |id: String| {
-        let sure = crate::widgets::confirmed("Delete this category? Its products stay.");
-        if sure {
-            leptos::task::spawn_local(async move {
-                let path = session.admin_path(&format!("/categories/{id}"));
-                finish(
-                    session
-                        .request::<(), serde_json::Value>(Method::DELETE, &path, None)
-                        .await
-                        .map(drop),
-                );
-            });
+        if crate::widgets::confirmed("Delete this category? Its products stay.") {
+            let path = session.admin_path(&format!("/categories/{id}"));
+            session.act(
+                Method::DELETE,
+                path,
+                None,
+                failure,
+                move |_: serde_json::Value| {
+                    version.update(|v| *v += 1);
+                },
+            );
         }
     };
     let (name, parent) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
@@ -115,47 +173,33 @@ pub fn Categories() -> impl IntoView {
         ev.prevent_default();
         let parent_id = Some(parent.get_untracked()).filter(|p| !p.is_empty());
         let body = serde_json::json!({ "name": name.get_untracked(), "parent_id": parent_id });
-        leptos::task::spawn_local(async move {
-            let made = session
-                .request::<_, serde_json::Value>(
-                    Method::POST,
-                    &session.admin_path("/categories"),
-                    Some(&body),
-                )
-                .await;
-            if made.is_ok() {
+        session.act(
+            Method::POST,
+            session.admin_path("/categories"),
+            Some(body),
+            failure,
+            move |_: serde_json::Value| {
                 name.set(String::new());
-            }
-            finish(made.map(drop));
-        });
+                version.update(|v| *v += 1);
+            },
+        );
+    };
+    let rows = move || {
+        let mut rows = Vec::new();
+        if let Some(Ok(tree)) = tree.get() {
+            flatten(&tree.tree, &[], &mut rows);
+        }
+        rows
     };
     view! {
         <section>
             <h1>"Categories"</h1>
+            <p class="hint">"Drag a category onto another to put it just before that one, or use the arrows."</p>
             {move || failure.get().map(|f| view! { <Failed failure=f/> })}
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || tree.get().map(|result| match result {
                     Ok(tree) if tree.tree.is_empty() => view! { <p class="empty">"No categories yet."</p> }.into_any(),
-                    Ok(tree) => {
-                        let mut rows = Vec::new();
-                        flatten(&tree.tree, 0, None, &mut rows);
-                        view! {
-                            <ul class="tree" data-test="categories">
-                                {rows.into_iter().map(|row| {
-                                    let (up, down, again, gone) = (row.clone(), row.clone(), row.clone(), row.node.id.to_string());
-                                    view! {
-                                        <li data-test="category" style:padding-left=format!("{}rem", row.depth * 2)>
-                                            <span>{row.node.name.clone()}</span>
-                                            {row.before.clone().map(|before| view! { <button type="button" aria-label="Move up" on:click=move |_| swap(up.clone(), before.clone())>"↑"</button> })}
-                                            {row.after.clone().map(|after| view! { <button type="button" aria-label="Move down" on:click=move |_| swap(down.clone(), after.clone())>"↓"</button> })}
-                                            <button type="button" on:click=move |_| rename(again.clone())>"Rename"</button>
-                                            <button type="button" on:click=move |_| delete(gone.clone())>"Delete"</button>
-                                        </li>
-                                    }
-                                }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    }
+                    Ok(_) => view! { <CategoryRows rows=rows() place=place rename=rename delete=delete/> }.into_any(),
                     Err(failure) => view! { <Failed failure=failure/> }.into_any(),
                 })}
             </Suspense>
@@ -165,17 +209,54 @@ pub fn Categories() -> impl IntoView {
                 <label for="category-parent">"Inside"</label>
                 <select id="category-parent" on:change=move |ev| parent.set(event_target_value(&ev))>
                     <option value="">"(top level)"</option>
-                    {move || tree.get().and_then(Result::ok).map(|tree| {
-                        let mut rows = Vec::new();
-                        flatten(&tree.tree, 0, None, &mut rows);
-                        rows.into_iter().map(|row| view! {
-                            <option value=row.node.id.to_string()>{format!("{}{}", "— ".repeat(row.depth), row.node.name)}</option>
-                        }).collect_view()
-                    })}
+                    {move || rows().into_iter().map(|row| view! {
+                        <option value=row.node.id.to_string()>{format!("{}{}", "— ".repeat(row.depth), row.node.name)}</option>
+                    }).collect_view()}
                 </select>
                 <button type="submit" data-test="add-category">"Add"</button>
             </form>
         </section>
+    }
+}
+
+/// The tree as an indented list: each row draggable onto another, with move up/down,
+/// rename and delete buttons for the keyboard.
+#[component]
+fn CategoryRows(
+    rows: Vec<Row>,
+    place: impl Fn(Row, Row) + Copy + 'static,
+    rename: impl Fn(Row) + Copy + 'static,
+    delete: impl Fn(String) + Copy + 'static,
+) -> impl IntoView {
+    let dragging = RwSignal::new(None::<Row>);
+    view! {
+        <ul class="tree" data-test="categories">
+            {rows.into_iter().map(|row| {
+                let up = row.sibling(-1).map(|n| Row { node: n.clone(), ..row.clone() });
+                let down = row.sibling(1).map(|n| Row { node: n.clone(), ..row.clone() });
+                let (this, target, again) = (row.clone(), row.clone(), row.clone());
+                let (above, below) = (row.clone(), row.clone());
+                let gone = row.node.id.to_string();
+                view! {
+                    <li data-test="category" draggable="true" style:padding-left=format!("{}rem", row.depth * 2)
+                        on:dragstart=move |_| dragging.set(Some(this.clone()))
+                        on:dragend=move |_| dragging.set(None)
+                        on:dragover=|ev| ev.prevent_default()
+                        on:drop=move |ev| {
+                            ev.prevent_default();
+                            if let Some(moved) = dragging.get_untracked() {
+                                place(moved, target.clone());
+                            }
+                        }>
+                        <span>{row.node.name.clone()}</span>
+                        {up.map(|before| view! { <button type="button" aria-label="Move up" on:click=move |_| place(above.clone(), before.clone())>"↑"</button> })}
+                        {down.map(|after| view! { <button type="button" aria-label="Move down" on:click=move |_| place(after.clone(), below.clone())>"↓"</button> })}
+                        <button type="button" on:click=move |_| rename(again.clone())>"Rename"</button>
+                        <button type="button" on:click=move |_| delete(gone.clone())>"Delete"</button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
     }
 }
 
@@ -239,38 +320,32 @@ pub fn Discounts() -> impl IntoView {
         };
         let usage_limit = limit.get_untracked().trim().parse::<i64>().ok();
         let body = serde_json::json!({ "code": code.get_untracked(), "kind": discount, "usage_limit": usage_limit });
-        leptos::task::spawn_local(async move {
-            match session
-                .request::<_, serde_json::Value>(
-                    Method::POST,
-                    &session.admin_path("/discounts"),
-                    Some(&body),
-                )
-                .await
-            {
-                Ok(_) => {
-                    failure.set(None);
-                    code.set(String::new());
-                    value.set(String::new());
-                    version.update(|v| *v += 1);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-        });
+        let done = move |_: serde_json::Value| {
+            code.set(String::new());
+            value.set(String::new());
+            version.update(|v| *v += 1);
+        };
+        session.act(
+            Method::POST,
+            session.admin_path("/discounts"),
+            Some(body),
+            failure,
+            done,
+        );
     };
     let delete = move |id: String| {
         let sure = crate::widgets::confirmed("Delete this code? Orders keep their discount.");
         if sure {
-            leptos::task::spawn_local(async move {
-                let path = session.admin_path(&format!("/discounts/{id}"));
-                match session
-                    .request::<(), serde_json::Value>(Method::DELETE, &path, None)
-                    .await
-                {
-                    Ok(_) => version.update(|v| *v += 1),
-                    Err(error) => failure.set(Some(error)),
-                }
-            });
+            let path = session.admin_path(&format!("/discounts/{id}"));
+            session.act(
+                Method::DELETE,
+                path,
+                None,
+                failure,
+                move |_: serde_json::Value| {
+                    version.update(|v| *v += 1);
+                },
+            );
         }
     };
     let describe = move |kind: &serde_json::Value| match kind["type"].as_str() {
@@ -331,5 +406,86 @@ pub fn Discounts() -> impl IntoView {
                 <button type="submit" data-test="create-discount">"Create code"</button>
             </form>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use techverse_shared::CategoryId;
+
+    fn node(n: u128, name: &str, position: u32, children: Vec<CategoryNode>) -> CategoryNode {
+        CategoryNode {
+            id: CategoryId::from_uuid(uuid::Uuid::from_u128(n)),
+            name: name.to_owned(),
+            slug: name.to_lowercase(),
+            position,
+            children,
+        }
+    }
+
+    /// Phones (Android, iPhone), Laptops, Audio: the rows by name.
+    fn rows() -> std::collections::HashMap<String, Row> {
+        let tree = vec![
+            node(
+                1,
+                "Phones",
+                0,
+                vec![
+                    node(11, "Android", 0, vec![]),
+                    node(12, "iPhone", 1, vec![]),
+                ],
+            ),
+            node(2, "Laptops", 1, vec![]),
+            node(3, "Audio", 2, vec![]),
+        ];
+        let mut out = Vec::new();
+        flatten(&tree, &[], &mut out);
+        out.into_iter().map(|r| (r.node.name.clone(), r)).collect()
+    }
+
+    fn summary(moves: &[Move]) -> Vec<(String, bool, u32)> {
+        moves
+            .iter()
+            .map(|m| (m.node.name.clone(), m.parent.is_some(), m.position))
+            .collect()
+    }
+
+    #[test]
+    fn moving_before_a_sibling_renumbers_only_what_changes() {
+        let r = rows();
+        let moves = placement(&r["Audio"], &r["Laptops"]);
+        assert_eq!(
+            summary(&moves),
+            [("Audio".into(), false, 1), ("Laptops".into(), false, 2)]
+        );
+        // Up from the top of a level is no move at all.
+        assert!(placement(&r["Phones"], &r["Phones"]).is_empty());
+    }
+
+    #[test]
+    fn dropping_on_another_level_reparents_under_the_targets_parent() {
+        let r = rows();
+        let moves = placement(&r["Audio"], &r["iPhone"]);
+        assert_eq!(
+            summary(&moves),
+            [("Audio".into(), true, 1), ("iPhone".into(), true, 2)]
+        );
+        assert!(
+            moves
+                .iter()
+                .all(|m| m.parent == Some(r["Phones"].node.id.to_string()))
+        );
+        // Back to the top level before Phones.
+        let moves = placement(&r["Android"], &r["Phones"]);
+        assert_eq!(moves[0].node.name, "Android");
+        assert_eq!((moves[0].parent.clone(), moves[0].position), (None, 0));
+    }
+
+    #[test]
+    fn a_category_cannot_be_dropped_into_its_own_branch() {
+        let r = rows();
+        assert!(placement(&r["Phones"], &r["Android"]).is_empty());
+        assert!(placement(&r["Phones"], &r["iPhone"]).is_empty());
     }
 }

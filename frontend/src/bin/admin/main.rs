@@ -7,12 +7,15 @@ mod catalog;
 mod charts;
 mod dashboard;
 mod live;
+mod markdown;
 mod orders;
 mod people;
 mod products;
 mod session;
 mod settings;
 mod store;
+mod variants;
+mod webhooks;
 mod widgets;
 
 use leptos::prelude::*;
@@ -41,7 +44,7 @@ fn App() -> impl IntoView {
     view! {
         <Router base="/admin">
             <Header/>
-            <main id="content" class="container">
+            <main id="content" class="container" tabindex="-1">
                 <Routes fallback=|| view! { <p>"Not found."</p> }>
                     <Route path=path!("/sign-in") view=auth::SignIn/>
                     <Route path=path!("/sign-up") view=auth::SignUp/>
@@ -59,6 +62,7 @@ fn App() -> impl IntoView {
                     <Route path=path!("/settings/checkout") view=|| view! { <Guarded page=Page::Checkout/> }/>
                     <Route path=path!("/settings/payments") view=|| view! { <Guarded page=Page::Payments/> }/>
                     <Route path=path!("/settings/webhooks") view=|| view! { <Guarded page=Page::Webhooks/> }/>
+                    <Route path=path!("/settings/webhooks/:id") view=|| view! { <Guarded page=Page::Webhook/> }/>
                     <Route path=path!("/reviews") view=|| view! { <Guarded page=Page::Reviews/> }/>
                     <Route path=path!("/audit-log") view=|| view! { <Guarded page=Page::Audit/> }/>
                     <Route path=path!("/orders/:id") view=|| view! { <Guarded page=Page::Order/> }/>
@@ -85,6 +89,7 @@ enum Page {
     Checkout,
     Payments,
     Webhooks,
+    Webhook,
     Reviews,
     Audit,
 }
@@ -128,7 +133,8 @@ fn Guarded(page: Page) -> impl IntoView {
             Page::Profile => view! { <store::Profile/> }.into_any(),
             Page::Checkout => view! { <settings::Checkout/> }.into_any(),
             Page::Payments => view! { <settings::Payments/> }.into_any(),
-            Page::Webhooks => view! { <settings::Webhooks/> }.into_any(),
+            Page::Webhooks => view! { <webhooks::Webhooks/> }.into_any(),
+            Page::Webhook => view! { <webhooks::WebhookDetail/> }.into_any(),
             Page::Reviews => view! { <store::Moderation/> }.into_any(),
             Page::Audit => view! { <store::AuditLog/> }.into_any(),
         }
@@ -148,6 +154,7 @@ fn Header() -> impl IntoView {
     };
     view! {
         <header class="header">
+            <a class="skip-link" href="#content">"Skip to content"</a>
             <nav class="container nav" aria-label="Console">
                 <A href="/admin/">"TechVerse Admin"</A>
                 {move || session.me.with(Option::is_some).then(|| view! {

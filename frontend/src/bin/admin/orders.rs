@@ -112,6 +112,24 @@ pub fn minor_units(text: &str, exponent: u8) -> Option<i64> {
     whole.checked_mul(scale)?.checked_add(fraction)
 }
 
+/// `145000000` with 2 decimals → `1450000.00`, as a price field holds it.
+pub fn major_units(minor: i64, exponent: u8) -> String {
+    let scale = 10_i64.pow(u32::from(exponent));
+    let sign = if minor < 0 { "-" } else { "" };
+    let (whole, fraction) = (
+        minor.unsigned_abs() / scale.unsigned_abs(),
+        minor.unsigned_abs() % scale.unsigned_abs(),
+    );
+    if exponent == 0 {
+        format!("{sign}{whole}")
+    } else {
+        format!(
+            "{sign}{whole}.{fraction:0width$}",
+            width = usize::from(exponent)
+        )
+    }
+}
+
 #[component]
 pub fn OrderDetail() -> impl IntoView {
     let session = use_session();
@@ -183,18 +201,15 @@ fn OrderCard(order: OrderView, changed: Callback<()>) -> impl IntoView {
             return;
         }
         let url = format!("{path}/{}", action.path());
-        leptos::task::spawn_local(async move {
-            match session
-                .request::<_, serde_json::Value>(Method::POST, &url, Some(&body))
-                .await
-            {
-                Ok(_) => {
-                    failure.set(None);
-                    changed.run(());
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-        });
+        session.act(
+            Method::POST,
+            url,
+            Some(body),
+            failure,
+            move |_: serde_json::Value| {
+                changed.run(());
+            },
+        );
     };
     let run = StoredValue::new(run);
     view! {
@@ -288,18 +303,11 @@ fn Notes(
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = serde_json::json!({ "text": text.get_untracked() });
-        leptos::task::spawn_local(async move {
-            match session
-                .request::<_, serde_json::Value>(Method::POST, &path.get_value(), Some(&body))
-                .await
-            {
-                Ok(_) => {
-                    text.set(String::new());
-                    changed.run(());
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-        });
+        let done = move |_: serde_json::Value| {
+            text.set(String::new());
+            changed.run(());
+        };
+        session.act(Method::POST, path.get_value(), Some(body), failure, done);
     };
     view! {
         <section>
@@ -326,5 +334,25 @@ fn label(action: OrderAction) -> &'static str {
         OrderAction::Deliver => "Mark delivered",
         OrderAction::Cancel => "Cancel order",
         OrderAction::Refund => "Refund",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_units_write_what_minor_units_read_back() {
+        for (minor, exponent, text) in [
+            (145_000_000, 2, "1450000.00"),
+            (1_205, 2, "12.05"),
+            (1_200, 0, "1200"),
+            (7, 3, "0.007"),
+        ] {
+            assert_eq!(major_units(minor, exponent), text);
+            assert_eq!(minor_units(text, exponent), Some(minor), "{text}");
+        }
+        assert_eq!(minor_units("1,500.5", 2), Some(150_050));
+        assert_eq!(minor_units("1.234", 2), None);
     }
 }

@@ -135,41 +135,16 @@ pub fn Team() -> impl IntoView {
         async move { session.get::<Roles>(&session.admin_path("/roles")).await }
     });
     let failure = RwSignal::new(None::<Failure>);
-    let done = move |result: Result<serde_json::Value, Failure>| match result {
-        Ok(_) => {
-            failure.set(None);
-            version.update(|v| *v += 1);
-        }
-        Err(error) => failure.set(Some(error)),
-    };
+    let refresh = move |_: serde_json::Value| version.update(|v| *v += 1);
     let change_role = move |user: String, role: String| {
-        leptos::task::spawn_local(async move {
-            let body = serde_json::json!({ "role": role });
-            done(
-                session
-                    .request(
-                        Method::PATCH,
-                        &session.admin_path(&format!("/staff/{user}")),
-                        Some(&body),
-                    )
-                    .await,
-            );
-        });
+        let body = serde_json::json!({ "role": role });
+        let path = session.admin_path(&format!("/staff/{user}"));
+        session.act(Method::PATCH, path, Some(body), failure, refresh);
     };
     let remove = move |user: String| {
-        let sure = crate::widgets::confirmed("Remove this member from the store?");
-        if sure {
-            leptos::task::spawn_local(async move {
-                done(
-                    session
-                        .request::<(), _>(
-                            Method::DELETE,
-                            &session.admin_path(&format!("/staff/{user}")),
-                            None,
-                        )
-                        .await,
-                );
-            });
+        if crate::widgets::confirmed("Remove this member from the store?") {
+            let path = session.admin_path(&format!("/staff/{user}"));
+            session.act(Method::DELETE, path, None, failure, refresh);
         }
     };
     let (email, invite_role) = (
@@ -179,18 +154,10 @@ pub fn Team() -> impl IntoView {
     let invite = move |ev: SubmitEvent| {
         ev.prevent_default();
         let body = serde_json::json!({ "email": email.get_untracked(), "role": invite_role.get_untracked() });
-        leptos::task::spawn_local(async move {
-            let sent = session
-                .request(
-                    Method::POST,
-                    &session.admin_path("/staff/invitations"),
-                    Some(&body),
-                )
-                .await;
-            if sent.is_ok() {
-                email.set(String::new());
-            }
-            done(sent);
+        let path = session.admin_path("/staff/invitations");
+        session.act(Method::POST, path, Some(body), failure, move |answer| {
+            email.set(String::new());
+            refresh(answer);
         });
     };
     let (role_name, granted) = (
@@ -200,16 +167,17 @@ pub fn Team() -> impl IntoView {
     let create_role = move |ev: SubmitEvent| {
         ev.prevent_default();
         let body = serde_json::json!({ "name": role_name.get_untracked(), "permissions": granted.get_untracked() });
-        leptos::task::spawn_local(async move {
-            let made = session
-                .request(Method::POST, &session.admin_path("/roles"), Some(&body))
-                .await;
-            if made.is_ok() {
+        session.act(
+            Method::POST,
+            session.admin_path("/roles"),
+            Some(body),
+            failure,
+            move |answer| {
                 role_name.set(String::new());
                 granted.set(Vec::new());
-            }
-            done(made);
-        });
+                refresh(answer);
+            },
+        );
     };
     let role_options = move |selected: String| {
         roles

@@ -11,9 +11,10 @@ use techverse_shared::{Money, Permission, ProductStatus};
 use wasm_bindgen::JsCast;
 
 use crate::{
-    auth::{Field, TextArea, field_error},
-    orders::minor_units,
+    auth::{Field, field_error},
+    markdown::DescriptionEditor,
     session::use_session,
+    variants::{Variants, VariantsEditor},
     widgets::{Failed, Loading},
 };
 
@@ -140,32 +141,6 @@ pub fn Products() -> impl IntoView {
     }
 }
 
-/// One variant row of the form, as typed.
-#[derive(Clone, Copy)]
-struct VariantRow {
-    key: u32,
-    sku: RwSignal<String>,
-    option: RwSignal<String>,
-    price: RwSignal<String>,
-    compare_at: RwSignal<String>,
-    stock: RwSignal<String>,
-    threshold: RwSignal<String>,
-}
-
-impl VariantRow {
-    fn new(key: u32) -> Self {
-        Self {
-            key,
-            sku: RwSignal::new(String::new()),
-            option: RwSignal::new(String::new()),
-            price: RwSignal::new(String::new()),
-            compare_at: RwSignal::new(String::new()),
-            stock: RwSignal::new("0".into()),
-            threshold: RwSignal::new("5".into()),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 struct Uploaded {
     url: String,
@@ -177,9 +152,7 @@ pub fn NewProduct() -> impl IntoView {
     let navigate = use_navigate();
     let title = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
-    let option_name = RwSignal::new(String::new());
     let active = RwSignal::new(true);
-    let rows = RwSignal::new(vec![VariantRow::new(0)]);
     let images = RwSignal::new(Vec::<(String, RwSignal<String>)>::new());
     let failure = RwSignal::new(None::<Failure>);
     let uploading = RwSignal::new(false);
@@ -187,6 +160,7 @@ pub fn NewProduct() -> impl IntoView {
         .current()
         .map(|s| s.store.currency_exponent)
         .unwrap_or(2);
+    let variants = Variants::new(exponent);
     let upload = move |ev: leptos::ev::Event| {
         let Some(file) = ev
             .target()
@@ -212,48 +186,9 @@ pub fn NewProduct() -> impl IntoView {
     };
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let option = option_name.get_untracked();
-        let rows = rows.get_untracked();
-        let money = |text: String, field: &str| -> Result<Option<i64>, Failure> {
-            if text.trim().is_empty() {
-                return Ok(None);
-            }
-            minor_units(&text, exponent)
-                .map(Some)
-                .ok_or_else(|| Failure {
-                    code: None,
-                    message: format!("{field}: type an amount like 1,500.00"),
-                    details: None,
-                })
-        };
-        let mut variants = Vec::new();
-        for row in &rows {
-            let price = match money(row.price.get_untracked(), "price") {
-                Ok(price) => price.unwrap_or(0),
-                Err(error) => return failure.set(Some(error)),
-            };
-            let compare_at = match money(row.compare_at.get_untracked(), "compare-at price") {
-                Ok(value) => value,
-                Err(error) => return failure.set(Some(error)),
-            };
-            let options: Vec<String> = (!option.trim().is_empty())
-                .then(|| row.option.get_untracked())
-                .into_iter()
-                .collect();
-            variants.push(serde_json::json!({
-                "sku": row.sku.get_untracked(),
-                "options": options,
-                "price": price,
-                "compare_at": compare_at,
-                "stock": row.stock.get_untracked().trim().parse::<i64>().unwrap_or(0),
-                "low_stock_threshold": row.threshold.get_untracked().trim().parse::<i64>().unwrap_or(5),
-            }));
-        }
-        let options = if option.trim().is_empty() {
-            serde_json::json!([])
-        } else {
-            let values: Vec<String> = rows.iter().map(|r| r.option.get_untracked()).collect();
-            serde_json::json!([{ "name": option, "values": values }])
+        let (options, variants) = match variants.input() {
+            Ok(input) => input,
+            Err(error) => return failure.set(Some(error)),
         };
         let body = serde_json::json!({
             "title": title.get_untracked(),
@@ -264,50 +199,27 @@ pub fn NewProduct() -> impl IntoView {
             "images": images.get_untracked().iter().map(|(url, alt)| serde_json::json!({ "url": url, "alt": alt.get_untracked() })).collect::<Vec<_>>(),
         });
         let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match session
-                .request::<_, serde_json::Value>(
-                    Method::POST,
-                    &session.admin_path("/products"),
-                    Some(&body),
-                )
-                .await
-            {
-                Ok(_) => navigate("/products", Default::default()),
-                Err(error) => failure.set(Some(error)),
-            }
-        });
-    };
-    let next_key = StoredValue::new(1_u32);
-    let add_row = move |_| {
-        let key = next_key.get_value();
-        next_key.set_value(key + 1);
-        rows.update(|rows| rows.push(VariantRow::new(key)));
+        let path = session.admin_path("/products");
+        session.act(
+            Method::POST,
+            path,
+            Some(body),
+            failure,
+            move |_: serde_json::Value| {
+                navigate("/products", Default::default());
+            },
+        );
     };
     view! {
         <section class="product-form">
             <h1>"New product"</h1>
             <form on:submit=submit>
                 <Field id="title" label="Title" value=title error=field_error(failure, "title")/>
-                <TextArea id="description" label="Description (Markdown)" value=description rows=5/>
+                <DescriptionEditor value=description failure=failure/>
                 <div class="field">
                     <label><input type="checkbox" prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev))/>" Active (shown in the store)"</label>
                 </div>
-                <Field id="option-name" label="Option (e.g. Colour; empty for a single variant)" value=option_name/>
-                <fieldset>
-                    <legend>"Variants"</legend>
-                    <For each=move || rows.get() key=|row| row.key let:row>
-                        <div class="variant-row" data-test="variant-row">
-                            <Field id=format!("sku-{}", row.key) label="SKU" value=row.sku/>
-                            <Field id=format!("option-value-{}", row.key) label="Option value" value=row.option/>
-                            <Field id=format!("price-{}", row.key) label="Price" value=row.price/>
-                            <Field id=format!("compare-at-{}", row.key) label="Compare-at price" value=row.compare_at/>
-                            <Field id=format!("stock-{}", row.key) label="Stock" value=row.stock/>
-                            <Field id=format!("threshold-{}", row.key) label="Low-stock threshold" value=row.threshold/>
-                        </div>
-                    </For>
-                    <button type="button" data-test="add-variant" on:click=add_row>"Add a variant"</button>
-                </fieldset>
+                <VariantsEditor variants=variants/>
                 <fieldset>
                     <legend>"Images"</legend>
                     <label for="image-file">"Upload an image (PNG, JPEG, GIF or WebP, 5 MB)"</label>
@@ -549,9 +461,11 @@ fn EditForm(product: serde_json::Value) -> impl IntoView {
         .current()
         .map(|s| s.store.currency_exponent)
         .unwrap_or(2);
-    let currency = session.current().map(|s| s.store.currency);
     let id = product["id"].as_str().unwrap_or_default().to_owned();
     let input = RwSignal::new(input_of(&product));
+    let variants = Variants::of(&product, exponent);
+    // The product as last saved: the stock table follows it.
+    let current = RwSignal::new(product.clone());
     let field = |key: &'static str| {
         let value = RwSignal::new(product[key].as_str().unwrap_or_default().to_owned());
         Effect::new(move |_| {
@@ -578,30 +492,25 @@ fn EditForm(product: serde_json::Value) -> impl IntoView {
     let path = StoredValue::new(session.admin_path(&format!("/products/{id}")));
     let save = move |ev: SubmitEvent| {
         ev.prevent_default();
-        input.update(|i| i["status"] = status.get_untracked().into());
-        let body = input.get_untracked();
-        leptos::task::spawn_local(async move {
-            match session
-                .request::<_, serde_json::Value>(Method::PUT, &path.get_value(), Some(&body))
-                .await
-            {
-                Ok(_) => {
-                    failure.set(None);
-                    saved.set(true);
-                }
-                Err(error) => {
-                    saved.set(false);
-                    failure.set(Some(error));
-                }
-            }
+        saved.set(false);
+        let (options, rows) = match variants.input() {
+            Ok(input) => input,
+            Err(error) => return failure.set(Some(error)),
+        };
+        input.update(|i| {
+            i["status"] = status.get_untracked().into();
+            i["options"] = options;
+            i["variants"] = rows;
         });
+        let body = input.get_untracked();
+        // The answer is the product as saved: new variants now have ids (and stock rows).
+        let done = move |product: serde_json::Value| {
+            variants.load(&product);
+            current.set(product);
+            saved.set(true);
+        };
+        session.act(Method::PUT, path.get_value(), Some(body), failure, done);
     };
-    let money = move |minor: i64| {
-        currency
-            .map(|c| techverse_shared::Money::new(minor, c).format())
-            .unwrap_or_default()
-    };
-    let variants = product["variants"].as_array().cloned().unwrap_or_default();
     let move_image = move |from: usize, to: usize| {
         input.update(|i| {
             if let Some(images) = i["images"].as_array_mut()
@@ -616,11 +525,7 @@ fn EditForm(product: serde_json::Value) -> impl IntoView {
             <h1>{format!("Edit {}", product["title"].as_str().unwrap_or(""))}</h1>
             <form on:submit=save>
                 <Field id="title" label="Title" value=title error=field_error(failure, "title")/>
-                <TextArea id="description" label="Description (Markdown)" value=description rows=5/>
-                <details>
-                    <summary>"Preview (as last saved)"</summary>
-                    <div class="preview" inner_html=product["description_html"].as_str().unwrap_or("").to_owned()></div>
-                </details>
+                <DescriptionEditor value=description saved_html=product["description_html"].as_str().unwrap_or("").to_owned() failure=failure/>
                 <label for="status">"Status"</label>
                 <select id="status" on:change=move |ev| status.set(event_target_value(&ev))>
                     {["draft", "active", "archived"].into_iter().map(|s| view! { <option value=s selected=move || status.get() == s>{s}</option> }).collect_view()}
@@ -647,31 +552,12 @@ fn EditForm(product: serde_json::Value) -> impl IntoView {
                     }).collect_view()
                     }}
                 </fieldset>
-                <fieldset>
-                    <legend>"Variant prices"</legend>
-                    {variants.iter().enumerate().map(|(index, v)| {
-                        let price = RwSignal::new(money(v["price"].as_i64().unwrap_or(0)).trim_start_matches(|c: char| !c.is_ascii_digit()).to_owned());
-                        let sku = v["sku"].as_str().unwrap_or_default().to_owned();
-                        view! {
-                            <div class="field">
-                                <label for=format!("variant-price-{index}")>{format!("{sku} price")}</label>
-                                <input id=format!("variant-price-{index}") prop:value=move || price.get()
-                                    on:change=move |ev| {
-                                        let text = event_target_value(&ev);
-                                        match minor_units(&text, exponent) {
-                                            Some(minor) => input.update(|i| i["variants"][index]["price"] = minor.into()),
-                                            None => failure.set(Some(Failure { code: None, message: format!("{text}: type a price like 1,500.00"), details: None })),
-                                        }
-                                    }/>
-                            </div>
-                        }
-                    }).collect_view()}
-                </fieldset>
+                <VariantsEditor variants=variants/>
                 {move || failure.get().map(|f| view! { <Failed failure=f/> })}
                 {move || saved.get().then(|| view! { <p role="status" data-test="saved">"Saved."</p> })}
                 <button type="submit" data-test="save-product">"Save product"</button>
             </form>
-            <Stock product_id=id.clone() variants=variants.clone()/>
+            {move || view! { <Stock product_id=id.clone() variants=current.with(|p| p["variants"].as_array().cloned().unwrap_or_default())/> }}
         </section>
     }
 }

@@ -106,6 +106,27 @@ impl Session {
         }
     }
 
+    /// The shape of every console button: sends a change in the background, then clears
+    /// `failure` and hands the answer to `done`, or shows in `failure` why it was refused.
+    pub fn act<T: DeserializeOwned + 'static>(
+        self,
+        method: Method,
+        path: String,
+        body: Option<serde_json::Value>,
+        failure: RwSignal<Option<Failure>>,
+        done: impl FnOnce(T) + 'static,
+    ) {
+        leptos::task::spawn_local(async move {
+            match self.request(method, &path, body.as_ref()).await {
+                Ok(answer) => {
+                    failure.set(None);
+                    done(answer);
+                }
+                Err(error) => failure.set(Some(error)),
+            }
+        });
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> ApiResult<T> {
         self.request::<(), T>(Method::GET, path, None).await
     }

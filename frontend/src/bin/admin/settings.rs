@@ -1,5 +1,5 @@
 //! Checkout settings (tax mode, payment methods, bank transfer text, reservation minutes,
-//! shipping zones), card payments (Stripe Connect onboarding) and merchant webhooks.
+//! shipping zones) and card payments (Stripe Connect onboarding).
 
 use gloo_net::http::Method;
 use leptos::{ev::SubmitEvent, prelude::*};
@@ -199,20 +199,19 @@ pub fn Payments() -> impl IntoView {
     });
     let failure = RwSignal::new(None::<Failure>);
     let onboard = move |_| {
-        leptos::task::spawn_local(async move {
-            let path = session.admin_path("/payments/stripe/onboarding");
-            match session
-                .request::<_, Account>(Method::POST, &path, Some(&serde_json::json!({})))
-                .await
-            {
-                Ok(account) => {
-                    if let (Some(url), Some(window)) = (account.url, web_sys::window()) {
-                        let _ = window.location().assign(&url);
-                    }
+        let path = session.admin_path("/payments/stripe/onboarding");
+        let body = Some(serde_json::json!({}));
+        session.act(
+            Method::POST,
+            path,
+            body,
+            failure,
+            move |account: Account| {
+                if let (Some(url), Some(window)) = (account.url, web_sys::window()) {
+                    let _ = window.location().assign(&url);
                 }
-                Err(error) => failure.set(Some(error)),
-            }
-        });
+            },
+        );
     };
     view! {
         <section>
@@ -236,114 +235,6 @@ pub fn Payments() -> impl IntoView {
                 })}
             </Suspense>
             {move || failure.get().map(|f| view! { <Failed failure=f/> })}
-        </section>
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Endpoint {
-    id: String,
-    url: String,
-    events: Vec<String>,
-    active: bool,
-    #[serde(default)]
-    secret: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Endpoints {
-    items: Vec<Endpoint>,
-}
-
-#[component]
-pub fn Webhooks() -> impl IntoView {
-    let session = use_session();
-    let version = RwSignal::new(0_u32);
-    let list = LocalResource::new(move || {
-        let _ = version.get();
-        async move {
-            session
-                .get::<Endpoints>(&session.admin_path("/webhooks"))
-                .await
-        }
-    });
-    let (url, events) = (
-        RwSignal::new(String::new()),
-        RwSignal::new("order.created, order.paid".to_owned()),
-    );
-    let secret = RwSignal::new(None::<String>);
-    let failure = RwSignal::new(None::<Failure>);
-    let create = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let events: Vec<String> = events
-            .get_untracked()
-            .split(',')
-            .map(|e| e.trim().to_owned())
-            .filter(|e| !e.is_empty())
-            .collect();
-        let body = serde_json::json!({ "url": url.get_untracked(), "events": events });
-        leptos::task::spawn_local(async move {
-            match session
-                .request::<_, Endpoint>(Method::POST, &session.admin_path("/webhooks"), Some(&body))
-                .await
-            {
-                Ok(made) => {
-                    failure.set(None);
-                    secret.set(made.secret);
-                    version.update(|v| *v += 1);
-                }
-                Err(error) => failure.set(Some(error)),
-            }
-        });
-    };
-    let delete = move |id: String| {
-        let sure = crate::widgets::confirmed("Delete this endpoint? Its deliveries stop.");
-        if sure {
-            leptos::task::spawn_local(async move {
-                let path = session.admin_path(&format!("/webhooks/{id}"));
-                match session
-                    .request::<(), serde_json::Value>(Method::DELETE, &path, None)
-                    .await
-                {
-                    Ok(_) => version.update(|v| *v += 1),
-                    Err(error) => failure.set(Some(error)),
-                }
-            });
-        }
-    };
-    view! {
-        <section>
-            <h1>"Webhooks"</h1>
-            {move || secret.get().map(|s| view! {
-                <p role="status" data-test="webhook-secret">"Signing secret (shown once; keep it now): "<code>{s}</code></p>
-            })}
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || list.get().map(|result| match result {
-                    Ok(list) if list.items.is_empty() => view! { <p class="empty">"No endpoints yet."</p> }.into_any(),
-                    Ok(list) => view! {
-                        <table data-test="webhooks">
-                            <thead><tr><th>"URL"</th><th>"Events"</th><th>"Active"</th><th></th></tr></thead>
-                            <tbody>
-                                {list.items.into_iter().map(|e| {
-                                    let id = e.id.clone();
-                                    view! {
-                                        <tr><td>{e.url}</td><td>{e.events.join(", ")}</td><td>{if e.active { "yes" } else { "no" }}</td>
-                                            <td><button type="button" on:click=move |_| delete(id.clone())>"Delete"</button></td></tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(failure) => view! { <Failed failure=failure/> }.into_any(),
-                })}
-            </Suspense>
-            <form on:submit=create class="inline-form">
-                <h2>"New endpoint"</h2>
-                <Field id="webhook-url" label="URL (https)" value=url kind="url" error=field_error(failure, "url")/>
-                <Field id="webhook-events" label="Events (comma-separated; * for all)" value=events error=field_error(failure, "events")/>
-                {move || failure.get().map(|f| view! { <Failed failure=f/> })}
-                <button type="submit" data-test="create-webhook">"Add endpoint"</button>
-            </form>
         </section>
     }
 }

@@ -108,17 +108,17 @@ pub fn Moderation() -> impl IntoView {
     });
     let failure = RwSignal::new(None::<Failure>);
     let moderate = move |id: String, action: &'static str| {
-        leptos::task::spawn_local(async move {
-            let body = serde_json::json!({ "action": action });
-            let path = session.admin_path(&format!("/reviews/{id}/moderation"));
-            match session
-                .request::<_, serde_json::Value>(Method::POST, &path, Some(&body))
-                .await
-            {
-                Ok(_) => version.update(|v| *v += 1),
-                Err(error) => failure.set(Some(error)),
-            }
-        });
+        let body = serde_json::json!({ "action": action });
+        let path = session.admin_path(&format!("/reviews/{id}/moderation"));
+        session.act(
+            Method::POST,
+            path,
+            Some(body),
+            failure,
+            move |_: serde_json::Value| {
+                version.update(|v| *v += 1);
+            },
+        );
     };
     view! {
         <section>
