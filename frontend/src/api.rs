@@ -4,6 +4,7 @@
 use gloo_net::http::{Method, RequestBuilder};
 use serde::{Serialize, de::DeserializeOwned};
 use techverse_shared::{ApiErrorBody, ErrorCode};
+use wasm_bindgen::JsCast;
 
 /// A failed call: the API's code and message, or a network failure.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +156,12 @@ pub async fn send(
     headers: &[(&str, &str)],
 ) -> ApiResult<String> {
     let url = format!("{}{path}", api_base());
+    if method == Method::GET
+        && bearer.is_none()
+        && let Some(response) = early(&url).await
+    {
+        return answer(response).await;
+    }
     let mut request = RequestBuilder::new(&url)
         .method(method)
         .credentials(web_sys::RequestCredentials::Include)
@@ -271,6 +278,32 @@ async fn post_file(
 }
 
 /// A 2xx response's text, or the API's error.
+/// The answer to `url` the page's boot script fetched early (`window.techverseEarly`, a `Map`
+/// of URL → `Promise<Response>`; see `frontend/boot.js`), while the app's code was still
+/// downloading: taken once. `None` when it has none or its fetch failed: then the app asks.
+/// Only anonymous `GET`s of public data are fetched early, so the answer is the one this
+/// request would get.
+async fn early(url: &str) -> Option<gloo_net::http::Response> {
+    let window = web_sys::window()?;
+    let pending = js_sys::Reflect::get(&window, &"techverseEarly".into()).ok()?;
+    let pending = pending.dyn_into::<js_sys::Map>().ok()?;
+    let promise = pending
+        .get(&url.into())
+        .dyn_into::<js_sys::Promise>()
+        .ok()?;
+    pending.delete(&url.into());
+    let response = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let response = response.dyn_into::<web_sys::Response>().ok()?;
+    Some(gloo_net::http::Response::from(response))
+}
+
+/// Drops the early answers not taken: after the first page has loaded they may be stale.
+pub fn forget_early() {
+    if let Some(window) = web_sys::window() {
+        let _ = js_sys::Reflect::delete_property(&window, &"techverseEarly".into());
+    }
+}
+
 async fn answer(response: gloo_net::http::Response) -> ApiResult<String> {
     let status = response.status();
     let text = response.text().await.map_err(Failure::network)?;

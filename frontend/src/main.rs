@@ -9,6 +9,7 @@ mod widgets;
 
 use leptos::prelude::*;
 use leptos_router::{
+    Lazy,
     components::{Route, Router, Routes},
     path,
 };
@@ -54,6 +55,7 @@ fn App(place: state::Place) -> impl IntoView {
         // The header's count; a failure here shows on the cart page instead.
         let _ = shop.load_cart().await;
         shop.ready.set(true);
+        api::forget_early();
     });
     view! {
         <Router base=base>
@@ -62,15 +64,15 @@ fn App(place: state::Place) -> impl IntoView {
                 <Routes fallback=|| view! { <pages::NotFound/> }>
                     <Route path=path!("/") view=pages::home::Home/>
                     <Route path=path!("/products") view=pages::listing::Listing/>
-                    <Route path=path!("/products/:slug") view=pages::product::ProductPage/>
-                    <Route path=path!("/cart") view=pages::cart::CartPage/>
-                    <Route path=path!("/checkout") view=pages::checkout::CheckoutPage/>
-                    <Route path=path!("/orders/:id") view=pages::order::OrderPage/>
-                    <Route path=path!("/sign-in") view=pages::account::SignIn/>
-                    <Route path=path!("/sign-up") view=pages::account::SignUp/>
-                    <Route path=path!("/account") view=pages::account::Account/>
-                    <Route path=path!("/verify-email") view=pages::account::VerifyEmail/>
-                    <Route path=path!("/reset-password") view=pages::account::ResetPassword/>
+                    <Route path=path!("/products/:slug") view={Lazy::<pages::Product>::new()}/>
+                    <Route path=path!("/cart") view={Lazy::<pages::Cart>::new()}/>
+                    <Route path=path!("/checkout") view={Lazy::<pages::Checkout>::new()}/>
+                    <Route path=path!("/orders/:id") view={Lazy::<pages::Order>::new()}/>
+                    <Route path=path!("/sign-in") view={Lazy::<pages::SignIn>::new()}/>
+                    <Route path=path!("/sign-up") view={Lazy::<pages::SignUp>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<pages::Account>::new()}/>
+                    <Route path=path!("/verify-email") view={Lazy::<pages::VerifyEmail>::new()}/>
+                    <Route path=path!("/reset-password") view={Lazy::<pages::ResetPassword>::new()}/>
                 </Routes>
             </main>
             <Footer/>

@@ -188,6 +188,11 @@ impl Shop {
         }
     }
 
+    /// A `GET`'s body unparsed, for a caller that parses it elsewhere (a lazily loaded page).
+    pub async fn get_text(&self, path: &str) -> ApiResult<String> {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> ApiResult<T> {
         self.request::<(), T>(Method::GET, path, None, &[]).await
     }

@@ -7,26 +7,28 @@ use leptos_router::hooks::use_params_map;
 use techverse_shared::{CartView, ProductDetail, ReviewPage, VariantView};
 
 use crate::{
-    api::Failure,
+    api::{self, ApiResult, Failure},
     state::use_shop,
     widgets::{ErrorNote, Loading, ProductCard, price},
 };
 
-#[component]
-pub fn ProductPage() -> impl IntoView {
+/// The product named in the URL, as the API's text: fetched by the route while this page's
+/// code loads, and read here (so the page's chunk holds its parsing too).
+pub fn detail_text() -> LocalResource<ApiResult<String>> {
     let shop = use_shop();
     let params = use_params_map();
     let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
-    let detail = LocalResource::new(move || {
+    LocalResource::new(move || {
         let slug = slug();
-        async move {
-            shop.get::<ProductDetail>(&format!("/products/{slug}"))
-                .await
-        }
-    });
+        async move { shop.get_text(&format!("/products/{slug}")).await }
+    })
+}
+
+#[component]
+pub fn ProductPage(text: LocalResource<ApiResult<String>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
-            {move || detail.get().map(|result| match result {
+            {move || text.get().map(|result| match result.and_then(|t| api::parse::<ProductDetail>(&t)) {
                 Ok(product) => view! { <Product product/> }.into_any(),
                 Err(failure) => view! { <ErrorNote failure/> }.into_any(),
             })}
