@@ -1180,3 +1180,99 @@ async fn the_description_preview_renders_what_shoppers_would_see_and_needs_produ
     let anonymous = app.post_json(&path, &json!({ "description": "x" })).await;
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn the_public_catalogue_is_gzipped_for_clients_that_accept_it_and_private_answers_are_not() {
+    let app = spawn_app().await;
+    let owner = app.verified_merchant("gzip-shop").await;
+    for n in 0..5 {
+        product(
+            &app,
+            &owner,
+            phone(
+                &format!("Gzip Phone {n}"),
+                &format!("GZ{n}"),
+                1000,
+                "active",
+                &[],
+            ),
+        )
+        .await;
+    }
+    let url = app.url("/api/v1/stores/gzip-shop/products");
+    let plain = app.client.get(&url).send().await.unwrap();
+    assert!(
+        plain.headers().get("content-encoding").is_none(),
+        "only on request"
+    );
+    let etag = plain.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        etag.starts_with("W/\""),
+        "one entity, either encoding: {etag}"
+    );
+    let body = plain.bytes().await.unwrap();
+
+    let zipped = app
+        .client
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    let vary: Vec<String> = zipped
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_lowercase())
+        .collect();
+    assert!(
+        vary.iter().any(|v| v.contains("accept-encoding")),
+        "{vary:?}"
+    );
+    assert_eq!(zipped.headers()["etag"].to_str().unwrap(), etag);
+    let packed = zipped.bytes().await.unwrap();
+    let mut unpacked = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&packed[..]),
+        &mut unpacked,
+    )
+    .unwrap();
+    assert_eq!(unpacked, body, "the same JSON");
+    assert!(
+        packed.len() * 2 < body.len(),
+        "{} → {} bytes",
+        body.len(),
+        packed.len()
+    );
+    // The weak tag still revalidates.
+    let again = app
+        .client
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    // Answers with anything private in them are never compressed.
+    let login = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("accept-encoding", "gzip")
+        .json(&json!({ "email": owner.email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.headers().get("content-encoding").is_none());
+    let admin_list = app
+        .authed(Method::GET, &admin("gzip-shop", "/products"), &owner.access)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin_list.status(), 200);
+    assert!(admin_list.headers().get("content-encoding").is_none());
+}

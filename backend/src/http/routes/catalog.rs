@@ -3,7 +3,7 @@
 //! active products ever appear. Responses are cached and carry an `ETag`; a matching
 //! `If-None-Match` gets 304. Also the signed-in customer's wishlist.
 
-use actix_web::{HttpRequest, HttpResponse, http::header, web};
+use actix_web::{HttpRequest, HttpResponse, http::header, middleware::Compress, web};
 use serde::Deserialize;
 use serde_json::json;
 use techverse_shared::{CategoryId, ProductId};
@@ -18,20 +18,41 @@ use crate::{
     http::{AppState, auth::CustomerAuth, error::ApiError, json::JsonBody, tenant::CurrentStore},
 };
 
+/// The public catalogue goes out gzip-compressed to clients that accept it: a listing's JSON
+/// shrinks about five-fold, which shoppers on slow networks feel first. These answers are the
+/// same for everyone and hold no secret (so compression cannot leak one, as BREACH does);
+/// account, checkout and admin answers are never compressed.
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/stores/{store}/products").route(web::get().to(list)))
-        .service(web::resource("/stores/{store}/products/{slug}").route(web::get().to(detail)))
-        .service(web::resource("/stores/{store}/categories").route(web::get().to(categories)))
-        .service(web::resource("/stores/{store}/search/suggest").route(web::get().to(suggest)))
-        .service(
-            web::resource("/stores/{store}/customers/me/wishlist")
-                .route(web::get().to(wishlist))
-                .route(web::post().to(wishlist_add)),
-        )
-        .service(
-            web::resource("/stores/{store}/customers/me/wishlist/{product}")
-                .route(web::delete().to(wishlist_remove)),
-        );
+    let gzip = Compress::default;
+    cfg.service(
+        web::resource("/stores/{store}/products")
+            .route(web::get().to(list))
+            .wrap(gzip()),
+    )
+    .service(
+        web::resource("/stores/{store}/products/{slug}")
+            .route(web::get().to(detail))
+            .wrap(gzip()),
+    )
+    .service(
+        web::resource("/stores/{store}/categories")
+            .route(web::get().to(categories))
+            .wrap(gzip()),
+    )
+    .service(
+        web::resource("/stores/{store}/search/suggest")
+            .route(web::get().to(suggest))
+            .wrap(gzip()),
+    )
+    .service(
+        web::resource("/stores/{store}/customers/me/wishlist")
+            .route(web::get().to(wishlist))
+            .route(web::post().to(wishlist_add)),
+    )
+    .service(
+        web::resource("/stores/{store}/customers/me/wishlist/{product}")
+            .route(web::delete().to(wishlist_remove)),
+    );
 }
 
 /// A cached body as a response, or 304 when the client already has it.
@@ -46,8 +67,9 @@ pub fn respond(req: &HttpRequest, cached: &Cached) -> HttpResponse {
     } else {
         HttpResponse::Ok()
     };
+    // Weak: the same entity goes out gzip-compressed or not (`Cached::matches` compares weakly).
     response
-        .insert_header((header::ETAG, cached.etag.to_string()))
+        .insert_header((header::ETAG, format!("W/{}", cached.etag)))
         .insert_header((header::CACHE_CONTROL, "public, no-cache"));
     if fresh {
         response.finish()
