@@ -157,6 +157,14 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await tab.locator("[data-test=connection][data-connected=true]").waitFor({ timeout: 10_000 });
   await tab.shot("02-empty-dashboard");
 
+  // The mailed link verifies the address, in the console.
+  const verification = await mailedTokenIn(data, merchant.email, "/admin/verify-email");
+  await tab.goto(`${base}/admin/verify-email?token=${verification}`);
+  await tab.locator("[data-test=verified]").waitFor();
+  await tab.shot("02-email-verified");
+  await tab.goto(`${base}/admin/`);
+  await tab.locator("[data-test=connection][data-connected=true]").waitFor({ timeout: 10_000 });
+
   const token = await login(merchant.email, merchant.password);
   await openCheckout(token);
   await createProduct(tab);
@@ -361,12 +369,30 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   const invited = await api("POST", admin("/staff/invitations"), token, { email: "clerk@example.com", role: role.body.key });
   assert.equal(invited.status, 202, JSON.stringify(invited.body));
   const invitation = await mailedTokenIn(data, "clerk@example.com", "/admin/accept-invitation");
-  const accepted = await api("POST", "/api/v1/invitations/accept", null, { token: invitation, name: "Clerk", password: merchant.password });
-  assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
   const clerk = await newTab(browser, "clerk");
+  await clerk.goto(`${base}/admin/accept-invitation?token=${invitation}`);
+  await clerk.fill("#name", "Clerk");
+  await clerk.fill("#password", "short");
+  await clerk.locator("[data-test=accept-invitation]").click();
+  await clerk.locator(".field-error").first().waitFor();
+  await clerk.fill("#password", merchant.password);
+  await clerk.locator("[data-test=accept-invitation]").click();
+  await clerk.locator("[data-test=done]", { hasText: "You are now a member of Ngozi Gadgets" }).waitFor();
+  await clerk.shot("00-invitation-accepted");
+  // The clerk forgets the password and chooses a new one from the mailed link.
+  await clerk.getByRole("link", { name: "Sign in" }).first().click();
+  await clerk.getByRole("link", { name: "Forgot your password?" }).click();
+  await clerk.fill("#email", "clerk@example.com");
+  await clerk.locator("[data-test=send-reset]").click();
+  await clerk.locator("[data-test=done]").waitFor();
+  const reset = await mailedTokenIn(data, "clerk@example.com", "/admin/reset-password");
+  await clerk.goto(`${base}/admin/reset-password?token=${reset}`);
+  await clerk.fill("#new-password", "a brand new clerk passphrase");
+  await clerk.locator("[data-test=save-password]").click();
+  await clerk.locator("[data-test=done]", { hasText: "Password changed" }).waitFor();
   await clerk.goto(`${base}/admin/sign-in`);
   await clerk.fill("#email", "clerk@example.com");
-  await clerk.fill("#password", merchant.password);
+  await clerk.fill("#password", "a brand new clerk passphrase");
   await clerk.locator("[data-test=sign-in]").click();
   await clerk.locator("[data-test=gross-sales]").waitFor();
   const orders = await api("GET", admin("/orders"), token);
@@ -376,7 +402,18 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await clerk.locator("[data-test=action-deliver]").waitFor();
   assert.equal(await clerk.locator("[data-test=action-refunds]").count(), 0, "no refund for this role");
   await clerk.shot("01-order-without-refund");
-  const forced = await api("POST", admin(`/orders/${id}/refunds`), await login("clerk@example.com", merchant.password), { amount: 100 });
+  const forced = await api("POST", admin(`/orders/${id}/refunds`), await login("clerk@example.com", "a brand new clerk passphrase"), { amount: 100 });
   assert.equal(forced.status, 403);
   assert.deepEqual(clerk.errors, []);
+
+  // The merchant opens a second store and runs it; the switcher offers both.
+  await tab.getByRole("link", { name: "Open another store" }).click();
+  await tab.fill("#store-name", "Ngozi Outlet");
+  await tab.fill("#store-slug", "ngozi-outlet");
+  await tab.locator("[data-test=open-store]").click();
+  await tab.locator("[data-test=dashboard-empty]").waitFor();
+  await tab.waitForFunction(() => document.querySelector("[data-test=store-switcher]")?.selectedOptions[0]?.textContent === "Ngozi Outlet");
+  assert.deepEqual(await tab.locator("[data-test=store-switcher] option").allTextContents(), ["Ngozi Gadgets", "Ngozi Outlet"]);
+  await tab.shot("12-second-store");
+  assert.deepEqual(tab.errors, []);
 });

@@ -1,4 +1,5 @@
-//! Sign in, sign up (which opens the first store) and the store switcher.
+//! Sign in, sign up (which opens the first store) and the store switcher; the mailed-link
+//! pages and opening another store are in `account`.
 
 use leptos::{ev::SubmitEvent, prelude::*};
 use leptos_router::hooks::use_navigate;
@@ -90,6 +91,7 @@ pub fn SignIn() -> impl IntoView {
                 {move || failure.get().map(|f| view! { <p class="error" role="alert">{f.text()}</p> })}
                 <button type="submit" data-test="sign-in">"Sign in"</button>
             </form>
+            <p><a href="/admin/forgot-password">"Forgot your password?"</a></p>
             <p><a href="/admin/sign-up">"Open a new store"</a></p>
         </section>
     }

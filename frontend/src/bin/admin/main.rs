@@ -2,6 +2,7 @@
 //! wasm bundle beside the storefront's. The server decides every permission; the console only
 //! leaves out what the member may not do.
 
+mod account;
 mod auth;
 mod catalog;
 mod charts;
@@ -48,6 +49,11 @@ fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p>"Not found."</p> }>
                     <Route path=path!("/sign-in") view=auth::SignIn/>
                     <Route path=path!("/sign-up") view=auth::SignUp/>
+                    <Route path=path!("/verify-email") view=account::VerifyEmail/>
+                    <Route path=path!("/forgot-password") view=account::ForgotPassword/>
+                    <Route path=path!("/reset-password") view=account::ResetPassword/>
+                    <Route path=path!("/accept-invitation") view=account::AcceptInvitation/>
+                    <Route path=path!("/stores/new") view=|| view! { <Guarded page=Page::OpenStore/> }/>
                     <Route path=path!("/") view=|| view! { <Guarded page=Page::Dashboard/> }/>
                     <Route path=path!("/orders") view=|| view! { <Guarded page=Page::Orders/> }/>
                     <Route path=path!("/products") view=|| view! { <Guarded page=Page::Products/> }/>
@@ -75,6 +81,7 @@ fn App() -> impl IntoView {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Page {
     Dashboard,
+    OpenStore,
     Orders,
     Order,
     Products,
@@ -112,14 +119,17 @@ fn Guarded(page: Page) -> impl IntoView {
         if !session.ready.get() || !signed_in.get() {
             return view! { <widgets::Loading/> }.into_any();
         }
-        if !member.get() {
-            return view! { <p class="empty">"You are not a member of any store yet."</p> }
-                .into_any();
+        if !member.get() && page != Page::OpenStore {
+            return view! {
+                <p class="empty">"You are not a member of any store yet. "<A href="/admin/stores/new">"Open one"</A></p>
+            }
+            .into_any();
         }
         // Re-render the page when the member switches store.
         let _ = store.get();
         match page {
             Page::Dashboard => view! { <dashboard::Dashboard/> }.into_any(),
+            Page::OpenStore => view! { <account::OpenStore/> }.into_any(),
             Page::Orders => view! { <orders::Orders/> }.into_any(),
             Page::Order => view! { <orders::OrderDetail/> }.into_any(),
             Page::Products => view! { <products::Products/> }.into_any(),
@@ -159,6 +169,7 @@ fn Header() -> impl IntoView {
                 <A href="/admin/">"TechVerse Admin"</A>
                 {move || session.me.with(Option::is_some).then(|| view! {
                     <auth::StoreSwitcher/>
+                    <A href="/admin/stores/new">"Open another store"</A>
                     {session.can(Permission::OrdersRead).then(|| view! { <A href="/admin/orders">"Orders"</A> })}
                     {session.can(Permission::ProductsRead).then(|| view! { <A href="/admin/products">"Products"</A> })}
                     {session.can(Permission::ProductsRead).then(|| view! { <A href="/admin/categories">"Categories"</A> })}

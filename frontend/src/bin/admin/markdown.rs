@@ -45,9 +45,12 @@ pub fn DescriptionEditor(
             *g += 1;
             *g
         };
+        // The page may be gone when the pause ends or the answer comes (a saved product
+        // navigates away): then its stored values are disposed and nothing is done.
+        let current = move || generation.try_get_value() == Some(mine);
         leptos::task::spawn_local(async move {
             TimeoutFuture::new(PAUSE_MS).await;
-            if generation.get_value() != mine {
+            if !current() {
                 return;
             }
             let body = serde_json::json!({ "description": text });
@@ -55,7 +58,7 @@ pub fn DescriptionEditor(
             let answer = session
                 .request::<_, Preview>(Method::POST, &path, Some(&body))
                 .await;
-            if generation.get_value() == mine {
+            if current() {
                 match answer {
                     Ok(preview) => {
                         trouble.set(None);

@@ -108,6 +108,8 @@ impl Session {
 
     /// The shape of every console button: sends a change in the background, then clears
     /// `failure` and hands the answer to `done`, or shows in `failure` why it was refused.
+    /// When the page that asked has gone meanwhile (its `failure` disposed), nothing runs: its
+    /// signals are gone too.
     pub fn act<T: DeserializeOwned + 'static>(
         self,
         method: Method,
@@ -117,7 +119,11 @@ impl Session {
         done: impl FnOnce(T) + 'static,
     ) {
         leptos::task::spawn_local(async move {
-            match self.request(method, &path, body.as_ref()).await {
+            let answer = self.request(method, &path, body.as_ref()).await;
+            if failure.is_disposed() {
+                return;
+            }
+            match answer {
                 Ok(answer) => {
                     failure.set(None);
                     done(answer);
