@@ -188,6 +188,11 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await tab.fill("#option-0-2", "Red");
   await tab.fill("#price-2", "1,400,000");
   await tab.fill("#stock-2", "2");
+  await tab.locator("[data-test=add-spec]").click();
+  await tab.locator("[data-test=spec-row] input").nth(0).fill("Display");
+  await tab.locator("[data-test=spec-row] input").nth(1).fill("Screen");
+  await tab.locator("[data-test=spec-row] input").nth(2).fill('6.1" OLED');
+  await tab.locator("[data-test=spec-row] input[type=checkbox]").check();
   await tab.locator("[data-test=save-product]").click();
   await tab.locator("[data-test=saved]").waitFor();
   const withRed = await until(async () => {
@@ -199,6 +204,7 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
     ["NG-BLK", "Black", 145_000_000, 5], ["NG-BLU", "Blue", 155_000_000, 5], ["NG-RED", "Red", 140_000_000, 2],
   ]);
   assert.equal(withRed.description_html.includes("<em>three</em>"), true);
+  assert.deepEqual(withRed.specs, [{ name: "Display", specs: [{ key: "Screen", value: '6.1" OLED', filterable: true }] }]);
   await tab.locator("[data-test=stock-row]").nth(2).waitFor();
   await tab.locator("[data-test=variant-row]").nth(2).locator("[data-test^=remove-variant]").click();
   assert.equal(await tab.locator("[data-test=variant-row]").count(), 2);
@@ -268,12 +274,26 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await tab.locator("[data-test=action-ship]").click();
   await tab.locator("[data-test=order][data-status=shipped]").waitFor();
   await tab.fill("#refund-amount", "50,000.00");
+  await tab.fill("#restock-0", "1");
+  await tab.fill("#refund-reason", "Scratched screen, back to stock");
   await tab.locator("[data-test=action-refunds]").click();
   await tab.locator("[data-test=order-refunded]", { hasText: "₦50,000.00" }).waitFor();
+  const refunded = (await api("GET", admin(`/orders/${tab.url().split("/").pop()}`), token)).body;
+  assert.deepEqual(refunded.refunds.map((r) => [r.amount.minor, r.reason, r.restocked.map((l) => l.quantity)]), [[5_000_000, "Scratched screen, back to stock", [1]]]);
   await tab.fill("#note", "Buyer asked for gift wrapping.");
   await tab.getByRole("button", { name: "Add note" }).click();
   await tab.getByText("Buyer asked for gift wrapping.", { exact: false }).first().waitFor();
   await tab.shot("08-order-refunded");
+  // The audit log, filtered by action and by who, keeps its filters in the URL.
+  await tab.goto(`${base}/admin/audit-log`);
+  await tab.fill("#action", "order.refunded");
+  await tab.locator("#actor").selectOption({ label: `${merchant.name} (${merchant.email})` });
+  await tab.locator("[data-test=filter-audit]").click();
+  await tab.waitForURL(/action=order.refunded/);
+  await tab.locator("[data-test=audit] tbody tr").first().waitFor();
+  const actions = await tab.locator("[data-test=audit] tbody tr td:nth-child(3)").allTextContents();
+  assert.deepEqual(actions, ["order.refunded"]);
+  await tab.shot("08-audit-log");
   // The list's filters live in the URL: a reload or a shared link shows the same orders.
   await tab.goto(`${base}/admin/orders?payment_status=partially_refunded`);
   await tab.locator("[data-test=order-row]").first().waitFor();
@@ -339,6 +359,15 @@ test("a merchant's console shows a shopper's order live, then pays, fulfils, shi
   await tab.waitForFunction(() => document.querySelector("[data-test=category] span")?.textContent === "Phones");
   const tree = (await api("GET", admin("/categories"), token)).body.tree;
   assert.deepEqual(tree.map((c) => [c.name, c.position]), [["Phones", 0], ["Accessories", 1]]);
+  // The phone goes into Phones from its edit page.
+  await tab.goto(`${base}/admin/products/${product.id}`);
+  await tab.locator("[data-test=product-categories] label", { hasText: "Phones" }).locator("input").check();
+  await tab.locator("[data-test=save-product]").click();
+  await tab.locator("[data-test=saved]").waitFor();
+  const filed = (await api("GET", admin(`/products/${product.id}`), token)).body;
+  assert.deepEqual(filed.category_ids, [tree[0].id]);
+  assert.equal(filed.specs.length, 1, "the specs it did not touch are kept");
+  await tab.goto(`${base}/admin/categories`);
   await tab.shot("11-categories");
   await tab.getByRole("link", { name: "Discounts" }).click();
   await tab.getByText("No discount codes yet.").waitFor();

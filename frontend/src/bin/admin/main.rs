@@ -7,6 +7,7 @@ mod auth;
 mod catalog;
 mod charts;
 mod dashboard;
+mod details;
 mod live;
 mod markdown;
 mod orders;

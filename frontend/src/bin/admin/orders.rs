@@ -162,6 +162,47 @@ fn OrderCard(order: OrderView, changed: Callback<()>) -> impl IntoView {
     let carrier = RwSignal::new(String::new());
     let tracking = RwSignal::new(String::new());
     let amount = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
+    // Units of each line to put back in stock with a refund (none unless typed).
+    let restock: Vec<(techverse_shared::OrderLineId, String, i64, RwSignal<String>)> = order
+        .lines
+        .iter()
+        .map(|l| {
+            let name = format!("{} {}", l.title, l.variant_title);
+            (l.id, name, l.quantity, RwSignal::new(String::new()))
+        })
+        .collect();
+    let restocked = {
+        let restock = restock.clone();
+        move || -> Result<Vec<FulfilledLine>, Failure> {
+            let mut lines = Vec::new();
+            for (line_id, name, most, units) in &restock {
+                let text = units.get_untracked();
+                if text.trim().is_empty() {
+                    continue;
+                }
+                match text.trim().parse::<i64>() {
+                    Ok(0) => {}
+                    Ok(quantity) if (1..=*most).contains(&quantity) => {
+                        lines.push(FulfilledLine {
+                            line_id: *line_id,
+                            quantity,
+                        });
+                    }
+                    _ => {
+                        return Err(Failure {
+                            code: None,
+                            message: format!(
+                                "{name}: restock a whole number of units, 0 to {most}."
+                            ),
+                            details: None,
+                        });
+                    }
+                }
+            }
+            Ok(lines)
+        }
+    };
     let exponent = order.totals.total.currency.exponent();
     let unfulfilled: Vec<FulfilledLine> = order
         .lines
@@ -181,17 +222,26 @@ fn OrderCard(order: OrderView, changed: Callback<()>) -> impl IntoView {
                 "carrier": Some(carrier.get_untracked()).filter(|c| !c.is_empty()),
                 "tracking_number": Some(tracking.get_untracked()).filter(|t| !t.is_empty()),
             }),
-            OrderAction::Refund => match minor_units(&amount.get_untracked(), exponent) {
-                Some(minor) => serde_json::json!({ "amount": minor }),
-                None => {
+            OrderAction::Refund => {
+                let Some(minor) = minor_units(&amount.get_untracked(), exponent) else {
                     failure.set(Some(Failure {
                         code: None,
                         message: "Type the amount to refund, like 1,500.00.".into(),
                         details: None,
                     }));
                     return;
-                }
-            },
+                };
+                let lines = match restocked() {
+                    Ok(lines) => lines,
+                    Err(error) => return failure.set(Some(error)),
+                };
+                let why = reason.get_untracked();
+                serde_json::json!({
+                    "amount": minor,
+                    "restock": lines,
+                    "reason": Some(why).filter(|r| !r.trim().is_empty()),
+                })
+            }
             _ => serde_json::json!({}),
         };
         let destructive = matches!(action, OrderAction::Cancel | OrderAction::Refund);
@@ -240,6 +290,18 @@ fn OrderCard(order: OrderView, changed: Callback<()>) -> impl IntoView {
                         OrderAction::Refund => view! {
                             <div class="field"><label for="refund-amount">{format!("Amount to refund ({})", order.totals.total.currency.code())}</label>
                                 <input id="refund-amount" inputmode="decimal" prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev))/></div>
+                            <fieldset class="restock">
+                                <legend>"Put back in stock (units per line)"</legend>
+                                {restock.iter().enumerate().map(|(index, (_, name, most, units))| {
+                                    let units = *units;
+                                    view! {
+                                        <div class="field"><label for=format!("restock-{index}")>{format!("{name} (up to {most})")}</label>
+                                            <input id=format!("restock-{index}") inputmode="numeric" prop:value=move || units.get() on:input=move |ev| units.set(event_target_value(&ev))/></div>
+                                    }
+                                }).collect_view()}
+                            </fieldset>
+                            <div class="field"><label for="refund-reason">"Reason (kept in the timeline)"</label>
+                                <input id="refund-reason" prop:value=move || reason.get() on:input=move |ev| reason.set(event_target_value(&ev))/></div>
                         }.into_any(),
                         _ => ().into_any(),
                     };

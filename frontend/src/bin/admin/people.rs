@@ -111,8 +111,8 @@ pub fn CustomerCard() -> impl IntoView {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-struct Members {
-    items: Vec<MemberView>,
+pub struct Members {
+    pub items: Vec<MemberView>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

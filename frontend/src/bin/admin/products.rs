@@ -12,6 +12,7 @@ use wasm_bindgen::JsCast;
 
 use crate::{
     auth::{Field, field_error},
+    details::{Details, DetailsEditor},
     markdown::DescriptionEditor,
     session::use_session,
     variants::{Variants, VariantsEditor},
@@ -161,6 +162,7 @@ pub fn NewProduct() -> impl IntoView {
         .map(|s| s.store.currency_exponent)
         .unwrap_or(2);
     let variants = Variants::new(exponent);
+    let details = Details::new();
     let upload = move |ev: leptos::ev::Event| {
         let Some(file) = ev
             .target()
@@ -190,12 +192,15 @@ pub fn NewProduct() -> impl IntoView {
             Ok(input) => input,
             Err(error) => return failure.set(Some(error)),
         };
+        let (category_ids, specs) = details.input();
         let body = serde_json::json!({
             "title": title.get_untracked(),
             "description": description.get_untracked(),
             "status": if active.get_untracked() { "active" } else { "draft" },
             "options": options,
             "variants": variants,
+            "category_ids": category_ids,
+            "specs": specs,
             "images": images.get_untracked().iter().map(|(url, alt)| serde_json::json!({ "url": url, "alt": alt.get_untracked() })).collect::<Vec<_>>(),
         });
         let navigate = navigate.clone();
@@ -220,6 +225,7 @@ pub fn NewProduct() -> impl IntoView {
                     <label><input type="checkbox" prop:checked=move || active.get() on:change=move |ev| active.set(event_target_checked(&ev))/>" Active (shown in the store)"</label>
                 </div>
                 <VariantsEditor variants=variants/>
+                <DetailsEditor details=details/>
                 <fieldset>
                     <legend>"Images"</legend>
                     <label for="image-file">"Upload an image (PNG, JPEG, GIF or WebP, 5 MB)"</label>
@@ -464,6 +470,7 @@ fn EditForm(product: serde_json::Value) -> impl IntoView {
     let id = product["id"].as_str().unwrap_or_default().to_owned();
     let input = RwSignal::new(input_of(&product));
     let variants = Variants::of(&product, exponent);
+    let details = Details::of(&product);
     // The product as last saved: the stock table follows it.
     let current = RwSignal::new(product.clone());
     let field = |key: &'static str| {
@@ -497,10 +504,13 @@ fn EditForm(product: serde_json::Value) -> impl IntoView {
             Ok(input) => input,
             Err(error) => return failure.set(Some(error)),
         };
+        let (category_ids, specs) = details.input();
         input.update(|i| {
             i["status"] = status.get_untracked().into();
             i["options"] = options;
             i["variants"] = rows;
+            i["category_ids"] = category_ids;
+            i["specs"] = specs;
         });
         let body = input.get_untracked();
         // The answer is the product as saved: new variants now have ids (and stock rows).
@@ -553,6 +563,7 @@ fn EditForm(product: serde_json::Value) -> impl IntoView {
                     }}
                 </fieldset>
                 <VariantsEditor variants=variants/>
+                <DetailsEditor details=details/>
                 {move || failure.get().map(|f| view! { <Failed failure=f/> })}
                 {move || saved.get().then(|| view! { <p role="status" data-test="saved">"Saved."</p> })}
                 <button type="submit" data-test="save-product">"Save product"</button>

@@ -157,28 +157,65 @@ pub fn Moderation() -> impl IntoView {
     }
 }
 
+/// The audit log's filters the URL keeps (`GET …/audit-log` takes each).
+const AUDIT_FILTERS: [&str; 5] = ["action", "actor", "from", "to", "cursor"];
+
 #[component]
 pub fn AuditLog() -> impl IntoView {
     let session = use_session();
     let params = use_query_map();
-    let page = LocalResource::new(move || {
-        let pairs: Vec<(String, String)> = ["action", "cursor"]
+    // The filters as the URL keeps them (days as `YYYY-MM-DD`); the API takes instants.
+    let filters = move || -> Vec<(String, String)> {
+        AUDIT_FILTERS
             .into_iter()
             .filter_map(|k| params.with(|p| p.get(k)).map(|v| (k.to_owned(), v)))
-            .collect();
+            .filter(|(_, v)| !v.is_empty())
+            .collect()
+    };
+    let page = LocalResource::new(move || {
+        let mut pairs = filters();
+        for (key, value) in &mut pairs {
+            match key.as_str() {
+                "from" => *value = format!("{value}T00:00:00Z"),
+                "to" => *value = format!("{value}T23:59:59Z"),
+                _ => {}
+            }
+        }
         async move {
             session
                 .get::<AuditPage>(&session.admin_path(&format!("/audit-log{}", query(&pairs))))
                 .await
         }
     });
+    // Who can be picked: the members, when this member may list them.
+    let members = LocalResource::new(move || async move {
+        session
+            .get::<crate::people::Members>(&session.admin_path("/staff"))
+            .await
+    });
+    let chosen = move |key: &str| params.with(|p| p.get(key)).unwrap_or_default();
     view! {
         <section>
             <h1>"Audit log"</h1>
             <form class="filters" method="get" action="/admin/audit-log">
                 <label for="action">"Action (e.g. order.refunded)"</label>
-                <input id="action" name="action" prop:value=move || params.with(|p| p.get("action")).unwrap_or_default()/>
-                <button type="submit">"Filter"</button>
+                <input id="action" name="action" prop:value=move || chosen("action")/>
+                {move || members.get().and_then(Result::ok).map(|list| view! {
+                    <label for="actor">"Who"</label>
+                    <select id="actor" name="actor">
+                        <option value="">"Anyone"</option>
+                        {list.items.into_iter().map(|m| {
+                            let id = m.user_id.to_string();
+                            let selected = chosen("actor") == id;
+                            view! { <option value=id selected=selected>{format!("{} ({})", m.name, m.email)}</option> }
+                        }).collect_view()}
+                    </select>
+                })}
+                <label for="from">"From (UTC day)"</label>
+                <input id="from" name="from" type="date" prop:value=move || chosen("from")/>
+                <label for="to">"To (UTC day)"</label>
+                <input id="to" name="to" type="date" prop:value=move || chosen("to")/>
+                <button type="submit" data-test="filter-audit">"Filter"</button>
             </form>
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || page.get().map(|result| match result {
@@ -193,8 +230,9 @@ pub fn AuditLog() -> impl IntoView {
                             </tbody>
                         </table>
                         {page.next_cursor.map(|c| {
-                            let action = params.with_untracked(|p| p.get("action")).unwrap_or_default();
-                            view! { <a class="next" href=format!("/admin/audit-log{}", query(&[("action".into(), action), ("cursor".into(), c)]))>"Older"</a> }
+                            let mut pairs: Vec<(String, String)> = filters().into_iter().filter(|(k, _)| k != "cursor").collect();
+                            pairs.push(("cursor".into(), c));
+                            view! { <a class="next" href=format!("/admin/audit-log{}", query(&pairs))>"Older"</a> }
                         })}
                     }.into_any(),
                     Err(failure) => view! { <Failed failure=failure/> }.into_any(),
