@@ -136,17 +136,24 @@ pub async fn public(
     })
 }
 
+/// The moderation queue a page at a time: `(reviews, the next page's offset if any)`.
 pub async fn staff_list(
     ctx: &Context,
     store: &Store,
     status: Option<ReviewStatus>,
-) -> Result<Vec<ReviewView>, CommerceError> {
-    let reviews = ctx
+    offset: u64,
+    limit: u32,
+) -> Result<(Vec<ReviewView>, Option<u64>), CommerceError> {
+    // One more than asked says whether another page follows.
+    let mut reviews = ctx
         .storage
         .commerce()
-        .reviews(store.id, None, status)
+        .review_page(store.id, status, offset, limit + 1)
         .await?;
-    Ok(reviews.iter().map(|r| r.view(true)).collect())
+    let more = reviews.len() > limit as usize;
+    reviews.truncate(limit as usize);
+    let next = more.then(|| offset + reviews.len() as u64);
+    Ok((reviews.iter().map(|r| r.view(true)).collect(), next))
 }
 
 /// Approves, rejects or hides a review, then recounts the product's rating from its approved

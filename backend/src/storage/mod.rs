@@ -642,6 +642,15 @@ pub trait CommerceRepository: Send + Sync {
         product: Option<ProductId>,
         status: Option<ReviewStatus>,
     ) -> StorageResult<Vec<Review>>;
+    /// One page of the store's reviews (with one status, when given), newest first: at most
+    /// `limit` after skipping `offset` (the moderation queue, which customers can grow).
+    async fn review_page(
+        &self,
+        store: StoreId,
+        status: Option<ReviewStatus>,
+        offset: u64,
+        limit: u32,
+    ) -> StorageResult<Vec<Review>>;
 
     /// Sums over the orders placed from `boundaries[0]` to the last boundary (milliseconds):
     /// one row per step `boundaries[i]..boundaries[i + 1]` that had orders, the orders by

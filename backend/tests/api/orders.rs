@@ -561,6 +561,25 @@ async fn reviews_are_verified_by_a_paid_order_and_public_only_once_approved() {
 
     let pending = s.staff_get(&app, "/reviews?status=hidden").await;
     assert_eq!(pending["items"].as_array().unwrap().len(), 1);
+    // The queue comes a page at a time.
+    let all = s.staff_get(&app, "/reviews").await["items"].clone();
+    assert!(all.as_array().unwrap().len() >= 2, "{all}");
+    let first = s.staff_get(&app, "/reviews?limit=1").await;
+    assert_eq!(first["items"][0]["id"], all[0]["id"]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = s
+        .staff_get(&app, &format!("/reviews?limit=1&cursor={cursor}"))
+        .await;
+    assert_eq!(second["items"][0]["id"], all[1]["id"]);
+    let bad_cursor = send(
+        &app,
+        Method::GET,
+        &admin(&s.store, "/reviews?cursor=soon"),
+        &s.merchant.access,
+        None,
+    )
+    .await;
+    assert_error(bad_cursor, 400, "bad_request").await;
     let bad = moderate(ada_review["id"].as_str().unwrap(), "delete").await;
     assert_error(bad, 422, "validation_failed").await;
     assert!(

@@ -875,8 +875,40 @@ pub async fn one_review_per_customer_and_product(h: &Harness) {
             .len(),
         2
     );
-    assert_eq!(commerce.review(s, review.id).await.unwrap(), Some(approved));
+    assert_eq!(
+        commerce.review(s, review.id).await.unwrap(),
+        Some(approved.clone())
+    );
     assert!(commerce.review(store(), review.id).await.unwrap().is_none());
+    // The moderation queue a page at a time, in the full list's order.
+    let all = commerce.reviews(s, None, None).await.unwrap();
+    for offset in 0..3_u64 {
+        let page = commerce.review_page(s, None, offset, 1).await.unwrap();
+        let start = usize::try_from(offset).unwrap().min(all.len());
+        assert_eq!(
+            page,
+            all[start..(start + 1).min(all.len())].to_vec(),
+            "offset {offset}"
+        );
+    }
+    let pending = commerce
+        .review_page(s, Some(ReviewStatus::Pending), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].status, ReviewStatus::Pending);
+    let approved_page = commerce
+        .review_page(s, Some(ReviewStatus::Approved), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(approved_page, vec![approved]);
+    assert!(
+        commerce
+            .review_page(store(), None, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// A stored 10 % discount usable `uses` times, `per_buyer` times by each buyer.

@@ -6,7 +6,9 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
-use techverse_shared::{DiscountId, FulfilledLine, OrderId, Permission, ReviewId, ReviewStatus};
+use techverse_shared::{
+    DiscountId, ErrorCode, FulfilledLine, OrderId, Permission, ReviewId, ReviewStatus,
+};
 
 use crate::{
     app::{
@@ -271,6 +273,9 @@ async fn put_settings(
 #[serde(deny_unknown_fields)]
 struct ReviewFilter {
     status: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    limit: Option<u32>,
 }
 
 async fn list_reviews(
@@ -291,8 +296,19 @@ async fn list_reviews(
             ApiError::from(errors)
         })?),
     };
-    let items = reviews::staff_list(&state.ctx, &staff.store, status).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+    let offset = match params.cursor.as_deref() {
+        None => 0,
+        Some(raw) => raw.parse::<u64>().map_err(|_| {
+            ApiError::new(ErrorCode::BadRequest, "cursor is not one this list gave")
+        })?,
+    };
+    let limit = params.limit.unwrap_or(25).clamp(1, 100);
+    let (items, next) =
+        reviews::staff_list(&state.ctx, &staff.store, status, offset, limit).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "items": items,
+        "next_cursor": next.map(|n| n.to_string()),
+    })))
 }
 
 #[derive(Debug, Deserialize)]

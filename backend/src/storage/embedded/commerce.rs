@@ -840,6 +840,32 @@ impl CommerceRepository for EmbeddedStorage {
         docs.iter().map(|doc| from_json(doc)).collect()
     }
 
+    async fn review_page(
+        &self,
+        store: StoreId,
+        status: Option<ReviewStatus>,
+        offset: u64,
+        limit: u32,
+    ) -> StorageResult<Vec<Review>> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let docs: Vec<String> = self
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT doc FROM reviews WHERE store_id = ?1 AND (?2 IS NULL OR status = ?2)
+                         ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4",
+                    )
+                    .map_err(unavailable)?;
+                collect(
+                    &mut statement,
+                    (store.to_string(), status.map(|s| s.as_str()), limit, offset),
+                    |row| row.get(0),
+                )
+            })
+            .await?;
+        docs.iter().map(|doc| from_json(doc)).collect()
+    }
+
     async fn order_figures(
         &self,
         store: StoreId,

@@ -478,6 +478,27 @@ impl CommerceRepository for MongoStorage {
         .await
     }
 
+    async fn review_page(
+        &self,
+        store: StoreId,
+        status: Option<ReviewStatus>,
+        offset: u64,
+        limit: u32,
+    ) -> StorageResult<Vec<Review>> {
+        let mut filter = doc! { "store_id": store.to_string() };
+        if let Some(status) = status {
+            filter.insert("status", status.as_str());
+        }
+        let collection = self.collection(query::REVIEWS);
+        let find = collection
+            .find(filter)
+            .sort(doc! { "created_at": -1, "id": -1 })
+            .skip(offset)
+            .limit(i64::from(limit));
+        let documents = super::collect(find).await?;
+        documents.into_iter().map(from_document).collect()
+    }
+
     async fn order_figures(
         &self,
         store: StoreId,

@@ -86,6 +86,7 @@ pub fn Profile() -> impl IntoView {
 #[derive(Debug, Clone, Deserialize)]
 struct Reviews {
     items: Vec<ReviewView>,
+    next_cursor: Option<String>,
 }
 
 #[component]
@@ -98,11 +99,14 @@ pub fn Moderation() -> impl IntoView {
             .with(|p| p.get("status"))
             .unwrap_or_else(|| "pending".into())
     };
+    let cursor = move || params.with(|p| p.get("cursor"));
     let list = LocalResource::new(move || {
-        let (status, _) = (status(), version.get());
+        let (status, cursor, _) = (status(), cursor(), version.get());
+        let mut pairs = vec![("status".to_owned(), status)];
+        pairs.extend(cursor.map(|c| ("cursor".to_owned(), c)));
         async move {
             session
-                .get::<Reviews>(&session.admin_path(&format!("/reviews?status={status}")))
+                .get::<Reviews>(&session.admin_path(&format!("/reviews{}", query(&pairs))))
                 .await
         }
     });
@@ -149,6 +153,9 @@ pub fn Moderation() -> impl IntoView {
                                 }
                             }).collect_view()}
                         </ul>
+                        {list.next_cursor.map(|c| view! {
+                            <a class="next" href=format!("/admin/reviews{}", query(&[("status".into(), status()), ("cursor".into(), c)]))>"Next page"</a>
+                        })}
                     }.into_any(),
                     Err(failure) => view! { <Failed failure=failure/> }.into_any(),
                 })}
