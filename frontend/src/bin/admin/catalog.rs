@@ -99,14 +99,7 @@ fn placement(moved: &Row, target: &Row) -> Vec<Move> {
 pub fn Categories() -> impl IntoView {
     let session = use_session();
     let version = RwSignal::new(0_u32);
-    let tree = LocalResource::new(move || {
-        let _ = version.get();
-        async move {
-            session
-                .get::<Tree>(&session.admin_path("/categories"))
-                .await
-        }
-    });
+    let tree = session.reloading::<Tree>(version, "/categories");
     let failure = RwSignal::new(None::<Failure>);
     let save = move |id: String, body: serde_json::Value| async move {
         let path = session.admin_path(&format!("/categories/{id}"));
@@ -280,19 +273,9 @@ struct Codes {
 pub fn Discounts() -> impl IntoView {
     let session = use_session();
     let version = RwSignal::new(0_u32);
-    let list = LocalResource::new(move || {
-        let _ = version.get();
-        async move {
-            session
-                .get::<Codes>(&session.admin_path("/discounts"))
-                .await
-        }
-    });
+    let list = session.reloading::<Codes>(version, "/discounts");
     let failure = RwSignal::new(None::<Failure>);
-    let exponent = session
-        .current()
-        .map(|s| s.store.currency_exponent)
-        .unwrap_or(2);
+    let exponent = session.currency_exponent();
     let currency = session.current().map(|s| s.store.currency);
     let (code, kind, value, limit) = (
         RwSignal::new(String::new()),

@@ -126,14 +126,8 @@ struct Roles {
 pub fn Team() -> impl IntoView {
     let session = use_session();
     let version = RwSignal::new(0_u32);
-    let members = LocalResource::new(move || {
-        let _ = version.get();
-        async move { session.get::<Members>(&session.admin_path("/staff")).await }
-    });
-    let roles = LocalResource::new(move || {
-        let _ = version.get();
-        async move { session.get::<Roles>(&session.admin_path("/roles")).await }
-    });
+    let members = session.reloading::<Members>(version, "/staff");
+    let roles = session.reloading::<Roles>(version, "/roles");
     let failure = RwSignal::new(None::<Failure>);
     let refresh = move |_: serde_json::Value| version.update(|v| *v += 1);
     let change_role = move |user: String, role: String| {

@@ -142,6 +142,15 @@ pub fn Products() -> impl IntoView {
     }
 }
 
+/// The file picked in the `<input type=file>` that fired `ev`.
+fn chosen_file(ev: &leptos::ev::Event) -> Option<web_sys::File> {
+    ev.target()?
+        .dyn_into::<web_sys::HtmlInputElement>()
+        .ok()?
+        .files()?
+        .get(0)
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct Uploaded {
     url: String,
@@ -157,19 +166,11 @@ pub fn NewProduct() -> impl IntoView {
     let images = RwSignal::new(Vec::<(String, RwSignal<String>)>::new());
     let failure = RwSignal::new(None::<Failure>);
     let uploading = RwSignal::new(false);
-    let exponent = session
-        .current()
-        .map(|s| s.store.currency_exponent)
-        .unwrap_or(2);
+    let exponent = session.currency_exponent();
     let variants = Variants::new(exponent);
     let details = Details::new();
     let upload = move |ev: leptos::ev::Event| {
-        let Some(file) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .and_then(|input| input.files())
-            .and_then(|files| files.get(0))
-        else {
+        let Some(file) = chosen_file(&ev) else {
             return;
         };
         uploading.set(true);
@@ -263,12 +264,7 @@ fn Import(changed: Callback<()>) -> impl IntoView {
     let session = use_session();
     let state = RwSignal::new(Importing::Idle);
     let start = move |ev: leptos::ev::Event| {
-        let Some(file) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .and_then(|input| input.files())
-            .and_then(|files| files.get(0))
-        else {
+        let Some(file) = chosen_file(&ev) else {
             return;
         };
         state.set(Importing::Running { done: 0, total: 0 });
@@ -463,10 +459,7 @@ fn input_of(product: &serde_json::Value) -> serde_json::Value {
 #[component]
 fn EditForm(product: serde_json::Value) -> impl IntoView {
     let session = use_session();
-    let exponent = session
-        .current()
-        .map(|s| s.store.currency_exponent)
-        .unwrap_or(2);
+    let exponent = session.currency_exponent();
     let id = product["id"].as_str().unwrap_or_default().to_owned();
     let input = RwSignal::new(input_of(&product));
     let variants = Variants::of(&product, exponent);

@@ -56,6 +56,24 @@ impl Session {
             .is_some_and(|store| store.permissions.contains(&permission))
     }
 
+    /// Decimals of the store's currency (2 until the member is known).
+    pub fn currency_exponent(&self) -> u8 {
+        self.current().map_or(2, |s| s.store.currency_exponent)
+    }
+
+    /// `GET /api/v1/admin/stores/{store}{rest}`, fetched again whenever `version` changes (a
+    /// page bumps it after each change it makes).
+    pub fn reloading<T: DeserializeOwned + 'static>(
+        self,
+        version: RwSignal<u32>,
+        rest: &'static str,
+    ) -> LocalResource<ApiResult<T>> {
+        LocalResource::new(move || {
+            let _ = version.get();
+            async move { self.get::<T>(&self.admin_path(rest)).await }
+        })
+    }
+
     pub fn permissions(&self) -> Vec<Permission> {
         self.current().map(|s| s.permissions).unwrap_or_default()
     }

@@ -25,14 +25,7 @@ const PAYMENT_METHODS: [(&str, &str); 3] = [
 pub fn Checkout() -> impl IntoView {
     let session = use_session();
     let version = RwSignal::new(0_u32);
-    let loaded = LocalResource::new(move || {
-        let _ = version.get();
-        async move {
-            session
-                .get::<serde_json::Value>(&session.admin_path("/checkout-settings"))
-                .await
-        }
-    });
+    let loaded = session.reloading::<serde_json::Value>(version, "/checkout-settings");
     view! {
         <section>
             <h1>"Checkout settings"</h1>
@@ -49,10 +42,7 @@ pub fn Checkout() -> impl IntoView {
 #[component]
 fn CheckoutForm(settings: serde_json::Value) -> impl IntoView {
     let session = use_session();
-    let exponent = session
-        .current()
-        .map(|s| s.store.currency_exponent)
-        .unwrap_or(2);
+    let exponent = session.currency_exponent();
     let included = RwSignal::new(settings["prices_include_tax"].as_bool().unwrap_or(false));
     let methods = RwSignal::new(
         settings["payment_methods"]

@@ -100,14 +100,7 @@ fn Secret(secret: RwSignal<Option<String>>) -> impl IntoView {
 pub fn Webhooks() -> impl IntoView {
     let session = use_session();
     let version = RwSignal::new(0_u32);
-    let list = LocalResource::new(move || {
-        let _ = version.get();
-        async move {
-            session
-                .get::<Endpoints>(&session.admin_path("/webhooks"))
-                .await
-        }
-    });
+    let list = session.reloading::<Endpoints>(version, "/webhooks");
     let (url, events) = (
         RwSignal::new(String::new()),
         RwSignal::new("order.created, order.paid".to_owned()),
