@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the build and test scripts: one cargo target directory outside the clone, so
 # repeated runs build incrementally (CARGO_TARGET_DIR, default ~/.cache/techverse-target).
 #

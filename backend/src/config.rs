@@ -687,7 +687,7 @@ mod tests {
                 ("TECHVERSE_PLATFORM_API_TOKEN", "tok-very-secret"),
                 (
                     "TECHVERSE_MONGODB_URI",
-                    "mongodb://user:pw-very-secret@db/x",
+                    "mongodb://user:pw-very-secret@db/x", // pragma: allowlist secret (a test vector, not a key)
                 ),
                 ("TECHVERSE_STRIPE_SECRET_KEY", "sk_live_very-secret"),
                 ("TECHVERSE_STRIPE_WEBHOOK_SECRETS", "whsec_very-secret"),

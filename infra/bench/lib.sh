@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the benchmarks (sourced): the techverse binary (BIN, or this tree's release build),
 # a scratch data directory removed on exit, a free loopback port, abuse limits lifted (the
 # benchmark client is one IP hammering one store) and `bench_serve` to start the server and

@@ -38,7 +38,7 @@ bench_serve
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 
 echo "== two instances sharing the data and one Redis"
-rm -rf "$DATA"/*
+rm -rf "${DATA:?}"/*
 REDIS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no >"$DATA/redis.log" 2>&1 &
 REDIS_PID=$!

@@ -330,8 +330,8 @@ mod tests {
     #[test]
     fn the_signature_matches_the_standard_webhooks_test_vector() {
         // From the Standard Webhooks specification's reference implementations.
-        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"; // pragma: allowlist secret (a test vector, not a key)
+        let id = "msg_p5jXN8AQM9LWM0D4loKWxJek"; // pragma: allowlist secret (a test vector, not a key)
         let body = r#"{"test": 2432232314}"#;
         assert_eq!(
             signature(&[secret], id, 1_614_265_330, body),

@@ -392,7 +392,7 @@ async fn a_target_that_turns_internal_after_registration_is_refused_at_connectio
             description: None,
             active: true,
             secrets: vec![techverse::domain::webhook::SigningSecret {
-                secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+                secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(), // pragma: allowlist secret (a test vector, not a key)
                 expires_at: None,
             }],
             failing_since: None,
