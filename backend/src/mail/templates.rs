@@ -49,17 +49,18 @@ pub fn escape(text: &str) -> String {
 }
 
 /// "28 Nov 2026 at 05:16 WAT (in 60 minutes)": the true expiry, in the store's time zone.
+/// The distance is rounded to the nearest unit, so a 24-hour link mailed a few seconds after
+/// it was issued still says "in 24 hours", not "in 23 hours".
 pub fn expiry_phrase(expires_at: Timestamp, now: Timestamp, tz: &TimeZone) -> String {
     let local = expires_at.to_zoned(tz.clone());
-    let minutes = (expires_at.as_second() - now.as_second())
-        .max(0)
-        .div_euclid(60);
-    let relative = if minutes >= 48 * 60 {
-        format!("in {} days", minutes / (24 * 60))
-    } else if minutes >= 120 {
-        format!("in {} hours", minutes / 60)
+    let seconds = (expires_at.as_second() - now.as_second()).max(0);
+    let nearest = |unit: i64| (seconds + unit / 2) / unit;
+    let relative = if nearest(60) >= 48 * 60 {
+        format!("in {} days", nearest(24 * 3600))
+    } else if nearest(60) >= 120 {
+        format!("in {} hours", nearest(3600))
     } else {
-        format!("in {minutes} minutes")
+        format!("in {} minutes", nearest(60))
     };
     format!("{} ({relative})", local.strftime("%-d %b %Y at %H:%M %Z"))
 }
@@ -232,6 +233,26 @@ mod tests {
         );
         let week: Timestamp = "2026-12-05T04:00:00Z".parse().unwrap();
         assert!(expiry_phrase(week, now, &TimeZone::UTC).ends_with("(in 7 days)"));
+    }
+
+    #[test]
+    fn the_distance_to_the_expiry_is_rounded_not_cut() {
+        let issued: Timestamp = "2026-11-28T04:00:00Z".parse().unwrap();
+        let phrase = |after_secs: i64, valid_secs: i64| {
+            let now = issued + jiff::SignedDuration::from_secs(after_secs);
+            let expires = issued + jiff::SignedDuration::from_secs(valid_secs);
+            let phrase = expiry_phrase(expires, now, &TimeZone::UTC);
+            phrase[phrase.find('(').unwrap()..].to_owned()
+        };
+        // Mailed a few seconds after the link was issued: still its whole lifetime.
+        assert_eq!(phrase(5, 24 * 3600), "(in 24 hours)");
+        assert_eq!(phrase(10, 3600), "(in 60 minutes)");
+        assert_eq!(phrase(30, 7 * 24 * 3600), "(in 7 days)");
+        assert_eq!(phrase(0, 2 * 3600 + 29 * 60), "(in 2 hours)");
+        assert_eq!(phrase(0, 2 * 3600 + 31 * 60), "(in 3 hours)");
+        assert_eq!(phrase(0, 90 * 60), "(in 90 minutes)");
+        assert_eq!(phrase(0, 47 * 3600), "(in 47 hours)");
+        assert_eq!(phrase(10, 0), "(in 0 minutes)");
     }
 
     #[test]
