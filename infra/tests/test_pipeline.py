@@ -116,6 +116,30 @@ class OidcTrust(unittest.TestCase):
         self.assertNotIn("AWS::IAM::User", types)
 
 
+class TaskDefinition(unittest.TestCase):
+    def setUp(self):
+        text = (ROOT / "infra" / "aws" / "app.yaml").read_text()
+        resources = yaml.load(text, Loader=CloudFormationLoader)["Resources"]
+        containers = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+        self.app = next(container for container in containers if container["Name"] == "app")
+
+    def test_no_variable_is_set_to_an_empty_string(self):
+        # The app reads an empty TECHVERSE_* value as unset: an empty override would silently
+        # bring back the built-in default instead of the image's setting.
+        empty = [item["Name"] for item in self.app["Environment"] if item["Value"] == ""]
+        self.assertEqual(empty, [])
+
+    def test_it_listens_where_the_target_group_looks_and_drains_in_order(self):
+        environment = {item["Name"]: item["Value"] for item in self.app["Environment"]}
+        self.assertEqual(environment["TECHVERSE_LISTEN_ADDR"], "0.0.0.0:8080")
+        self.assertEqual(self.app["PortMappings"][0]["ContainerPort"], 8080)
+        self.assertLess(int(environment["TECHVERSE_SHUTDOWN_TIMEOUT_SECS"]), self.app["StopTimeout"])
+
+    def test_every_secret_comes_from_this_environment(self):
+        for secret in self.app["Secrets"]:
+            self.assertTrue(secret["ValueFrom"]["Sub"].startswith("techverse/${Environment}/"), secret)
+
+
 class NothingAccountSpecificIsCommitted(unittest.TestCase):
     ACCESS_KEY = re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")
     SECRET_KEY = re.compile(r"aws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+]{40}", re.IGNORECASE)
