@@ -19,6 +19,12 @@ environment() {
     esac
 }
 
+# The commit argument, checked: a full SHA, as image tags and releases are named.
+commit_sha() {
+    [[ "${1:-}" =~ ^[0-9a-f]{40}$ ]] || fail "the second argument must be a full commit SHA, not '${1:-}'"
+    printf '%s' "$1"
+}
+
 stack_name() { printf 'techverse-%s-%s' "$1" "$2"; }
 
 # One output of a deployed stack; the variable named third, when set, overrides it (for a
@@ -34,3 +40,6 @@ stack_output() {
     [ -n "$value" ] && [ "$value" != "None" ] || fail "stack $stack has no output $key"
     printf '%s' "$value"
 }
+
+# The environment's ECR repository URI (TV_REPOSITORY_URI overrides the registry stack).
+repository_uri() { stack_output "$(stack_name "$1" registry)" RepositoryUri TV_REPOSITORY_URI; }

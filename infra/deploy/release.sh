@@ -12,11 +12,10 @@
 . "$(dirname "$0")/lib.sh"
 
 env=$(environment "${1:-}")
-sha="${2:?commit SHA}"
+sha=$(commit_sha "${2:-}")
 image="${3:?the image archive (docker save)}"
 dist="${4:?the built apps (frontend/dist)}"
 url="${5:?the public URL to smoke-test}"
-here="$(dirname "$0")"
 
 if [ -n "${TV_VARIABLES:-}" ]; then
     while IFS=$'\t' read -r name value; do
@@ -24,9 +23,9 @@ if [ -n "${TV_VARIABLES:-}" ]; then
     done < <(jq -r 'to_entries[] | select(.key | test("^TV_[A-Z0-9_]+$")) | [.key, .value] | @tsv' <<<"$TV_VARIABLES")
 fi
 
-bash "$here/stacks.sh" "$env" network registry data static
+bash "$INFRA_DIR/deploy/stacks.sh" "$env" network registry data static
 "${DOCKER:-docker}" load --input "$image"
-bash "$here/image.sh" "$env" "$sha"
+bash "$INFRA_DIR/deploy/image.sh" "$env" "$sha"
 # The task definition's first image comes from the stack; later ones from service.sh, so an
 # existing app stack keeps its ImageTag (CodeDeploy owns production's task set).
 if "$AWS" cloudformation describe-stacks --stack-name "$(stack_name "$env" app)" >/dev/null 2>&1; then
@@ -36,8 +35,8 @@ else
 fi
 later=(app observability edge)
 [ "$env" = production ] && later+=(deploy)
-bash "$here/stacks.sh" "$env" "${later[@]}"
-bash "$here/service.sh" "$env" "$sha"
-bash "$here/static.sh" "$env" "$dist" "$sha"
-bash "$here/smoke.sh" "$url"
+bash "$INFRA_DIR/deploy/stacks.sh" "$env" "${later[@]}"
+bash "$INFRA_DIR/deploy/service.sh" "$env" "$sha"
+bash "$INFRA_DIR/deploy/static.sh" "$env" "$dist" "$sha"
+bash "$INFRA_DIR/deploy/smoke.sh" "$url"
 say "released $sha to $env"

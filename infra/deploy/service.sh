@@ -12,11 +12,10 @@
 . "$(dirname "$0")/lib.sh"
 
 env=$(environment "${1:-}")
-sha="${2:-}"
-[[ "$sha" =~ ^[0-9a-f]{40}$ ]] || fail "the second argument must be a full commit SHA, not '$sha'"
+sha=$(commit_sha "${2:-}")
 cluster="techverse-$env"
 service="techverse-$env"
-uri=$(stack_output "$(stack_name "$env" registry)" RepositoryUri TV_REPOSITORY_URI)
+uri=$(repository_uri "$env")
 
 current=$("$AWS" ecs describe-services --cluster "$cluster" --services "$service" \
     --query 'services[0].taskDefinition' --output text)
