@@ -55,12 +55,13 @@ pub fn expiry_phrase(expires_at: Timestamp, now: Timestamp, tz: &TimeZone) -> St
     let local = expires_at.to_zoned(tz.clone());
     let seconds = (expires_at.as_second() - now.as_second()).max(0);
     let nearest = |unit: i64| (seconds + unit / 2) / unit;
-    let relative = if nearest(60) >= 48 * 60 {
+    let minutes = nearest(60);
+    let relative = if minutes >= 48 * 60 {
         format!("in {} days", nearest(24 * 3600))
-    } else if nearest(60) >= 120 {
+    } else if minutes >= 120 {
         format!("in {} hours", nearest(3600))
     } else {
-        format!("in {} minutes", nearest(60))
+        format!("in {minutes} minutes")
     };
     format!("{} ({relative})", local.strftime("%-d %b %Y at %H:%M %Z"))
 }
