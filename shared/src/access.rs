@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// One thing a staff member may do in a store. The wire form is `area.verb`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Permission {
     #[serde(rename = "products.read")]
     ProductsRead,

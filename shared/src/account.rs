@@ -9,6 +9,7 @@ use crate::{
 
 /// The answer of every login and refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenResponse {
     pub access_token: String,
     /// Always `Bearer`.
@@ -22,17 +23,20 @@ pub struct TokenResponse {
 
 /// A staff account as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffUserView {
     pub id: UserId,
     pub email: String,
     pub name: String,
     pub email_verified: bool,
     pub platform_admin: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: crate::Instant,
 }
 
 /// One store a staff user belongs to, with what they may do there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MyStore {
     pub store: StoreProfile,
     pub status: StoreStatus,
@@ -45,6 +49,7 @@ pub struct MyStore {
 
 /// A staff member's mail from one store (both on unless turned off).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffNotifications {
     /// A mail for each new order (needs `orders.read`).
     pub new_order: bool,
@@ -63,6 +68,7 @@ impl Default for StaffNotifications {
 
 /// `GET /api/v1/me`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
     pub user: StaffUserView,
     pub stores: Vec<MyStore>,
@@ -70,6 +76,7 @@ pub struct MeResponse {
 
 /// A customer account as its owner (or the store's staff) sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerView {
     pub id: CustomerId,
     pub email: String,
@@ -77,11 +84,13 @@ pub struct CustomerView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     pub email_verified: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: crate::Instant,
 }
 
 /// A page of a store's customers for its staff, by email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerPage {
     pub items: Vec<CustomerView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +99,7 @@ pub struct CustomerPage {
 
 /// One customer as the store's staff see them: profile, saved addresses, latest orders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerDetail {
     pub customer: CustomerView,
     pub addresses: Vec<AddressView>,
@@ -100,6 +110,7 @@ pub struct CustomerDetail {
 /// A postal address. Any country; the postal code is free-form and optional, since many
 /// countries (Nigeria among them) do not use one everywhere.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddressView {
     pub id: AddressId,
     pub name: String,
@@ -119,6 +130,7 @@ pub struct AddressView {
 
 /// A member of a store's staff.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberView {
     pub user_id: UserId,
     pub email: String,
@@ -127,11 +139,13 @@ pub struct MemberView {
     pub role: String,
     pub role_name: String,
     pub permissions: Vec<Permission>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub joined_at: crate::Instant,
 }
 
 /// An invitation to a store's staff that has not been accepted yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvitationView {
     pub id: crate::InvitationId,
     pub email: String,
@@ -139,12 +153,15 @@ pub struct InvitationView {
     pub role: String,
     pub role_name: String,
     pub invited_by: UserId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: crate::Instant,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: crate::Instant,
 }
 
 /// A role: one of the three built in, or a store's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleView {
     /// `owner`, `admin`, `staff`, or the custom role's id.
     pub key: String,
@@ -157,12 +174,14 @@ pub struct RoleView {
 
 /// Who did something recorded in the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditActor {
     pub user_id: UserId,
     pub email: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntryView {
     pub id: AuditEntryId,
     pub actor: AuditActor,
@@ -174,10 +193,12 @@ pub struct AuditEntryView {
     pub summary: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: crate::Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPage {
     pub items: Vec<AuditEntryView>,
     /// Pass as `cursor` to get the next (older) page; absent on the last page.

@@ -10,6 +10,7 @@ use crate::{Money, OrderStatus, ProductId, VariantId};
 
 /// How finely the sales series is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AnalyticsInterval {
     Day,
@@ -33,6 +34,7 @@ impl AnalyticsInterval {
 
 /// Totals over the whole window.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SalesTotals {
     /// Orders placed, except those that ended unpaid (cancelled before payment or expired).
     pub orders: i64,
@@ -49,6 +51,7 @@ pub struct SalesTotals {
 /// One step of the sales series: the orders placed from `start` (inclusive) to the next
 /// point's start.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SalesPoint {
     /// The step's start, an RFC 3339 instant with the store's offset (`2026-11-30T00:00:00+01:00`).
     pub start: String,
@@ -59,6 +62,7 @@ pub struct SalesPoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatusCount {
     pub status: OrderStatus,
     pub orders: i64,
@@ -66,6 +70,7 @@ pub struct StatusCount {
 
 /// A best seller of the window, by revenue (line totals of its sales).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TopProduct {
     pub product_id: ProductId,
     /// The title the product had on its latest sale.
@@ -76,6 +81,7 @@ pub struct TopProduct {
 
 /// A tracked variant of an active product at or below its low-stock threshold (now).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LowStockVariant {
     pub product_id: ProductId,
     pub variant_id: VariantId,
@@ -87,6 +93,7 @@ pub struct LowStockVariant {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Analytics {
     /// First local day of the window (`YYYY-MM-DD`, the store's time zone).
     pub from: String,

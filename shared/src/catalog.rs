@@ -10,6 +10,7 @@ use crate::{CategoryId, Money, ProductId, VariantId};
 pub const MAX_OPTIONS: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProductStatus {
     Draft,
@@ -37,6 +38,7 @@ impl ProductStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageView {
     pub url: String,
     pub alt: String,
@@ -44,6 +46,7 @@ pub struct ImageView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RatingView {
     /// Average stars times 100 (4.35 stars = 435), so no float crosses the wire.
     pub average_x100: u32,
@@ -52,6 +55,7 @@ pub struct RatingView {
 
 /// One product in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductSummary {
     pub id: ProductId,
     pub title: String,
@@ -71,12 +75,14 @@ pub struct ProductSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OptionView {
     pub name: String,
     pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariantView {
     pub id: VariantId,
     pub sku: String,
@@ -94,6 +100,7 @@ pub struct VariantView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpecView {
     pub key: String,
     pub value: String,
@@ -101,6 +108,7 @@ pub struct SpecView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpecGroupView {
     pub name: String,
     pub specs: Vec<SpecView>,
@@ -108,6 +116,7 @@ pub struct SpecGroupView {
 
 /// A product page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductDetail {
     #[serde(flatten)]
     pub summary: ProductSummary,
@@ -124,20 +133,24 @@ pub struct ProductDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seo_description: Option<String>,
     pub related: Vec<ProductSummary>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: crate::Instant,
 }
 
 /// A category with its children, in position order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryNode {
     pub id: CategoryId,
     pub name: String,
     pub slug: String,
     pub position: u32,
+    #[cfg_attr(feature = "openapi", schema(no_recursion))]
     pub children: Vec<CategoryNode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FacetValue {
     /// The value to filter by (a category id, a brand, a spec value).
     pub value: String,
@@ -146,12 +159,14 @@ pub struct FacetValue {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SpecFacet {
     pub key: String,
     pub values: Vec<FacetValue>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Facets {
     pub categories: Vec<FacetValue>,
     pub brands: Vec<FacetValue>,
@@ -164,6 +179,7 @@ pub struct Facets {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductPage {
     pub items: Vec<ProductSummary>,
     pub total: u32,

@@ -12,6 +12,7 @@ use crate::{
 /// prices exclude tax; when they include it (`tax_included`), `tax` is the part of the total
 /// that is tax and `total = subtotal - discount + shipping`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Totals {
     pub subtotal: Money,
     pub discount: Money,
@@ -23,6 +24,7 @@ pub struct Totals {
 
 /// Why a cart line (or the cart's discount) changed since the shopper last saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CartWarningCode {
     /// The unit price is not what it was when the line was added.
@@ -38,6 +40,7 @@ pub enum CartWarningCode {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartWarning {
     pub code: CartWarningCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +58,7 @@ pub struct CartWarning {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartLineView {
     pub id: CartLineId,
     pub product_id: ProductId,
@@ -76,6 +80,7 @@ pub struct CartLineView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CartView {
     pub id: CartId,
     /// The secret guest token: present only in the response that creates a guest cart.
@@ -88,10 +93,12 @@ pub struct CartView {
     pub discount_code: Option<String>,
     pub warnings: Vec<CartWarning>,
     pub totals: Totals,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: crate::Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ShippingKind {
     Flat,
@@ -100,6 +107,7 @@ pub enum ShippingKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShippingMethodView {
     pub id: ShippingMethodId,
     pub name: String,
@@ -109,6 +117,7 @@ pub struct ShippingMethodView {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentMethod {
     CashOnDelivery,
@@ -141,6 +150,7 @@ impl PaymentMethod {
 /// Where an order stands in its life: payment awaited, paid, being fulfilled, shipped,
 /// delivered; or ended early (cancelled, expired). Money has its own [`PaymentStatus`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     PendingPayment,
@@ -226,6 +236,7 @@ impl OrderStatus {
 
 /// The money side of an order, separate from fulfilment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     /// Not paid yet.
@@ -263,6 +274,7 @@ impl PaymentStatus {
 
 /// A postal address as written on an order (a snapshot; later profile edits do not move it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderAddress {
     pub name: String,
     pub line1: String,
@@ -279,6 +291,7 @@ pub struct OrderAddress {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderLineView {
     pub id: OrderLineId,
     pub product_id: ProductId,
@@ -298,6 +311,7 @@ pub struct OrderLineView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShippingChoiceView {
     pub method_id: ShippingMethodId,
     pub name: String,
@@ -306,6 +320,7 @@ pub struct ShippingChoiceView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FulfilmentView {
     pub id: FulfilmentId,
     /// `(order line id, quantity)` pairs.
@@ -314,16 +329,19 @@ pub struct FulfilmentView {
     pub carrier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: crate::Instant,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FulfilledLine {
     pub line_id: OrderLineId,
     pub quantity: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefundView {
     pub id: RefundId,
     pub amount: Money,
@@ -334,12 +352,14 @@ pub struct RefundView {
     /// The payment provider's refund id (`re_…`), for card orders; staff only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_refund_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: crate::Instant,
 }
 
 /// How a card order is being paid: what the buyer's browser needs to load Stripe.js and
 /// confirm the payment (while the order is payable), and for staff the PaymentIntent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentView {
     /// `stripe`.
     pub provider: String,
@@ -365,15 +385,18 @@ pub struct PaymentView {
 
 /// Something staff must look at on an order (a payment that did not match, a dispute).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderFlagView {
     /// `payment_mismatch` or `disputed`.
     pub kind: String,
     pub detail: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: crate::Instant,
 }
 
 /// Who moved an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderActorView {
     /// `staff`, `customer`, `guest` or `system`.
     pub kind: String,
@@ -383,6 +406,7 @@ pub struct OrderActorView {
 
 /// One recorded move of an order's status or payment status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransitionView {
     /// `status` or `payment_status`.
     pub field: String,
@@ -390,21 +414,25 @@ pub struct TransitionView {
     pub from: Option<String>,
     pub to: String,
     pub actor: OrderActorView,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: crate::Instant,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderNoteView {
     pub author: OrderActorView,
     pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: crate::Instant,
 }
 
 /// An order as its buyer and the store's staff see it. `history` and `notes` are for staff
 /// only (absent in the shopper's view); `token` only in the checkout response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderView {
     pub id: OrderId,
     /// The human number, e.g. 1001 (shown as `#1001`).
@@ -429,6 +457,7 @@ pub struct OrderView {
     pub payment_instructions: Option<String>,
     /// Unpaid orders expire (and release their stock) at this time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub pay_by: Option<crate::Instant>,
     pub fulfilments: Vec<FulfilmentView>,
     pub refunds: Vec<RefundView>,
@@ -443,12 +472,15 @@ pub struct OrderView {
     /// Staff only: what needs review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Vec<OrderFlagView>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: crate::Instant,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: crate::Instant,
 }
 
 /// One order in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderSummaryView {
     pub id: OrderId,
     pub number: i64,
@@ -457,10 +489,12 @@ pub struct OrderSummaryView {
     pub email: String,
     pub total: Money,
     pub item_count: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: crate::Instant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrderPage {
     pub items: Vec<OrderSummaryView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -469,6 +503,7 @@ pub struct OrderPage {
 
 /// A short line named in an `out_of_stock` error's `details.lines`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShortLine {
     pub variant_id: VariantId,
     pub sku: String,
@@ -477,6 +512,7 @@ pub struct ShortLine {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewStatus {
     Pending,
@@ -503,6 +539,7 @@ impl ReviewStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewView {
     pub id: ReviewId,
     pub product_id: ProductId,
@@ -516,12 +553,14 @@ pub struct ReviewView {
     /// Present in staff and author views; public lists hold approved reviews only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<ReviewStatus>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: crate::Instant,
 }
 
 /// A product's rating from approved reviews: average stars × 100, count, and how many
 /// reviews gave 1, 2, 3, 4 and 5 stars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RatingSummary {
     pub average_x100: u32,
     pub count: u32,
@@ -529,6 +568,7 @@ pub struct RatingSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewPage {
     pub summary: RatingSummary,
     pub items: Vec<ReviewView>,

@@ -4,6 +4,8 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// An assigned ISO 3166-1 alpha-2 code, upper case (`NG`, `US`, `GB`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[A-Z]{2}$", example = "NG"))]
 #[serde(transparent)]
 pub struct CountryCode(&'static str);
 

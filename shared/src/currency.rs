@@ -177,6 +177,22 @@ table! {
     "ZMW" 2 "Zambian Kwacha"; "ZWG" 2 "Zimbabwe Gold";
 }
 
+/// On the wire a currency is its ISO 4217 code, one of the table's.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("An ISO 4217 currency code."))
+            .enum_values(Some(TABLE.iter().map(|info| info.code)))
+            .examples(["NGN"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Currency {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Stable snake_case error codes. Adding a code is fine; renaming one breaks clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// No route matches the path.
@@ -212,6 +213,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// The inner object of the envelope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
@@ -221,12 +223,14 @@ pub struct ApiError {
 
 /// The whole error body: `{"error": {...}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiErrorBody {
     pub error: ApiError,
 }
 
 /// One failed field in a `validation_failed` error: `details.fields[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Dotted path to the field, e.g. `store.slug` or `lines[2].quantity`.
     pub field: String,

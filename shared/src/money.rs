@@ -8,6 +8,7 @@ use crate::Currency;
 
 /// An amount of money: an integer count of minor units of a currency. Never a float.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Money {
     pub minor: i64,
     pub currency: Currency,

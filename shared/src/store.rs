@@ -57,6 +57,8 @@ pub const RESERVED_SLUGS: &[&str] = &[
 /// A validated store slug: 3–40 characters of `a-z`, `0-9` and single hyphens, starting and
 /// ending with a letter or digit, and not a reserved word.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 3, max_length = 40, pattern = "^[a-z0-9]+(-[a-z0-9]+)*$", example = "demo"))]
 #[serde(transparent)]
 pub struct StoreSlug(String);
 
@@ -141,6 +143,7 @@ impl<'de> Deserialize<'de> for StoreSlug {
 
 /// Whether a store is open. A suspended store's storefront is a 404.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StoreStatus {
     Active,
@@ -166,6 +169,7 @@ impl StoreStatus {
 
 /// What anyone may see of a store: `GET /api/v1/stores/{store}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreProfile {
     pub id: StoreId,
     pub slug: StoreSlug,
@@ -186,16 +190,20 @@ pub struct StoreProfile {
 
 /// A store as the platform operator sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlatformStore {
     #[serde(flatten)]
     pub profile: StoreProfile,
     pub status: StoreStatus,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: crate::Instant,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: crate::Instant,
 }
 
 /// A page of stores, in slug order. Pass `next_after` as `after` to get the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StorePage {
     pub items: Vec<PlatformStore>,
     pub next_after: Option<StoreSlug>,

@@ -544,7 +544,7 @@ pub fn parse_credentials(
     Some((email?, password?, name?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupInput {
     pub email: String,
@@ -702,7 +702,7 @@ pub async fn me(ctx: &Context, user: &StaffUser) -> Result<MeResponse, StorageEr
 }
 
 /// `PATCH /api/v1/me`: the staff member's own settings.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MeChange {
     pub name: Option<String>,
@@ -711,7 +711,7 @@ pub struct MeChange {
     pub notifications: Vec<NotificationChange>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationChange {
     pub store: String,

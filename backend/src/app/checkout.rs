@@ -41,7 +41,7 @@ use crate::{
 
 /// The checkout body. Unknown fields (a client's idea of a price or total, say) are accepted
 /// and ignored: the server prices everything.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct CheckoutInput {
     pub cart_id: CartId,
     pub email: String,

@@ -20,7 +20,7 @@ use crate::{
     storage::StorageError,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterInput {
     pub email: String,
@@ -117,7 +117,7 @@ pub async fn register(
     Ok((customer, tokens))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     #[serde(default)]
@@ -248,11 +248,15 @@ pub async fn remove_address(
 }
 
 /// `GET …/admin/stores/{store}/customers`: `q` (the start of an email), `cursor`, `limit`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerListParams {
+    /// The start of the customer's email.
     pub q: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 25)]
     pub limit: Option<u32>,
 }
 

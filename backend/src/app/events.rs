@@ -16,7 +16,7 @@ use crate::{
 /// How many batches one request reads at most while skipping events the caller may not see.
 const MAX_BATCHES: u32 = 10;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventPage {
     pub items: Vec<StoreEvent>,
     /// Pass as `after` for the next page: the last event read, shown or not.

@@ -253,15 +253,21 @@ pub async fn act(
 }
 
 /// Filters of a staff order list, as sent in the query string.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    #[param(value_type = Option<String>, pattern = "^(pending_payment|paid|partially_fulfilled|fulfilled|shipped|delivered|cancelled|expired)$")]
     pub status: Option<String>,
+    #[param(pattern = "^(pending|paid|partially_refunded|refunded|voided)$")]
     pub payment_status: Option<String>,
+    #[param(value_type = Option<String>, format = Uuid)]
     pub customer_id: Option<CustomerId>,
     /// An order number (`1001` or `#1001`) or the start of the buyer's email.
     pub q: Option<String>,
+    /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 25)]
     pub limit: Option<u32>,
 }
 

@@ -120,7 +120,7 @@ fn member_view(team: &Team, user_id: UserId, user: &StaffUser) -> MemberView {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InvitationSent {
     pub email: String,
     pub role: String,

@@ -52,7 +52,7 @@ pub enum WebhookError {
 }
 
 /// `POST …/webhooks` and `PATCH …/webhooks/{id}` (on PATCH every field is optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointInput {
     pub url: Option<String>,
@@ -69,7 +69,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 
 /// An endpoint as staff see it: never its secrets, except the new one right after creating or
 /// rotating.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointView {
     pub id: WebhookId,
     pub url: String,
@@ -97,7 +97,7 @@ fn view(endpoint: &WebhookEndpoint, secret: Option<String>) -> EndpointView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
     pub id: WebhookDeliveryId,
     pub event_id: techverse_shared::EventId,
@@ -108,7 +108,7 @@ pub struct DeliveryView {
     pub created_at: jiff::Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AttemptView {
     pub at: jiff::Timestamp,
     pub status: Option<u16>,

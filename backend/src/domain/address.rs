@@ -24,7 +24,7 @@ pub struct Address {
 }
 
 /// Raw address fields, as sent to create or replace an address.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
     pub name: String,

@@ -19,11 +19,17 @@ pub const TOP_PRODUCTS: u32 = 5;
 pub const LOW_STOCK: usize = 10;
 
 /// The query as it arrives (`from`, `to`: `YYYY-MM-DD`; `interval`: day or hour).
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WindowInput {
+    /// The first local day, `YYYY-MM-DD` (default: 29 days before `to`).
+    #[param(format = Date)]
     pub from: Option<String>,
+    /// The last local day, `YYYY-MM-DD` (default: today in the store's zone).
+    #[param(format = Date)]
     pub to: Option<String>,
+    #[param(pattern = "^(day|hour)$")]
     pub interval: Option<String>,
 }
 

@@ -120,20 +120,20 @@ pub fn render_description(markdown: &str) -> String {
         .to_string()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Image {
     pub url: String,
     pub alt: String,
     pub position: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProductOption {
     pub name: String,
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Variant {
     pub id: VariantId,
     pub sku: String,
@@ -168,20 +168,20 @@ impl Variant {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Spec {
     pub key: String,
     pub value: String,
     pub filterable: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SpecGroup {
     pub name: String,
     pub specs: Vec<Spec>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Product {
     pub id: ProductId,
     pub store_id: StoreId,
@@ -203,8 +203,10 @@ pub struct Product {
     pub rating_total: i64,
     pub rating_count: i64,
     pub sold_count: i64,
+    #[schema(value_type = i64)]
     #[serde(with = "super::millis")]
     pub created_at: Timestamp,
+    #[schema(value_type = i64)]
     #[serde(with = "super::millis")]
     pub updated_at: Timestamp,
     /// Bumped by every save; storage refuses a save based on an older version.
@@ -212,7 +214,7 @@ pub struct Product {
 }
 
 /// Raw product fields from the admin API or an import.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
     pub title: String,
@@ -242,7 +244,7 @@ pub struct ProductInput {
     pub specs: Vec<SpecGroupInput>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageInput {
     pub url: String,
@@ -250,14 +252,14 @@ pub struct ImageInput {
     pub alt: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OptionInput {
     pub name: String,
     pub values: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantInput {
     /// Present when updating an existing variant (keeps its stock and id).
@@ -281,14 +283,14 @@ pub struct VariantInput {
     pub low_stock_threshold: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpecGroupInput {
     pub name: String,
     pub specs: Vec<SpecInput>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpecInput {
     pub key: String,
@@ -980,7 +982,7 @@ pub enum StockRefusal {
 }
 
 /// A category in a store's tree.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
     pub id: CategoryId,
     pub store_id: StoreId,
@@ -990,7 +992,7 @@ pub struct Category {
     pub position: u32,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryInput {
     pub name: String,

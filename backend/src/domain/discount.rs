@@ -25,7 +25,7 @@ pub struct ReturnedUse {
     pub customer_key: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DiscountKind {
     /// Basis points off: 1500 = 15 %.
@@ -34,7 +34,7 @@ pub enum DiscountKind {
     FixedAmount { minor: i64 },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", content = "ids", rename_all = "snake_case")]
 pub enum DiscountScope {
     Order,
@@ -42,7 +42,7 @@ pub enum DiscountScope {
     Products(Vec<ProductId>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Discount {
     pub id: DiscountId,
     pub store_id: StoreId,
@@ -52,8 +52,10 @@ pub struct Discount {
     pub scope: DiscountScope,
     /// Minor units the (pre-discount) subtotal must reach.
     pub min_subtotal: Option<i64>,
+    #[schema(value_type = Option<i64>)]
     #[serde(default, with = "super::millis::option")]
     pub starts_at: Option<Timestamp>,
+    #[schema(value_type = Option<i64>)]
     #[serde(default, with = "super::millis::option")]
     pub ends_at: Option<Timestamp>,
     pub usage_limit: Option<i64>,
@@ -61,11 +63,12 @@ pub struct Discount {
     /// Orders placed with the code so far (maintained by storage at checkout).
     pub used: i64,
     pub active: bool,
+    #[schema(value_type = i64)]
     #[serde(with = "super::millis")]
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DiscountInput {
     pub code: String,

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use techverse_shared::{EventId, OrderId, Permission, StoreId};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StoreEvent {
     /// Unique, assigned when the event is made: publishing an event twice stores it once.
     #[serde(default = "nil_event")]
@@ -16,6 +16,7 @@ pub struct StoreEvent {
     /// Stable dotted name, e.g. `inventory.low_stock`.
     pub kind: String,
     pub payload: serde_json::Value,
+    #[schema(value_type = i64)]
     #[serde(with = "super::millis")]
     pub at: Timestamp,
 }

@@ -30,7 +30,7 @@ pub struct Review {
     pub updated_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewInput {
     pub rating: i64,
@@ -40,7 +40,7 @@ pub struct ReviewInput {
 }
 
 /// What a moderator does to a review.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Moderation {
     Approve,

@@ -9,7 +9,7 @@ use techverse_shared::{
 
 use super::{account::clean_text, validation::ValidationErrors};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum MethodRate {
     /// The same price for every order.
@@ -20,7 +20,7 @@ pub enum MethodRate {
     Pickup,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShippingMethod {
     pub id: ShippingMethodId,
     pub name: String,
@@ -46,7 +46,7 @@ impl ShippingMethod {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShippingZone {
     pub id: ShippingZoneId,
     pub name: String,
@@ -66,7 +66,7 @@ impl ShippingZone {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckoutSettings {
     pub store_id: StoreId,
     pub prices_include_tax: bool,
@@ -118,7 +118,7 @@ impl CheckoutSettings {
 
 // ---- input ----------------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MethodInput {
     #[serde(default)]
@@ -127,7 +127,7 @@ pub struct MethodInput {
     pub rate: MethodRate,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ZoneInput {
     #[serde(default)]
@@ -141,7 +141,7 @@ pub struct ZoneInput {
     pub methods: Vec<MethodInput>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsInput {
     #[serde(default)]

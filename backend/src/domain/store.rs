@@ -146,7 +146,7 @@ impl StoreDetails {
 
 /// `PATCH /api/v1/admin/stores/{store}`: each field given replaces the stored one; an empty
 /// `logo_url` or `contact_email` clears it.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StorePatch {
     pub name: Option<String>,
@@ -248,7 +248,7 @@ fn logo_url(errors: &mut ValidationErrors, store: &Store, url: &str) -> Option<S
 }
 
 /// Raw input for opening a store, from the CLI or the API.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewStoreInput {
     pub slug: String,

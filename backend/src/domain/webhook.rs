@@ -148,7 +148,7 @@ pub fn signature(secrets: &[&str], id: &str, timestamp: i64, body: &str) -> Stri
         .join(" ")
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     /// Waiting for its next attempt.

@@ -34,11 +34,21 @@ enum Kind {
     Media,
     /// The storefront (or admin) app and its assets.
     App,
+    /// The API's docs page (Swagger UI, served from the binary): its own scripts and styles,
+    /// inline styles (React sets them), images as data URLs, requests to this origin only.
+    Docs,
 }
+
+/// The docs page's policy.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; font-src 'self'; connect-src 'self'; frame-ancestors 'none'; \
+    base-uri 'none'; form-action 'none'";
 
 fn kind(path: &str) -> Kind {
     if path.starts_with("/media/") {
         Kind::Media
+    } else if path.starts_with("/api/docs") {
+        Kind::Docs
     } else if path.starts_with("/api/")
         || path == "/api"
         || matches!(path, "/health" | "/ready" | "/metrics")
@@ -54,6 +64,7 @@ fn policy(settings: &Settings, kind: Kind) -> Vec<(HeaderName, String)> {
     let csp = match kind {
         Kind::App => settings.app_csp(),
         Kind::Api | Kind::Media => LOCKED_DOWN_CSP.to_owned(),
+        Kind::Docs => DOCS_CSP.to_owned(),
     };
     let mut headers = vec![
         (header::CONTENT_SECURITY_POLICY, csp),
@@ -113,6 +124,8 @@ mod tests {
         assert_eq!(kind("/s/demo/products"), Kind::App);
         assert_eq!(kind("/assets/techverse.js"), Kind::App);
         assert_eq!(kind("/apiary"), Kind::App);
+        assert_eq!(kind("/api/docs/"), Kind::Docs);
+        assert_eq!(kind("/api/docs/swagger-ui.css"), Kind::Docs);
     }
 
     #[test]

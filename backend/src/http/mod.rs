@@ -7,6 +7,7 @@ pub mod error;
 pub mod json;
 pub mod limits;
 pub mod observe;
+pub mod openapi;
 pub mod platform_auth;
 pub mod routes;
 pub mod tenant;
@@ -57,6 +58,7 @@ pub fn app(
         .wrap(from_fn(observe::observe))
         .configure(routes::ops::config)
         .configure(routes::media::config_files)
+        .service(openapi::docs_page())
         .service(
             web::scope("/api/v1")
                 .configure(routes::stores::config)
@@ -71,7 +73,8 @@ pub fn app(
                 .configure(routes::payments::config)
                 .configure(routes::live::config)
                 .configure(routes::webhooks::config)
-                .configure(routes::platform::config),
+                .configure(routes::platform::config)
+                .configure(openapi::config),
         )
         .default_service(web::to(routes::storefront::serve))
 }

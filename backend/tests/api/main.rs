@@ -12,6 +12,7 @@ mod analytics;
 mod browser;
 mod catalog;
 mod checkout;
+mod contract;
 mod customers;
 mod errors;
 mod helpers;

@@ -19,7 +19,7 @@ pub use write::{COLUMNS, export};
 use crate::domain::catalog::{Product, ProductInput};
 
 /// One problem in the file, or one value changed or left out on the way in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RowNote {
     /// 1-based line of the record (1 is the header).
     pub row: usize,

@@ -15,7 +15,9 @@ use actix_web::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use techverse_shared::{ErrorCode, TokenResponse};
+use techverse_shared::{
+    ApiErrorBody, ErrorCode, MeResponse, StaffUserView, StoreProfile, TokenResponse,
+};
 
 use crate::{
     app::{
@@ -26,12 +28,14 @@ use crate::{
     },
     auth::{jwt::Audience, tokens},
     domain::{self, store::NewStoreInput},
+    http::routes::table::resource,
     http::{
         AppState,
         auth::{CustomerAuth, StaffAuth, bearer},
         error::ApiError,
         json::{self, JsonBody},
         limits::client_ip,
+        openapi::StorePath,
         tenant::CurrentStore,
     },
 };
@@ -39,71 +43,68 @@ use crate::{
 pub const CSRF_HEADER: &str = "x-techverse-csrf";
 const COOKIE: &str = "tv_refresh";
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    signup,
+    staff_login,
+    staff_refresh,
+    staff_logout,
+    staff_logout_all,
+    staff_request_verification,
+    staff_verify_email,
+    staff_request_reset,
+    staff_reset_password,
+    me,
+    update_me,
+    create_store,
+    accept_invitation,
+    customer_login,
+    customer_refresh,
+    customer_logout,
+    customer_logout_all,
+    customer_request_verification,
+    customer_verify_email,
+    customer_request_reset,
+    customer_reset_password,
+))]
+pub struct Doc;
+
+/// The `X-TechVerse-CSRF` header a cookie-authenticated request must carry.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct CsrfHeader {
+    /// Any value; required when the refresh token comes from the `tv_refresh` cookie.
+    #[param(rename = "X-TechVerse-CSRF")]
+    csrf: Option<String>,
+}
+
 pub fn config(cfg: &mut web::ServiceConfig) {
-    let post = |path: &str, handler| web::resource(path.to_owned()).route(handler);
-    cfg.service(post("/signup", web::post().to(signup)))
-        .service(post("/auth/login", web::post().to(staff_login)))
-        .service(post("/auth/refresh", web::post().to(staff_refresh)))
-        .service(post("/auth/logout", web::post().to(staff_logout)))
-        .service(post("/auth/logout-all", web::post().to(staff_logout_all)))
-        .service(post(
-            "/auth/verify-email/request",
-            web::post().to(staff_request_verification),
-        ))
-        .service(post(
-            "/auth/verify-email",
-            web::post().to(staff_verify_email),
-        ))
-        .service(post(
-            "/auth/password-reset/request",
-            web::post().to(staff_request_reset),
-        ))
-        .service(post(
-            "/auth/password-reset",
-            web::post().to(staff_reset_password),
-        ))
+    cfg.service(resource("/signup").post(signup))
+        .service(resource("/auth/login").post(staff_login))
+        .service(resource("/auth/refresh").post(staff_refresh))
+        .service(resource("/auth/logout").post(staff_logout))
+        .service(resource("/auth/logout-all").post(staff_logout_all))
+        .service(resource("/auth/verify-email/request").post(staff_request_verification))
+        .service(resource("/auth/verify-email").post(staff_verify_email))
+        .service(resource("/auth/password-reset/request").post(staff_request_reset))
+        .service(resource("/auth/password-reset").post(staff_reset_password))
+        .service(resource("/me").get(me).patch(update_me))
+        .service(resource("/stores").post(create_store))
+        .service(resource("/invitations/accept").post(accept_invitation))
+        .service(resource("/stores/{store}/auth/login").post(customer_login))
+        .service(resource("/stores/{store}/auth/refresh").post(customer_refresh))
+        .service(resource("/stores/{store}/auth/logout").post(customer_logout))
+        .service(resource("/stores/{store}/auth/logout-all").post(customer_logout_all))
         .service(
-            web::resource("/me")
-                .route(web::get().to(me))
-                .route(web::patch().to(update_me)),
+            resource("/stores/{store}/auth/verify-email/request")
+                .post(customer_request_verification),
         )
-        .service(post("/stores", web::post().to(create_store)))
-        .service(post(
-            "/invitations/accept",
-            web::post().to(accept_invitation),
-        ))
-        .service(post(
-            "/stores/{store}/auth/login",
-            web::post().to(customer_login),
-        ))
-        .service(post(
-            "/stores/{store}/auth/refresh",
-            web::post().to(customer_refresh),
-        ))
-        .service(post(
-            "/stores/{store}/auth/logout",
-            web::post().to(customer_logout),
-        ))
-        .service(post(
-            "/stores/{store}/auth/logout-all",
-            web::post().to(customer_logout_all),
-        ))
-        .service(post(
-            "/stores/{store}/auth/verify-email/request",
-            web::post().to(customer_request_verification),
-        ))
-        .service(post(
-            "/stores/{store}/auth/verify-email",
-            web::post().to(customer_verify_email),
-        ))
-        .service(post(
-            "/stores/{store}/auth/password-reset/request",
-            web::post().to(customer_request_reset),
-        ))
-        .service(post(
-            "/stores/{store}/auth/password-reset",
-            web::post().to(customer_reset_password),
-        ));
+        .service(resource("/stores/{store}/auth/verify-email").post(customer_verify_email))
+        .service(
+            resource("/stores/{store}/auth/password-reset/request").post(customer_request_reset),
+        )
+        .service(resource("/stores/{store}/auth/password-reset").post(customer_reset_password));
 }
 
 fn cookie_path(realm: &Realm) -> String {
@@ -186,7 +187,7 @@ fn check_csrf(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     if allowed { Ok(()) } else { Err(refused()) }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshBody {
     #[serde(default)]
@@ -221,7 +222,7 @@ fn cleared_cookie(realm: &Realm) -> Cookie<'static> {
     refresh_cookie(realm, String::new(), 0)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     email: String,
@@ -315,38 +316,98 @@ async fn logout_in(
 fn revoked(realm: &Realm, count: u64) -> HttpResponse {
     HttpResponse::Ok()
         .cookie(cleared_cookie(realm))
-        .json(json!({ "revoked_sessions": count }))
+        .json(Revoked {
+            revoked_sessions: count,
+        })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EmailBody {
     email: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
     token: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetBody {
     token: String,
     password: String,
 }
 
+/// `202` to a mail request.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Accepted {
+    /// Always `accepted`.
+    status: &'static str,
+    message: &'static str,
+}
+
+/// `200` to a verified address.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct EmailVerified {
+    email_verified: bool,
+}
+
+/// `200` to a password reset: every session of the account was ended.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct PasswordChanged {
+    password_changed: bool,
+    sessions_revoked: bool,
+}
+
+/// `200` to logging out everywhere.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Revoked {
+    revoked_sessions: u64,
+}
+
+/// `201` to a sign-up: the new account, its first store and a session.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct SignedUp {
+    user: StaffUserView,
+    store: StoreProfile,
+    session: TokenResponse,
+}
+
+/// `200` to an accepted invitation.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Joined {
+    user: StaffUserView,
+    store: Option<StoreProfile>,
+    /// The role's key.
+    role: String,
+    /// Whether the invitation opened a new account (with the given name and password).
+    created_account: bool,
+}
+
 /// The same answer whether or not the email has an account.
 fn accepted_request() -> HttpResponse {
-    HttpResponse::Accepted().json(json!({
-        "status": "accepted",
-        "message": "if an account exists for this address, a message is on its way"
-    }))
+    HttpResponse::Accepted().json(Accepted {
+        status: "accepted",
+        message: "if an account exists for this address, a message is on its way",
+    })
 }
 
 // ---- staff -------------------------------------------------------------------------------
 
+/// Opens a staff account and its first store, and signs in.
+#[utoipa::path(
+    post,
+    path = "/signup",
+    tag = "auth",
+    request_body = SignupInput,
+    responses(
+        (status = 201, description = "The account, the store and a session.", body = SignedUp),
+        (status = 409, description = "The email or the store slug is taken (`email_taken`, `slug_taken`).", body = ApiErrorBody),
+    ),
+)]
 async fn signup(
     state: web::Data<AppState>,
     JsonBody(input): JsonBody<SignupInput>,
@@ -363,6 +424,16 @@ async fn signup(
     ))
 }
 
+/// Signs a staff in with email and password.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "A session: the access token, and the refresh token unless `cookie` put it in the `tv_refresh` cookie.", body = TokenResponse, headers(("Set-Cookie" = String, description = "`tv_refresh`, when `cookie` was asked for."))),
+    ),
+)]
 async fn staff_login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -371,6 +442,17 @@ async fn staff_login(
     login_in(&state, &req, Realm::Staff, body).await
 }
 
+/// Trades a refresh token (in the body, or the `tv_refresh` cookie with the `X-TechVerse-CSRF` header) for a new session; the old refresh token is spent.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    params(CsrfHeader),
+    request_body = Option<RefreshBody>,
+    responses(
+        (status = 200, description = "A session: the access token, and the refresh token unless `cookie` put it in the `tv_refresh` cookie.", body = TokenResponse, headers(("Set-Cookie" = String, description = "`tv_refresh`, when `cookie` was asked for."))),
+    ),
+)]
 async fn staff_refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -379,6 +461,17 @@ async fn staff_refresh(
     refresh_in(&state, &req, Realm::Staff, &body).await
 }
 
+/// Ends the session of the bearer token or of the presented refresh token.
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    params(CsrfHeader),
+    request_body = Option<RefreshBody>,
+    responses(
+        (status = 204, description = "The session is ended and the cookie cleared."),
+    ),
+)]
 async fn staff_logout(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -387,6 +480,16 @@ async fn staff_logout(
     logout_in(&state, &req, Realm::Staff, &body).await
 }
 
+/// Ends every session of the signed-in account.
+#[utoipa::path(
+    post,
+    path = "/auth/logout-all",
+    tag = "auth",
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "Every session of the account is ended.", body = Revoked),
+    ),
+)]
 async fn staff_logout_all(
     state: web::Data<AppState>,
     auth: StaffAuth,
@@ -400,6 +503,16 @@ async fn staff_logout_all(
     Ok(revoked(&Realm::Staff, count))
 }
 
+/// Mails a new email-verification link.
+#[utoipa::path(
+    post,
+    path = "/auth/verify-email/request",
+    tag = "auth",
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "Accepted: a mail is on its way if the address has an account (the same answer either way).", body = Accepted),
+    ),
+)]
 async fn staff_request_verification(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<EmailBody>,
@@ -413,14 +526,36 @@ async fn staff_request_verification(
     Ok(accepted_request())
 }
 
+/// Verifies an email address with the mailed token.
+#[utoipa::path(
+    post,
+    path = "/auth/verify-email",
+    tag = "auth",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "The address is verified.", body = EmailVerified),
+    ),
+)]
 async fn staff_verify_email(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<HttpResponse, ApiError> {
     accounts::verify_email(&state.ctx, &Realm::Staff, &body.token).await?;
-    Ok(HttpResponse::Ok().json(json!({ "email_verified": true })))
+    Ok(HttpResponse::Ok().json(EmailVerified {
+        email_verified: true,
+    }))
 }
 
+/// Mails a password-reset link.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset/request",
+    tag = "auth",
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "Accepted: a mail is on its way if the address has an account (the same answer either way).", body = Accepted),
+    ),
+)]
 async fn staff_request_reset(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<EmailBody>,
@@ -434,18 +569,52 @@ async fn staff_request_reset(
     Ok(accepted_request())
 }
 
+/// Sets a new password with the mailed token; every session ends.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset",
+    tag = "auth",
+    request_body = ResetBody,
+    responses(
+        (status = 200, description = "The password is changed and every session ended.", body = PasswordChanged),
+    ),
+)]
 async fn staff_reset_password(
     state: web::Data<AppState>,
     JsonBody(body): JsonBody<ResetBody>,
 ) -> Result<HttpResponse, ApiError> {
     accounts::reset_password(&state.ctx, &Realm::Staff, &body.token, &body.password).await?;
-    Ok(HttpResponse::Ok().json(json!({ "password_changed": true, "sessions_revoked": true })))
+    Ok(HttpResponse::Ok().json(PasswordChanged {
+        password_changed: true,
+        sessions_revoked: true,
+    }))
 }
 
+/// The signed-in staff user and the stores they belong to, with their permissions.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "auth",
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The user and their stores.", body = MeResponse),
+    ),
+)]
 async fn me(state: web::Data<AppState>, auth: StaffAuth) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(accounts::me(&state.ctx, &auth.user).await?))
 }
 
+/// Changes the signed-in staff user's name and per-store mail.
+#[utoipa::path(
+    patch,
+    path = "/me",
+    tag = "auth",
+    request_body = accounts::MeChange,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The user and their stores after the change.", body = MeResponse),
+    ),
+)]
 async fn update_me(
     state: web::Data<AppState>,
     auth: StaffAuth,
@@ -454,6 +623,18 @@ async fn update_me(
     Ok(HttpResponse::Ok().json(accounts::update_me(&state.ctx, &auth.user, &change).await?))
 }
 
+/// Opens another store, owned by the signed-in staff user.
+#[utoipa::path(
+    post,
+    path = "/stores",
+    tag = "auth",
+    request_body = NewStoreInput,
+    security(("staff" = [])),
+    responses(
+        (status = 201, description = "The new store.", body = StoreProfile),
+        (status = 409, description = "The slug is taken (`slug_taken`).", body = ApiErrorBody),
+    ),
+)]
 async fn create_store(
     state: web::Data<AppState>,
     auth: StaffAuth,
@@ -464,7 +645,7 @@ async fn create_store(
     Ok(HttpResponse::Created().json(store.profile()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AcceptBody {
     token: String,
@@ -474,6 +655,17 @@ struct AcceptBody {
     password: Option<String>,
 }
 
+/// Accepts a staff invitation with its mailed token; a new account needs a name and password.
+#[utoipa::path(
+    post,
+    path = "/invitations/accept",
+    tag = "auth",
+    request_body = AcceptBody,
+    responses(
+        (status = 200, description = "The member has joined the store.", body = Joined),
+        (status = 409, description = "Already a member, or the invitation was withdrawn (`already_member`, `invitation_withdrawn`).", body = ApiErrorBody),
+    ),
+)]
 async fn accept_invitation(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -499,16 +691,27 @@ async fn accept_invitation(
     )
     .await?;
     let store = state.ctx.storage.stores().by_id(accepted.store_id).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "user": accepted.user.view(),
-        "store": store.map(|s| s.profile()),
-        "role": accepted.role.key(),
-        "created_account": accepted.created_account,
-    })))
+    Ok(HttpResponse::Ok().json(Joined {
+        user: accepted.user.view(),
+        store: store.map(|s| s.profile()),
+        role: accepted.role.key().to_owned(),
+        created_account: accepted.created_account,
+    }))
 }
 
 // ---- customers ---------------------------------------------------------------------------
 
+/// Signs a customer in with email and password.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/auth/login",
+    tag = "customers",
+    params(StorePath),
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "A session: the access token, and the refresh token unless `cookie` put it in the `tv_refresh` cookie.", body = TokenResponse, headers(("Set-Cookie" = String, description = "`tv_refresh`, when `cookie` was asked for."))),
+    ),
+)]
 async fn customer_login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -518,6 +721,17 @@ async fn customer_login(
     login_in(&state, &req, Realm::Customers(Box::new(store)), body).await
 }
 
+/// Trades a refresh token (in the body, or the `tv_refresh` cookie with the `X-TechVerse-CSRF` header) for a new session; the old refresh token is spent.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/auth/refresh",
+    tag = "customers",
+    params(StorePath, CsrfHeader),
+    request_body = Option<RefreshBody>,
+    responses(
+        (status = 200, description = "A session: the access token, and the refresh token unless `cookie` put it in the `tv_refresh` cookie.", body = TokenResponse, headers(("Set-Cookie" = String, description = "`tv_refresh`, when `cookie` was asked for."))),
+    ),
+)]
 async fn customer_refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -527,6 +741,17 @@ async fn customer_refresh(
     refresh_in(&state, &req, Realm::Customers(Box::new(store)), &body).await
 }
 
+/// Ends the session of the bearer token or of the presented refresh token.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/auth/logout",
+    tag = "customers",
+    params(StorePath, CsrfHeader),
+    request_body = Option<RefreshBody>,
+    responses(
+        (status = 204, description = "The session is ended and the cookie cleared."),
+    ),
+)]
 async fn customer_logout(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -536,6 +761,17 @@ async fn customer_logout(
     logout_in(&state, &req, Realm::Customers(Box::new(store)), &body).await
 }
 
+/// Ends every session of the signed-in account.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/auth/logout-all",
+    tag = "customers",
+    params(StorePath),
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "Every session of the account is ended.", body = Revoked),
+    ),
+)]
 async fn customer_logout_all(
     state: web::Data<AppState>,
     auth: CustomerAuth,
@@ -545,6 +781,17 @@ async fn customer_logout_all(
     Ok(revoked(&Realm::Customers(Box::new(auth.store)), count))
 }
 
+/// Mails a new email-verification link.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/auth/verify-email/request",
+    tag = "customers",
+    params(StorePath),
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "Accepted: a mail is on its way if the address has an account (the same answer either way).", body = Accepted),
+    ),
+)]
 async fn customer_request_verification(
     state: web::Data<AppState>,
     CurrentStore(store): CurrentStore,
@@ -559,15 +806,39 @@ async fn customer_request_verification(
     Ok(accepted_request())
 }
 
+/// Verifies an email address with the mailed token.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/auth/verify-email",
+    tag = "customers",
+    params(StorePath),
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "The address is verified.", body = EmailVerified),
+    ),
+)]
 async fn customer_verify_email(
     state: web::Data<AppState>,
     CurrentStore(store): CurrentStore,
     JsonBody(body): JsonBody<TokenBody>,
 ) -> Result<HttpResponse, ApiError> {
     accounts::verify_email(&state.ctx, &Realm::Customers(Box::new(store)), &body.token).await?;
-    Ok(HttpResponse::Ok().json(json!({ "email_verified": true })))
+    Ok(HttpResponse::Ok().json(EmailVerified {
+        email_verified: true,
+    }))
 }
 
+/// Mails a password-reset link.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/auth/password-reset/request",
+    tag = "customers",
+    params(StorePath),
+    request_body = EmailBody,
+    responses(
+        (status = 202, description = "Accepted: a mail is on its way if the address has an account (the same answer either way).", body = Accepted),
+    ),
+)]
 async fn customer_request_reset(
     state: web::Data<AppState>,
     CurrentStore(store): CurrentStore,
@@ -582,6 +853,17 @@ async fn customer_request_reset(
     Ok(accepted_request())
 }
 
+/// Sets a new password with the mailed token; every session ends.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/auth/password-reset",
+    tag = "customers",
+    params(StorePath),
+    request_body = ResetBody,
+    responses(
+        (status = 200, description = "The password is changed and every session ended.", body = PasswordChanged),
+    ),
+)]
 async fn customer_reset_password(
     state: web::Data<AppState>,
     CurrentStore(store): CurrentStore,
@@ -594,5 +876,8 @@ async fn customer_reset_password(
         &body.password,
     )
     .await?;
-    Ok(HttpResponse::Ok().json(json!({ "password_changed": true, "sessions_revoked": true })))
+    Ok(HttpResponse::Ok().json(PasswordChanged {
+        password_changed: true,
+        sessions_revoked: true,
+    }))
 }

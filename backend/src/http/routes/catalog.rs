@@ -6,7 +6,9 @@
 use actix_web::{HttpRequest, HttpResponse, http::header, middleware::Compress, web};
 use serde::Deserialize;
 use serde_json::json;
-use techverse_shared::{CategoryId, ProductId};
+use techverse_shared::{
+    ApiErrorBody, CategoryId, CategoryNode, ProductDetail, ProductId, ProductPage, ProductSummary,
+};
 
 use crate::{
     app::catalog::{self, PublicQuery},
@@ -15,7 +17,15 @@ use crate::{
         listing::{Cursor, ListQuery, MAX_LIMIT, Sort},
         validation::ValidationErrors,
     },
-    http::{AppState, auth::CustomerAuth, error::ApiError, json::JsonBody, tenant::CurrentStore},
+    http::routes::table::resource,
+    http::{
+        AppState,
+        auth::CustomerAuth,
+        error::ApiError,
+        json::JsonBody,
+        openapi::{Items, StorePath},
+        tenant::CurrentStore,
+    },
 };
 
 /// The public catalogue goes out gzip-compressed to clients that accept it: a listing's JSON
@@ -25,34 +35,35 @@ use crate::{
 pub fn config(cfg: &mut web::ServiceConfig) {
     let gzip = Compress::default;
     cfg.service(
-        web::resource("/stores/{store}/products")
-            .route(web::get().to(list))
+        resource("/stores/{store}/products")
+            .get(list)
+            .recorded()
             .wrap(gzip()),
     )
     .service(
-        web::resource("/stores/{store}/products/{slug}")
-            .route(web::get().to(detail))
+        resource("/stores/{store}/products/{slug}")
+            .get(detail)
+            .recorded()
             .wrap(gzip()),
     )
     .service(
-        web::resource("/stores/{store}/categories")
-            .route(web::get().to(categories))
+        resource("/stores/{store}/categories")
+            .get(categories)
+            .recorded()
             .wrap(gzip()),
     )
     .service(
-        web::resource("/stores/{store}/search/suggest")
-            .route(web::get().to(suggest))
+        resource("/stores/{store}/search/suggest")
+            .get(suggest)
+            .recorded()
             .wrap(gzip()),
     )
     .service(
-        web::resource("/stores/{store}/customers/me/wishlist")
-            .route(web::get().to(wishlist))
-            .route(web::post().to(wishlist_add)),
+        resource("/stores/{store}/customers/me/wishlist")
+            .get(wishlist)
+            .post(wishlist_add),
     )
-    .service(
-        web::resource("/stores/{store}/customers/me/wishlist/{product}")
-            .route(web::delete().to(wishlist_remove)),
-    );
+    .service(resource("/stores/{store}/customers/me/wishlist/{product}").delete(wishlist_remove));
 }
 
 /// A cached body as a response, or 304 when the client already has it.
@@ -81,6 +92,58 @@ pub fn respond(req: &HttpRequest, cached: &Cached) -> HttpResponse {
 }
 
 pub const MAX_QUERY_CHARS: usize = 200;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    detail,
+    categories,
+    suggest,
+    wishlist,
+    wishlist_add,
+    wishlist_remove
+))]
+pub struct Doc;
+
+/// The list query (parsed by [`parse_list_query`], which also takes `spec.<key>=<value>`
+/// filters on filterable specs and ignores parameters it does not know).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct ListParams {
+    /// Words to search for in titles, brands, tags and descriptions; sorts by relevance unless
+    /// `sort` says otherwise.
+    #[param(max_length = 200)]
+    q: Option<String>,
+    /// Only products in this category (or one below it).
+    #[param(value_type = Option<String>, format = Uuid)]
+    category: Option<String>,
+    brand: Option<String>,
+    /// In minor units.
+    #[param(minimum = 0)]
+    min_price: Option<i64>,
+    /// In minor units.
+    #[param(minimum = 0)]
+    max_price: Option<i64>,
+    in_stock: Option<bool>,
+    /// `newest` by default, `relevance` with `q`.
+    #[param(value_type = Option<String>, pattern = "^(relevance|price_asc|price_desc|newest|best_selling|rating)$")]
+    sort: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page, with the same sort.
+    cursor: Option<String>,
+}
+
+/// The `If-None-Match` header of cached catalogue answers.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct Conditional {
+    /// The `ETag` of an earlier answer: 304 when it still holds.
+    #[param(rename = "If-None-Match")]
+    if_none_match: Option<String>,
+}
 
 /// Parses the list query string. Unknown parameters are ignored (tracking tags and the like);
 /// known ones must be well-formed.
@@ -194,6 +257,17 @@ fn escape(text: &str) -> String {
         .collect()
 }
 
+/// Active products of the store, with search, filters, facets and cursor pages.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/products",
+    tag = "storefront",
+    params(StorePath, ListParams, Conditional),
+    responses(
+        (status = 200, description = "A page of products with the facets of the whole match.", body = ProductPage, headers(("ETag" = String, description = "A weak tag of this answer, for `If-None-Match`."), ("Cache-Control" = String))),
+        (status = 304, description = "The answer is still the one tagged `If-None-Match`.", headers(("ETag" = String))),
+    ),
+)]
 async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -205,6 +279,17 @@ async fn list(
     Ok(respond(&req, &cached))
 }
 
+/// One active product by its slug, with variants, specs, images and related products.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/products/{slug}",
+    tag = "storefront",
+    params(StorePath, ("slug" = String, Path, description = "The product's slug."), Conditional),
+    responses(
+        (status = 200, description = "The product page.", body = ProductDetail, headers(("ETag" = String, description = "A weak tag of this answer, for `If-None-Match`."), ("Cache-Control" = String))),
+        (status = 304, description = "The answer is still the one tagged `If-None-Match`.", headers(("ETag" = String))),
+    ),
+)]
 async fn detail(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -222,6 +307,17 @@ async fn detail(
     Ok(respond(&req, &cached))
 }
 
+/// The store's category tree.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/categories",
+    tag = "storefront",
+    params(StorePath, Conditional),
+    responses(
+        (status = 200, description = "The category tree, roots first.", body = Items<CategoryNode>, headers(("ETag" = String, description = "A weak tag of this answer, for `If-None-Match`."), ("Cache-Control" = String))),
+        (status = 304, description = "The answer is still the one tagged `If-None-Match`.", headers(("ETag" = String))),
+    ),
+)]
 async fn categories(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -231,12 +327,26 @@ async fn categories(
     Ok(respond(&req, &cached))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SuggestQuery {
+    /// What the shopper has typed so far; the last word is completed.
     #[serde(default)]
+    #[param(max_length = 200)]
     q: String,
 }
 
+/// Product titles completing what a shopper types, for the search box.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/search/suggest",
+    tag = "storefront",
+    params(StorePath, SuggestQuery, Conditional),
+    responses(
+        (status = 200, description = "Up to 8 titles.", body = Items<String>, headers(("ETag" = String, description = "A weak tag of this answer, for `If-None-Match`."), ("Cache-Control" = String))),
+        (status = 304, description = "The answer is still the one tagged `If-None-Match`.", headers(("ETag" = String))),
+    ),
+)]
 async fn suggest(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -256,6 +366,15 @@ async fn suggest(
     Ok(respond(&req, &cached))
 }
 
+/// The signed-in customer's wishlist.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/customers/me/wishlist",
+    tag = "customers",
+    params(StorePath),
+    security(("customer" = [])),
+    responses((status = 200, description = "The wishlist's products.", body = Items<ProductSummary>)),
+)]
 async fn wishlist(
     state: web::Data<AppState>,
     auth: CustomerAuth,
@@ -264,12 +383,25 @@ async fn wishlist(
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct WishlistBody {
     product_id: ProductId,
 }
 
+/// Adds a product to the wishlist (once; adding it again changes nothing).
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/customers/me/wishlist",
+    tag = "customers",
+    params(StorePath),
+    request_body = WishlistBody,
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "The wishlist after the change.", body = Items<ProductSummary>),
+        (status = 409, description = "The wishlist is full (`wishlist_full`).", body = ApiErrorBody),
+    ),
+)]
 async fn wishlist_add(
     state: web::Data<AppState>,
     auth: CustomerAuth,
@@ -280,6 +412,15 @@ async fn wishlist_add(
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
+/// Removes a product from the wishlist.
+#[utoipa::path(
+    delete,
+    path = "/stores/{store}/customers/me/wishlist/{product}",
+    tag = "customers",
+    params(StorePath, ("product" = String, Path, format = Uuid, description = "The product's id.")),
+    security(("customer" = [])),
+    responses((status = 204, description = "The product is no longer on the wishlist.")),
+)]
 async fn wishlist_remove(
     state: web::Data<AppState>,
     auth: CustomerAuth,

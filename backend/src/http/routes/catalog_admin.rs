@@ -7,57 +7,131 @@ use actix_web::{HttpRequest, HttpResponse, http::header, web};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use techverse_shared::{
-    CategoryId, ErrorCode, Money, Permission, ProductId, ProductStatus, VariantId,
+    ApiErrorBody, CategoryId, ErrorCode, Money, Permission, ProductId, ProductStatus, VariantId,
 };
 
 use crate::{
     app::{
+        catalog::ImportReport,
         catalog::{self, ImportError},
-        events,
+        events::{self, EventPage},
     },
     domain::{
         self,
-        catalog::{CategoryInput, Product, ProductInput},
+        catalog::{Category, CategoryInput, Product, ProductInput},
     },
-    http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody, upload},
+    http::routes::table::resource,
+    http::{
+        AppState, auth::StoreStaff, error::ApiError, json::JsonBody, openapi::StorePath, upload,
+    },
 };
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    create,
+    export,
+    import,
+    preview_description,
+    get,
+    replace,
+    set_status,
+    adjust_stock,
+    categories,
+    create_category,
+    update_category,
+    delete_category,
+    events
+))]
+pub struct Doc;
+
+/// The admin list query: the public list's parameters and `status`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct AdminListParams {
+    #[param(inline)]
+    status: Option<ProductStatus>,
+    #[param(max_length = 200)]
+    q: Option<String>,
+    #[param(value_type = Option<String>, format = Uuid)]
+    category: Option<String>,
+    brand: Option<String>,
+    #[param(minimum = 0)]
+    min_price: Option<i64>,
+    #[param(minimum = 0)]
+    max_price: Option<i64>,
+    in_stock: Option<bool>,
+    #[param(value_type = Option<String>, pattern = "^(relevance|price_asc|price_desc|newest|best_selling|rating)$")]
+    sort: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// A page of the admin list.
+#[derive(Serialize, utoipa::ToSchema)]
+struct AdminProductPage<'a> {
+    items: Vec<AdminProduct<'a>>,
+    total: u32,
+    facets: techverse_shared::Facets,
+    next_cursor: Option<String>,
+}
+
+/// `{description_html}`.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Preview {
+    description_html: String,
+}
+
+/// The categories, flat and as a tree.
+#[derive(Serialize, utoipa::ToSchema)]
+struct AdminCategories {
+    items: Vec<Category>,
+    tree: Vec<techverse_shared::CategoryNode>,
+}
+
+/// The import's form: the CSV in `file`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct ImportUpload {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/admin/stores/{store}/products")
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
+        resource("/admin/stores/{store}/products")
+            .get(list)
+            .post(create),
     )
     // Before `/products/{product}`, which would otherwise take these names as ids.
+    .service(resource("/admin/stores/{store}/products/export.csv").get(export))
+    .service(resource("/admin/stores/{store}/products/import").post(import))
     .service(
-        web::resource("/admin/stores/{store}/products/export.csv").route(web::get().to(export)),
-    )
-    .service(web::resource("/admin/stores/{store}/products/import").route(web::post().to(import)))
-    .service(
-        web::resource("/admin/stores/{store}/products/description-preview")
-            .route(web::post().to(preview_description)),
+        resource("/admin/stores/{store}/products/description-preview").post(preview_description),
     )
     .service(
-        web::resource("/admin/stores/{store}/products/{product}")
-            .route(web::get().to(get))
-            .route(web::put().to(replace))
-            .route(web::patch().to(set_status)),
+        resource("/admin/stores/{store}/products/{product}")
+            .get(get)
+            .put(replace)
+            .patch(set_status),
     )
     .service(
-        web::resource("/admin/stores/{store}/products/{product}/variants/{variant}/stock")
-            .route(web::post().to(adjust_stock)),
+        resource("/admin/stores/{store}/products/{product}/variants/{variant}/stock")
+            .post(adjust_stock),
     )
     .service(
-        web::resource("/admin/stores/{store}/categories")
-            .route(web::get().to(categories))
-            .route(web::post().to(create_category)),
+        resource("/admin/stores/{store}/categories")
+            .get(categories)
+            .post(create_category),
     )
     .service(
-        web::resource("/admin/stores/{store}/categories/{category}")
-            .route(web::patch().to(update_category))
-            .route(web::delete().to(delete_category)),
+        resource("/admin/stores/{store}/categories/{category}")
+            .patch(update_category)
+            .delete(delete_category),
     )
-    .service(web::resource("/admin/stores/{store}/events").route(web::get().to(events)));
+    .service(resource("/admin/stores/{store}/events").get(events));
 }
 
 fn not_found(what: &str) -> ApiError {
@@ -65,7 +139,7 @@ fn not_found(what: &str) -> ApiError {
 }
 
 /// A product as its staff see it: everything, including stock and reservations.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AdminProduct<'a> {
     #[serde(flatten)]
     product: &'a Product,
@@ -83,6 +157,17 @@ fn view<'a>(staff: &StoreStaff, product: &'a Product) -> AdminProduct<'a> {
 
 /// `GET …/products`: `status` (draft, active, archived) and everything the public list takes
 /// (`q`, `category`, `brand`, prices, `in_stock`, `spec.<key>`, `sort`, `limit`, `cursor`).
+/// Every product of the store in any status, with the public list's search and filters (`products.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/products",
+    tag = "admin-catalog",
+    params(StorePath, AdminListParams),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "A page of products.", body = AdminProductPage),
+    ),
+)]
 async fn list(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -106,14 +191,27 @@ async fn list(
     let parsed = crate::http::routes::catalog::parse_list_query(&rest)?;
     let page = catalog::admin_list(&state.ctx, &staff.store, status, &parsed).await?;
     let items: Vec<AdminProduct<'_>> = page.items.iter().map(|p| view(&staff, p)).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items,
-        "total": page.total,
-        "facets": page.facets,
-        "next_cursor": page.next_cursor,
-    })))
+    Ok(HttpResponse::Ok().json(AdminProductPage {
+        items,
+        total: page.total,
+        facets: page.facets,
+        next_cursor: page.next_cursor,
+    }))
 }
 
+/// Creates a product with its options, variants, specs and images (`products.write`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/products",
+    tag = "admin-catalog",
+    params(StorePath),
+    request_body = ProductInput,
+    security(("staff" = [])),
+    responses(
+        (status = 201, description = "The product.", body = AdminProduct),
+        (status = 409, description = "A SKU or the slug is taken (`sku_taken`, `conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn create(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -124,13 +222,25 @@ async fn create(
     Ok(HttpResponse::Created().json(view(&staff, &product)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PreviewInput {
     description: String,
 }
 
 /// `{description}` (Markdown) → `{description_html}` as a saved product would show it.
+/// Renders Markdown as a saved product's description would show it (`products.write`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/products/description-preview",
+    tag = "admin-catalog",
+    params(StorePath),
+    request_body = PreviewInput,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The sanitised HTML.", body = Preview),
+    ),
+)]
 async fn preview_description(
     staff: StoreStaff,
     JsonBody(input): JsonBody<PreviewInput>,
@@ -139,13 +249,26 @@ async fn preview_description(
     let html = domain::catalog::preview_description(&input.description)?;
     Ok(HttpResponse::Ok()
         .insert_header(("cache-control", "no-store"))
-        .json(json!({ "description_html": html })))
+        .json(Preview {
+            description_html: html,
+        }))
 }
 
 fn product_id(raw: &str) -> Result<ProductId, ApiError> {
     raw.parse().map_err(|_| not_found("product"))
 }
 
+/// One product with stock and reservations (`products.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/products/{product}",
+    tag = "admin-catalog",
+    params(StorePath, ("product" = String, Path, description = "The product id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The product.", body = AdminProduct),
+    ),
+)]
 async fn get(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -156,6 +279,19 @@ async fn get(
     Ok(HttpResponse::Ok().json(view(&staff, &product)))
 }
 
+/// Replaces a product; saved variants keep their id, stock and reservations (`products.write`).
+#[utoipa::path(
+    put,
+    path = "/admin/stores/{store}/products/{product}",
+    tag = "admin-catalog",
+    params(StorePath, ("product" = String, Path, description = "The product id.")),
+    request_body = ProductInput,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The product.", body = AdminProduct),
+        (status = 409, description = "A SKU or the slug is taken (`sku_taken`, `conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn replace(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -174,12 +310,24 @@ async fn replace(
     Ok(HttpResponse::Ok().json(view(&staff, &product)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatusBody {
     status: ProductStatus,
 }
 
+/// Publishes, drafts or archives a product (`products.write`).
+#[utoipa::path(
+    patch,
+    path = "/admin/stores/{store}/products/{product}",
+    tag = "admin-catalog",
+    params(StorePath, ("product" = String, Path, description = "The product id.")),
+    request_body = StatusBody,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The product.", body = AdminProduct),
+    ),
+)]
 async fn set_status(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -198,7 +346,7 @@ async fn set_status(
     Ok(HttpResponse::Ok().json(view(&staff, &product)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StockBody {
     /// Units to add (negative to remove).
@@ -206,6 +354,19 @@ struct StockBody {
     reason: String,
 }
 
+/// Adds or removes units of a variant, with a reason (`products.write`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/products/{product}/variants/{variant}/stock",
+    tag = "admin-catalog",
+    params(StorePath, ("product" = String, Path, description = "The product id."), ("variant" = String, Path, description = "The variant id.")),
+    request_body = StockBody,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The product.", body = AdminProduct),
+        (status = 409, description = "Stock would go below zero or below what orders hold (`insufficient_stock`).", body = ApiErrorBody),
+    ),
+)]
 async fn adjust_stock(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -228,6 +389,17 @@ async fn adjust_stock(
     Ok(HttpResponse::Ok().json(view(&staff, &updated)))
 }
 
+/// Every category, flat and as a tree (`products.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/categories",
+    tag = "admin-catalog",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The categories.", body = AdminCategories),
+    ),
+)]
 async fn categories(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -239,12 +411,23 @@ async fn categories(
         .catalog()
         .categories(staff.store.id)
         .await?;
-    Ok(
-        HttpResponse::Ok()
-            .json(json!({ "items": all, "tree": crate::domain::catalog::tree(&all) })),
-    )
+    let tree = crate::domain::catalog::tree(&all);
+    Ok(HttpResponse::Ok().json(AdminCategories { items: all, tree }))
 }
 
+/// Creates a category (`products.write`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/categories",
+    tag = "admin-catalog",
+    params(StorePath),
+    request_body = CategoryInput,
+    security(("staff" = [])),
+    responses(
+        (status = 201, description = "The category.", body = Category),
+        (status = 409, description = "The slug is taken or the parent would make a loop (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn create_category(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -260,6 +443,19 @@ fn category_id(raw: &str) -> Result<CategoryId, ApiError> {
     raw.parse().map_err(|_| not_found("category"))
 }
 
+/// Renames or moves a category (`products.write`).
+#[utoipa::path(
+    patch,
+    path = "/admin/stores/{store}/categories/{category}",
+    tag = "admin-catalog",
+    params(StorePath, ("category" = String, Path, description = "The category id.")),
+    request_body = CategoryInput,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The category.", body = Category),
+        (status = 409, description = "The slug is taken or the parent would make a loop (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn update_category(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -278,6 +474,18 @@ async fn update_category(
     Ok(HttpResponse::Ok().json(category))
 }
 
+/// Deletes a category (`products.write`).
+#[utoipa::path(
+    delete,
+    path = "/admin/stores/{store}/categories/{category}",
+    tag = "admin-catalog",
+    params(StorePath, ("category" = String, Path, description = "The category id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 204, description = "The category is deleted."),
+        (status = 409, description = "The category still has children (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn delete_category(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -294,13 +502,27 @@ async fn delete_category(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct EventParams {
+    /// The last sequence number already read.
     after: Option<i64>,
+    #[param(minimum = 1, maximum = 500, default = 100)]
     limit: Option<u32>,
 }
 
+/// The store's event log after a sequence number, showing the events the member's permissions cover.
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/events",
+    tag = "admin-catalog",
+    params(StorePath, EventParams),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "A page of events.", body = EventPage),
+    ),
+)]
 async fn events(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -340,6 +562,18 @@ fn error_text(count: usize) -> String {
 }
 
 /// `multipart/form-data` with the CSV in a field named `file`.
+/// Imports a Shopify-layout CSV (multipart field `file`): every row is checked first, and a file with any error imports nothing (`products.write`). With `Accept: application/x-ndjson` the answer streams `{"progress":{done,total}}` lines, then a `{"report":…}` or `{"error":…}` line.
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/products/import",
+    tag = "admin-catalog",
+    params(StorePath),
+    request_body(content = ImportUpload, content_type = "multipart/form-data"),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "What was imported (or, with `Accept: application/x-ndjson`, progress lines and then the report).", content((ImportReport = "application/json"), (String = "application/x-ndjson"))),
+    ),
+)]
 async fn import(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -406,6 +640,17 @@ fn import_with_progress(
         .streaming(stream)
 }
 
+/// The catalogue as a Shopify-layout CSV (`products.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/products/export.csv",
+    tag = "admin-catalog",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The CSV file.", content_type = "text/csv", body = String),
+    ),
+)]
 async fn export(state: web::Data<AppState>, staff: StoreStaff) -> Result<HttpResponse, ApiError> {
     staff.require(Permission::ProductsRead)?;
     let csv = catalog::export_csv(&state.ctx, &staff.store).await?;

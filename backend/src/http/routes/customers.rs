@@ -5,7 +5,10 @@
 
 use actix_web::{HttpResponse, http::StatusCode, web};
 use serde_json::json;
-use techverse_shared::{AddressId, AddressView, CustomerId, ErrorCode, Permission};
+use techverse_shared::{
+    AddressId, AddressView, ApiErrorBody, CustomerDetail, CustomerId, CustomerPage, CustomerView,
+    ErrorCode, Permission,
+};
 
 use crate::{
     app::{
@@ -13,41 +16,75 @@ use crate::{
         customers::{self, CustomerError, CustomerListParams, ProfilePatch, RegisterInput},
     },
     domain::{account::Customer, address::AddressInput},
+    http::routes::table::resource,
     http::{
         AppState,
         auth::{CustomerAuth, StoreStaff},
         error::ApiError,
         json::JsonBody,
+        openapi::{Items, StorePath},
         routes::auth::issue,
         tenant::CurrentStore,
     },
 };
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    detail,
+    register,
+    me,
+    update_me,
+    list_addresses,
+    add_address,
+    get_address,
+    replace_address,
+    remove_address
+))]
+pub struct Doc;
+
+/// `201` to a registration: the customer and a session.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Registered {
+    customer: CustomerView,
+    session: techverse_shared::TokenResponse,
+}
+
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/stores/{store}/customers").route(web::get().to(list)))
+    cfg.service(resource("/admin/stores/{store}/customers").get(list))
+        .service(resource("/admin/stores/{store}/customers/{customer}").get(detail))
+        .service(resource("/stores/{store}/customers").post(register))
         .service(
-            web::resource("/admin/stores/{store}/customers/{customer}")
-                .route(web::get().to(detail)),
-        )
-        .service(web::resource("/stores/{store}/customers").route(web::post().to(register)))
-        .service(
-            web::resource("/stores/{store}/customers/me")
-                .route(web::get().to(me))
-                .route(web::patch().to(update_me)),
+            resource("/stores/{store}/customers/me")
+                .get(me)
+                .patch(update_me),
         )
         .service(
-            web::resource("/stores/{store}/customers/me/addresses")
-                .route(web::get().to(list_addresses))
-                .route(web::post().to(add_address)),
+            resource("/stores/{store}/customers/me/addresses")
+                .get(list_addresses)
+                .post(add_address),
         )
         .service(
-            web::resource("/stores/{store}/customers/me/addresses/{address}")
-                .route(web::get().to(get_address))
-                .route(web::put().to(replace_address))
-                .route(web::delete().to(remove_address)),
+            resource("/stores/{store}/customers/me/addresses/{address}")
+                .get(get_address)
+                .put(replace_address)
+                .delete(remove_address),
         );
 }
 
+/// Opens a customer account in this store and signs in.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/customers",
+    tag = "customers",
+    params(StorePath),
+    request_body = RegisterInput,
+    responses(
+        (status = 201, description = "The customer and a session.", body = Registered),
+        (status = 409, description = "The email has an account in this store (`email_taken`).", body = ApiErrorBody),
+    ),
+)]
 async fn register(
     state: web::Data<AppState>,
     CurrentStore(store): CurrentStore,
@@ -65,6 +102,17 @@ async fn register(
     ))
 }
 
+/// A page of the store's customers by email (`customers.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/customers",
+    tag = "admin-customers",
+    params(StorePath, CustomerListParams),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "A page of customers.", body = CustomerPage),
+    ),
+)]
 async fn list(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -74,6 +122,17 @@ async fn list(
     Ok(HttpResponse::Ok().json(customers::list(&state.ctx, &staff.store, &params).await?))
 }
 
+/// One customer with their addresses and orders (`customers.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/customers/{customer}",
+    tag = "admin-customers",
+    params(StorePath, ("customer" = String, Path, description = "The customer id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The customer.", body = CustomerDetail),
+    ),
+)]
 async fn detail(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -86,10 +145,33 @@ async fn detail(
     Ok(HttpResponse::Ok().json(detail.ok_or_else(not_found)?))
 }
 
+/// The signed-in customer.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/customers/me",
+    tag = "customers",
+    params(StorePath),
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "The customer.", body = CustomerView),
+    ),
+)]
 async fn me(auth: CustomerAuth) -> HttpResponse {
     HttpResponse::Ok().json(auth.customer.view())
 }
 
+/// Changes the signed-in customer's name or phone.
+#[utoipa::path(
+    patch,
+    path = "/stores/{store}/customers/me",
+    tag = "customers",
+    params(StorePath),
+    request_body = ProfilePatch,
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "The customer after the change.", body = CustomerView),
+    ),
+)]
 async fn update_me(
     state: web::Data<AppState>,
     auth: CustomerAuth,
@@ -118,10 +200,33 @@ fn address_id(raw: &str) -> Result<AddressId, ApiError> {
         .map_err(|_| CustomerError::AddressNotFound.into())
 }
 
+/// The customer's saved addresses.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/customers/me/addresses",
+    tag = "customers",
+    params(StorePath),
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "The addresses.", body = Items<AddressView>),
+    ),
+)]
 async fn list_addresses(auth: CustomerAuth) -> HttpResponse {
     HttpResponse::Ok().json(json!({ "items": address_views(&auth.customer) }))
 }
 
+/// Saves a new address.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/customers/me/addresses",
+    tag = "customers",
+    params(StorePath),
+    request_body = AddressInput,
+    security(("customer" = [])),
+    responses(
+        (status = 201, description = "The saved address.", body = AddressView),
+    ),
+)]
 async fn add_address(
     state: web::Data<AppState>,
     auth: CustomerAuth,
@@ -131,6 +236,17 @@ async fn add_address(
     Ok(HttpResponse::Created().json(address_view(&customer, id)?))
 }
 
+/// One saved address.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/customers/me/addresses/{address}",
+    tag = "customers",
+    params(StorePath, ("address" = String, Path, description = "The address id.")),
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "The address.", body = AddressView),
+    ),
+)]
 async fn get_address(
     auth: CustomerAuth,
     path: web::Path<(String, String)>,
@@ -139,6 +255,18 @@ async fn get_address(
     Ok(HttpResponse::Ok().json(address_view(&auth.customer, id)?))
 }
 
+/// Replaces a saved address.
+#[utoipa::path(
+    put,
+    path = "/stores/{store}/customers/me/addresses/{address}",
+    tag = "customers",
+    params(StorePath, ("address" = String, Path, description = "The address id.")),
+    request_body = AddressInput,
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "The address after the change.", body = AddressView),
+    ),
+)]
 async fn replace_address(
     state: web::Data<AppState>,
     auth: CustomerAuth,
@@ -150,6 +278,17 @@ async fn replace_address(
     Ok(HttpResponse::Ok().json(address_view(&customer, id)?))
 }
 
+/// Removes a saved address.
+#[utoipa::path(
+    delete,
+    path = "/stores/{store}/customers/me/addresses/{address}",
+    tag = "customers",
+    params(StorePath, ("address" = String, Path, description = "The address id.")),
+    security(("customer" = [])),
+    responses(
+        (status = 204, description = "The address is removed."),
+    ),
+)]
 async fn remove_address(
     state: web::Data<AppState>,
     auth: CustomerAuth,

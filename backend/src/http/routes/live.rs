@@ -21,6 +21,7 @@ use crate::{
     },
     auth::jwt::Audience,
     domain::events::StoreEvent,
+    http::routes::table::resource,
     http::{
         AppState,
         auth::{app_state, bearer},
@@ -40,12 +41,24 @@ const CLOSE_WAIT: Duration = Duration::from_secs(30);
 /// Subscriptions one socket may hold.
 const MAX_FOLLOWS: usize = 50;
 
-pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/ws/tickets").route(web::post().to(ticket)))
-        .service(web::resource("/ws").route(web::get().to(open)));
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(ticket, open))]
+pub struct Doc;
+
+/// `201` to a ticket request.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Ticket {
+    ticket: String,
+    /// Seconds until the ticket expires.
+    expires_in: i64,
 }
 
-#[derive(Debug, Default, Deserialize)]
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/ws/tickets").post(ticket))
+        .service(resource("/ws").get(open));
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TicketRequest {
     /// The store, for a customer's bearer token or a guest's order token.
@@ -54,6 +67,17 @@ struct TicketRequest {
     order: Option<String>,
 }
 
+/// A one-use ticket (30 s) to open the live feed socket: staff with their bearer token (no body), a customer with theirs and `store`, a guest with `X-Order-Token` and `store` and `order`.
+#[utoipa::path(
+    post,
+    path = "/ws/tickets",
+    tag = "live",
+    request_body = Option<TicketRequest>,
+    security(("staff" = []), ("customer" = []), ("order_token" = [])),
+    responses(
+        (status = 201, description = "The ticket.", body = Ticket),
+    ),
+)]
 async fn ticket(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -71,7 +95,7 @@ async fn ticket(
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "ticket": ticket, "expires_in": expires_in })))
+        .json(Ticket { ticket, expires_in }))
 }
 
 /// Who is asking: a staff bearer token (no store named), a customer's (with the store), or a
@@ -138,11 +162,23 @@ async fn named_store(
         .ok_or_else(ApiError::store_not_found)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct OpenParams {
+    /// The ticket from `POST /ws/tickets`.
     ticket: Option<String>,
 }
 
+/// Opens the live feed WebSocket with a ticket; events arrive as JSON frames, and `{"resume": seq}` replays what was missed.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    tag = "live",
+    params(OpenParams),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol."),
+    ),
+)]
 async fn open(
     req: HttpRequest,
     body: web::Payload,

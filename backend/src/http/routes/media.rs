@@ -8,18 +8,51 @@ use techverse_shared::{ErrorCode, Permission, StoreId};
 
 use crate::{
     app::audit,
-    http::{AppState, auth::StoreStaff, error::ApiError, upload},
+    http::routes::table::resource,
+    http::{AppState, auth::StoreStaff, error::ApiError, openapi::StorePath, upload},
     media::{ImageKind, MAX_IMAGE_BYTES, served_type},
 };
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upload))]
+pub struct Doc;
+
+/// The upload's form: the image in `file`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Upload {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// `201` to an upload.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Uploaded {
+    url: String,
+    content_type: &'static str,
+    bytes: usize,
+}
+
 pub fn config_api(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/stores/{store}/media").route(web::post().to(upload)));
+    cfg.service(resource("/admin/stores/{store}/media").post(upload));
 }
 
 pub fn config_files(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/media/{store}/{file}").route(web::get().to(serve)));
 }
 
+/// Uploads a product image (PNG, JPEG, GIF or WebP, by its signature; multipart field `file` or the raw bytes) (`products.write`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/media",
+    tag = "admin-catalog",
+    params(StorePath),
+    request_body(content = Upload, content_type = "multipart/form-data"),
+    security(("staff" = [])),
+    responses(
+        (status = 201, description = "Where the image is served.", body = Uploaded),
+    ),
+)]
 async fn upload(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -51,8 +84,11 @@ async fn upload(
         json!({ "url": url, "content_type": kind.content_type(), "bytes": size }),
     )
     .await?;
-    Ok(HttpResponse::Created()
-        .json(json!({ "url": url, "content_type": kind.content_type(), "bytes": size })))
+    Ok(HttpResponse::Created().json(Uploaded {
+        url,
+        content_type: kind.content_type(),
+        bytes: size,
+    }))
 }
 
 async fn serve(

@@ -14,4 +14,5 @@ pub mod shop;
 pub mod staff;
 pub mod storefront;
 pub mod stores;
+pub mod table;
 pub mod webhooks;

@@ -7,7 +7,8 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use techverse_shared::{
-    DiscountId, ErrorCode, FulfilledLine, OrderId, Permission, ReviewId, ReviewStatus,
+    Analytics, ApiErrorBody, DiscountId, ErrorCode, FulfilledLine, OrderId, OrderPage, OrderView,
+    Permission, ReviewId, ReviewStatus, ReviewView,
 };
 
 use crate::{
@@ -19,41 +20,69 @@ use crate::{
         payments, reviews,
     },
     domain::{
-        analytics::WindowInput, discount::DiscountInput, review::Moderation,
-        shipping::SettingsInput,
+        analytics::WindowInput,
+        discount::{Discount, DiscountInput},
+        review::Moderation,
+        shipping::{CheckoutSettings, SettingsInput},
     },
-    http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
+    http::routes::table::resource,
+    http::{
+        AppState,
+        auth::StoreStaff,
+        error::ApiError,
+        json::JsonBody,
+        openapi::{IdempotencyKey, Items, StorePath},
+    },
 };
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    analytics,
+    get,
+    act,
+    list_discounts,
+    create_discount,
+    get_discount,
+    update_discount,
+    delete_discount,
+    get_settings,
+    put_settings,
+    list_reviews,
+    moderate
+))]
+pub struct Doc;
+
+/// A page of the review queue.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct ReviewQueue {
+    items: Vec<ReviewView>,
+    next_cursor: Option<String>,
+}
+
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/admin/stores/{store}/orders").route(web::get().to(list)))
-        .service(web::resource("/admin/stores/{store}/analytics").route(web::get().to(analytics)))
-        .service(web::resource("/admin/stores/{store}/orders/{order}").route(web::get().to(get)))
+    cfg.service(resource("/admin/stores/{store}/orders").get(list))
+        .service(resource("/admin/stores/{store}/analytics").get(analytics))
+        .service(resource("/admin/stores/{store}/orders/{order}").get(get))
+        .service(resource("/admin/stores/{store}/orders/{order}/{action}").post(act))
         .service(
-            web::resource("/admin/stores/{store}/orders/{order}/{action}")
-                .route(web::post().to(act)),
+            resource("/admin/stores/{store}/discounts")
+                .get(list_discounts)
+                .post(create_discount),
         )
         .service(
-            web::resource("/admin/stores/{store}/discounts")
-                .route(web::get().to(list_discounts))
-                .route(web::post().to(create_discount)),
+            resource("/admin/stores/{store}/discounts/{discount}")
+                .get(get_discount)
+                .put(update_discount)
+                .delete(delete_discount),
         )
         .service(
-            web::resource("/admin/stores/{store}/discounts/{discount}")
-                .route(web::get().to(get_discount))
-                .route(web::put().to(update_discount))
-                .route(web::delete().to(delete_discount)),
+            resource("/admin/stores/{store}/checkout-settings")
+                .get(get_settings)
+                .put(put_settings),
         )
-        .service(
-            web::resource("/admin/stores/{store}/checkout-settings")
-                .route(web::get().to(get_settings))
-                .route(web::put().to(put_settings)),
-        )
-        .service(web::resource("/admin/stores/{store}/reviews").route(web::get().to(list_reviews)))
-        .service(
-            web::resource("/admin/stores/{store}/reviews/{review}/moderation")
-                .route(web::post().to(moderate)),
-        );
+        .service(resource("/admin/stores/{store}/reviews").get(list_reviews))
+        .service(resource("/admin/stores/{store}/reviews/{review}/moderation").post(moderate));
 }
 
 fn order_id(raw: &str) -> Result<OrderId, ApiError> {
@@ -66,6 +95,17 @@ fn discount_id(raw: &str) -> Result<DiscountId, ApiError> {
         .map_err(|_| ApiError::from(CommerceError::DiscountNotFound))
 }
 
+/// The store's orders, newest first, with status, payment, customer and search filters (`orders.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/orders",
+    tag = "admin-orders",
+    params(StorePath, ListParams),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "A page of orders.", body = OrderPage),
+    ),
+)]
 async fn list(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -78,6 +118,17 @@ async fn list(
 
 /// `GET …/analytics?from=&to=&interval=day|hour`: the dashboard's figures over local days of
 /// the store's time zone (by default the last 30).
+/// Sales, orders, refunds, top products and low stock over local days of the store's time zone (`orders.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/analytics",
+    tag = "admin-orders",
+    params(StorePath, WindowInput),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The figures.", body = Analytics),
+    ),
+)]
 async fn analytics(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -88,6 +139,17 @@ async fn analytics(
     Ok(HttpResponse::Ok().json(report))
 }
 
+/// One order with lines, totals, addresses, payments and history (`orders.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/orders/{order}",
+    tag = "admin-orders",
+    params(StorePath, ("order" = String, Path, description = "The order id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The order.", body = OrderView),
+    ),
+)]
 async fn get(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -99,7 +161,7 @@ async fn get(
 }
 
 /// The body of an order action; which fields apply depends on the action.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ActionBody {
     reason: Option<String>,
@@ -148,6 +210,19 @@ fn action(name: &str, body: ActionBody, key: Option<String>) -> Result<StaffActi
     })
 }
 
+/// Moves an order as its state machine allows: `mark-paid` and `cancel` (`reason`), `fulfilments` (`lines`, `carrier`, `tracking_number`), `ship`, `deliver` (no body), `refunds` (`amount`, `restock`, `reason`; `orders.refund`; an `Idempotency-Key` makes it once), `notes` (`text`). Needs `orders.write`.
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/orders/{order}/{action}",
+    tag = "admin-orders",
+    params(StorePath, ("order" = String, Path, description = "The order id."), ("action" = String, Path, pattern = "^(mark-paid|fulfilments|ship|deliver|cancel|refunds|notes)$", description = "The action."), IdempotencyKey),
+    request_body = Option<ActionBody>,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The order.", body = OrderView),
+        (status = 409, description = "The order cannot make this move now (`invalid_transition`).", body = ApiErrorBody),
+    ),
+)]
 async fn act(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
@@ -182,6 +257,17 @@ async fn act(
     Ok(HttpResponse::Ok().json(payments::order_view(&state.ctx, &order, true).await?))
 }
 
+/// The store's discount codes (`discounts.write`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/discounts",
+    tag = "admin-orders",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The discounts.", body = Items<Discount>),
+    ),
+)]
 async fn list_discounts(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -196,6 +282,19 @@ async fn list_discounts(
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
+/// Creates a discount code (`discounts.write`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/discounts",
+    tag = "admin-orders",
+    params(StorePath),
+    request_body = DiscountInput,
+    security(("staff" = [])),
+    responses(
+        (status = 201, description = "The discount.", body = Discount),
+        (status = 409, description = "The code is taken (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn create_discount(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -206,6 +305,17 @@ async fn create_discount(
     Ok(HttpResponse::Created().json(discount))
 }
 
+/// One discount (`discounts.write`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/discounts/{discount}",
+    tag = "admin-orders",
+    params(StorePath, ("discount" = String, Path, description = "The discount id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The discount.", body = Discount),
+    ),
+)]
 async fn get_discount(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -216,6 +326,19 @@ async fn get_discount(
     Ok(HttpResponse::Ok().json(discount))
 }
 
+/// Replaces a discount (`discounts.write`).
+#[utoipa::path(
+    put,
+    path = "/admin/stores/{store}/discounts/{discount}",
+    tag = "admin-orders",
+    params(StorePath, ("discount" = String, Path, description = "The discount id.")),
+    request_body = DiscountInput,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The discount.", body = Discount),
+        (status = 409, description = "The code is taken (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn update_discount(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -234,6 +357,17 @@ async fn update_discount(
     Ok(HttpResponse::Ok().json(discount))
 }
 
+/// Deletes a discount (`discounts.write`).
+#[utoipa::path(
+    delete,
+    path = "/admin/stores/{store}/discounts/{discount}",
+    tag = "admin-orders",
+    params(StorePath, ("discount" = String, Path, description = "The discount id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 204, description = "The discount is deleted."),
+    ),
+)]
 async fn delete_discount(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -250,6 +384,17 @@ async fn delete_discount(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The checkout settings: zones, tax, shipping methods, payment methods, reservation minutes.
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/checkout-settings",
+    tag = "admin-orders",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The settings.", body = CheckoutSettings),
+    ),
+)]
 async fn get_settings(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -258,6 +403,19 @@ async fn get_settings(
     Ok(HttpResponse::Ok().json(settings))
 }
 
+/// Replaces the checkout settings (`settings.write`); `version` guards against a concurrent change.
+#[utoipa::path(
+    put,
+    path = "/admin/stores/{store}/checkout-settings",
+    tag = "admin-orders",
+    params(StorePath),
+    request_body = SettingsInput,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The settings.", body = CheckoutSettings),
+        (status = 409, description = "Someone changed the settings since `version` (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn put_settings(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -269,15 +427,29 @@ async fn put_settings(
     Ok(HttpResponse::Ok().json(settings))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReviewFilter {
+    #[param(pattern = "^(pending|approved|rejected|hidden)$")]
     status: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 25)]
     limit: Option<u32>,
 }
 
+/// The review queue, by status (`products.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/reviews",
+    tag = "admin-orders",
+    params(StorePath, ReviewFilter),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "A page of reviews.", body = ReviewQueue),
+    ),
+)]
 async fn list_reviews(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -305,18 +477,30 @@ async fn list_reviews(
     let limit = params.limit.unwrap_or(25).clamp(1, 100);
     let (items, next) =
         reviews::staff_list(&state.ctx, &staff.store, status, offset, limit).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "items": items,
-        "next_cursor": next.map(|n| n.to_string()),
-    })))
+    Ok(HttpResponse::Ok().json(ReviewQueue {
+        items,
+        next_cursor: next.map(|n| n.to_string()),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ModerationBody {
     action: Moderation,
 }
 
+/// Approves, rejects or hides a review (`products.write`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/reviews/{review}/moderation",
+    tag = "admin-orders",
+    params(StorePath, ("review" = String, Path, description = "The review id.")),
+    request_body = ModerationBody,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The review.", body = ReviewView),
+    ),
+)]
 async fn moderate(
     state: web::Data<AppState>,
     staff: StoreStaff,

@@ -2,24 +2,26 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use techverse_shared::{ErrorCode, PlatformStore, StorePage, StoreSlug, StoreStatus};
+use techverse_shared::{ApiErrorBody, ErrorCode, PlatformStore, StorePage, StoreSlug, StoreStatus};
 
 use crate::{
     app::stores,
     domain::store::{NewStoreInput, Store},
-    http::{AppState, error::ApiError, json::JsonBody, platform_auth::PlatformOperator},
+    http::routes::table::resource,
+    http::{
+        AppState, error::ApiError, json::JsonBody, openapi::StorePath,
+        platform_auth::PlatformOperator,
+    },
 };
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, suspend, reactivate))]
+pub struct Doc;
+
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/platform/stores")
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
-    )
-    .service(web::resource("/platform/stores/{store}/suspend").route(web::post().to(suspend)))
-    .service(
-        web::resource("/platform/stores/{store}/reactivate").route(web::post().to(reactivate)),
-    );
+    cfg.service(resource("/platform/stores").get(list).post(create))
+        .service(resource("/platform/stores/{store}/suspend").post(suspend))
+        .service(resource("/platform/stores/{store}/reactivate").post(reactivate));
 }
 
 fn view(store: &Store) -> PlatformStore {
@@ -31,12 +33,26 @@ fn view(store: &Store) -> PlatformStore {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `next_after` of the previous page: a store slug.
     after: Option<String>,
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<u32>,
 }
 
+/// Every store, by slug (platform administrators).
+#[utoipa::path(
+    get,
+    path = "/platform/stores",
+    tag = "platform",
+    params(ListQuery),
+    security(("platform" = [])),
+    responses(
+        (status = 200, description = "A page of stores.", body = StorePage),
+    ),
+)]
 async fn list(
     _: PlatformOperator,
     state: web::Data<AppState>,
@@ -60,6 +76,18 @@ async fn list(
     }))
 }
 
+/// Opens a store with no owner yet (platform administrators).
+#[utoipa::path(
+    post,
+    path = "/platform/stores",
+    tag = "platform",
+    request_body = NewStoreInput,
+    security(("platform" = [])),
+    responses(
+        (status = 201, description = "The store.", body = PlatformStore),
+        (status = 409, description = "The slug is taken (`slug_taken`).", body = ApiErrorBody),
+    ),
+)]
 async fn create(
     _: PlatformOperator,
     state: web::Data<AppState>,
@@ -80,6 +108,17 @@ async fn change_status(
     Ok(HttpResponse::Ok().json(view(&store)))
 }
 
+/// Suspends a store: its storefront closes and its admin turns read-only.
+#[utoipa::path(
+    post,
+    path = "/platform/stores/{store}/suspend",
+    tag = "platform",
+    params(StorePath),
+    security(("platform" = [])),
+    responses(
+        (status = 200, description = "The store.", body = PlatformStore),
+    ),
+)]
 async fn suspend(
     _: PlatformOperator,
     state: web::Data<AppState>,
@@ -88,6 +127,17 @@ async fn suspend(
     change_status(&state, &slug, StoreStatus::Suspended).await
 }
 
+/// Reopens a suspended store.
+#[utoipa::path(
+    post,
+    path = "/platform/stores/{store}/reactivate",
+    tag = "platform",
+    params(StorePath),
+    security(("platform" = [])),
+    responses(
+        (status = 200, description = "The store.", body = PlatformStore),
+    ),
+)]
 async fn reactivate(
     _: PlatformOperator,
     state: web::Data<AppState>,

@@ -5,57 +5,72 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use techverse_shared::{CartId, CartLineId, CountryCode, OrderId, ShippingMethodId, VariantId};
+use techverse_shared::{
+    ApiErrorBody, CartId, CartLineId, CartView, CountryCode, OrderId, OrderPage, OrderView,
+    ReviewPage, ReviewView, ShippingMethodId, ShippingMethodView, VariantId,
+};
 
 use crate::{
     app::{
-        carts, checkout,
+        carts,
+        checkout::{self, CheckoutInput},
         commerce::{CommerceError, Destination},
         orders::{self, ListParams},
         reviews,
     },
     domain::review::ReviewInput,
+    http::routes::table::resource,
     http::{
         AppState,
         auth::{CustomerAuth, Shopper},
         error::ApiError,
         json::JsonBody,
+        openapi::{IdempotencyKey, StorePath},
     },
 };
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    open_cart,
+    get_cart,
+    add_line,
+    set_quantity,
+    remove_line,
+    apply_discount,
+    remove_discount,
+    shipping_methods,
+    place,
+    lookup,
+    my_orders,
+    my_order,
+    product_reviews,
+    write_review
+))]
+pub struct Doc;
+
 pub fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/stores/{store}/carts").route(web::post().to(open_cart)))
-        .service(web::resource("/stores/{store}/carts/{cart}").route(web::get().to(get_cart)))
+    cfg.service(resource("/stores/{store}/carts").post(open_cart))
+        .service(resource("/stores/{store}/carts/{cart}").get(get_cart))
+        .service(resource("/stores/{store}/carts/{cart}/lines").post(add_line))
         .service(
-            web::resource("/stores/{store}/carts/{cart}/lines").route(web::post().to(add_line)),
+            resource("/stores/{store}/carts/{cart}/lines/{line}")
+                .patch(set_quantity)
+                .delete(remove_line),
         )
         .service(
-            web::resource("/stores/{store}/carts/{cart}/lines/{line}")
-                .route(web::patch().to(set_quantity))
-                .route(web::delete().to(remove_line)),
+            resource("/stores/{store}/carts/{cart}/discount")
+                .post(apply_discount)
+                .delete(remove_discount),
         )
+        .service(resource("/stores/{store}/carts/{cart}/shipping-methods").get(shipping_methods))
+        .service(resource("/stores/{store}/checkout").post(place))
+        .service(resource("/stores/{store}/orders/{order}").get(lookup))
+        .service(resource("/stores/{store}/customers/me/orders").get(my_orders))
+        .service(resource("/stores/{store}/customers/me/orders/{order}").get(my_order))
         .service(
-            web::resource("/stores/{store}/carts/{cart}/discount")
-                .route(web::post().to(apply_discount))
-                .route(web::delete().to(remove_discount)),
-        )
-        .service(
-            web::resource("/stores/{store}/carts/{cart}/shipping-methods")
-                .route(web::get().to(shipping_methods)),
-        )
-        .service(web::resource("/stores/{store}/checkout").route(web::post().to(place)))
-        .service(web::resource("/stores/{store}/orders/{order}").route(web::get().to(lookup)))
-        .service(
-            web::resource("/stores/{store}/customers/me/orders").route(web::get().to(my_orders)),
-        )
-        .service(
-            web::resource("/stores/{store}/customers/me/orders/{order}")
-                .route(web::get().to(my_order)),
-        )
-        .service(
-            web::resource("/stores/{store}/products/{slug}/reviews")
-                .route(web::get().to(product_reviews))
-                .route(web::post().to(write_review)),
+            resource("/stores/{store}/products/{slug}/reviews")
+                .get(product_reviews)
+                .post(write_review),
         );
 }
 
@@ -77,6 +92,18 @@ fn order_id(raw: &str) -> Result<OrderId, ApiError> {
         .map_err(|_| ApiError::from(CommerceError::OrderNotFound))
 }
 
+/// Opens a cart: a guest gets a new cart and its token; a signed-in customer gets their open cart.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/carts",
+    tag = "checkout",
+    params(StorePath),
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 201, description = "A new cart (with `token` for a guest).", body = CartView),
+        (status = 200, description = "The customer's open cart.", body = CartView),
+    ),
+)]
 async fn open_cart(state: web::Data<AppState>, shopper: Shopper) -> Result<HttpResponse, ApiError> {
     let (cart, created) = carts::open(&state.ctx, &shopper.store, &shopper.cart_access()).await?;
     Ok(if created {
@@ -87,11 +114,15 @@ async fn open_cart(state: web::Data<AppState>, shopper: Shopper) -> Result<HttpR
 }
 
 /// Optional destination for estimating shipping and tax in the cart's totals.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DestinationParams {
+    /// ISO 3166-1 alpha-2.
+    #[param(pattern = "^[A-Za-z]{2}$")]
     country: Option<String>,
     region: Option<String>,
+    #[param(value_type = Option<String>, format = Uuid)]
     shipping_method_id: Option<ShippingMethodId>,
 }
 
@@ -111,6 +142,17 @@ fn destination(params: &DestinationParams) -> Result<Option<Destination>, ApiErr
     }))
 }
 
+/// A cart, priced now; with a destination, shipping and tax are estimated.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/carts/{cart}",
+    tag = "checkout",
+    params(StorePath, ("cart" = String, Path, description = "The cart id."), DestinationParams),
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 200, description = "The cart with its lines, totals and warnings.", body = CartView),
+    ),
+)]
 async fn get_cart(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -125,12 +167,24 @@ async fn get_cart(
 }
 
 /// A line to add. Unknown fields (a price, say) are ignored: the catalogue prices lines.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct LineBody {
     variant_id: VariantId,
     quantity: i64,
 }
 
+/// Adds units of a variant (priced by the catalogue).
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/carts/{cart}/lines",
+    tag = "checkout",
+    params(StorePath, ("cart" = String, Path, description = "The cart id.")),
+    request_body = LineBody,
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 200, description = "The cart with its lines, totals and warnings.", body = CartView),
+    ),
+)]
 async fn add_line(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -149,11 +203,23 @@ async fn add_line(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct QuantityBody {
     quantity: i64,
 }
 
+/// Sets a line's quantity (0 removes it).
+#[utoipa::path(
+    patch,
+    path = "/stores/{store}/carts/{cart}/lines/{line}",
+    tag = "checkout",
+    params(StorePath, ("cart" = String, Path, description = "The cart id."), ("line" = String, Path, description = "The cart line id.")),
+    request_body = QuantityBody,
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 200, description = "The cart with its lines, totals and warnings.", body = CartView),
+    ),
+)]
 async fn set_quantity(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -172,6 +238,17 @@ async fn set_quantity(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Removes a line.
+#[utoipa::path(
+    delete,
+    path = "/stores/{store}/carts/{cart}/lines/{line}",
+    tag = "checkout",
+    params(StorePath, ("cart" = String, Path, description = "The cart id."), ("line" = String, Path, description = "The cart line id.")),
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 200, description = "The cart with its lines, totals and warnings.", body = CartView),
+    ),
+)]
 async fn remove_line(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -188,12 +265,24 @@ async fn remove_line(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeBody {
     code: String,
 }
 
+/// Applies a discount code.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/carts/{cart}/discount",
+    tag = "checkout",
+    params(StorePath, ("cart" = String, Path, description = "The cart id.")),
+    request_body = CodeBody,
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 200, description = "The cart with its lines, totals and warnings.", body = CartView),
+    ),
+)]
 async fn apply_discount(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -211,6 +300,17 @@ async fn apply_discount(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Removes the discount code.
+#[utoipa::path(
+    delete,
+    path = "/stores/{store}/carts/{cart}/discount",
+    tag = "checkout",
+    params(StorePath, ("cart" = String, Path, description = "The cart id.")),
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 200, description = "The cart with its lines, totals and warnings.", body = CartView),
+    ),
+)]
 async fn remove_discount(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -226,6 +326,17 @@ async fn remove_discount(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// The shipping methods serving a destination, priced for this cart.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/carts/{cart}/shipping-methods",
+    tag = "checkout",
+    params(StorePath, ("cart" = String, Path, description = "The cart id."), DestinationParams),
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 200, description = "The methods, cheapest first.", body = Vec<ShippingMethodView>),
+    ),
+)]
 async fn shipping_methods(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -248,6 +359,19 @@ async fn shipping_methods(
     Ok(HttpResponse::Ok().json(methods))
 }
 
+/// Places an order from a cart: prices it, reserves its stock and returns the order (and, for a guest, its token). Needs an `Idempotency-Key`: a retry with the same key and body returns the same order.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/checkout",
+    tag = "checkout",
+    params(StorePath, IdempotencyKey),
+    request_body = CheckoutInput,
+    security((), ("cart_token" = []), ("customer" = [])),
+    responses(
+        (status = 201, description = "The order (a replay carries `Idempotent-Replayed: true`).", body = OrderView, headers(("Idempotent-Replayed" = String, description = "`true` when this answer is the replay of an earlier request with the same key."))),
+        (status = 409, description = "Stock ran out, or the same key is in flight (`out_of_stock`, `idempotency_key_in_flight`, `conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn place(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -275,6 +399,17 @@ async fn place(
     Ok(response.json(order))
 }
 
+/// An order, for its customer or the holder of its order token.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/orders/{order}",
+    tag = "checkout",
+    params(StorePath, ("order" = String, Path, description = "The order id.")),
+    security((), ("order_token" = []), ("customer" = [])),
+    responses(
+        (status = 200, description = "The order.", body = OrderView),
+    ),
+)]
 async fn lookup(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -291,13 +426,27 @@ async fn lookup(
     Ok(HttpResponse::Ok().json(order))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct PageParams {
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<u32>,
 }
 
+/// The signed-in customer's orders, newest first.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/customers/me/orders",
+    tag = "customers",
+    params(StorePath, PageParams),
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "A page of orders.", body = OrderPage),
+    ),
+)]
 async fn my_orders(
     state: web::Data<AppState>,
     auth: CustomerAuth,
@@ -312,6 +461,17 @@ async fn my_orders(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// One of the signed-in customer's orders.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/customers/me/orders/{order}",
+    tag = "customers",
+    params(StorePath, ("order" = String, Path, description = "The order id.")),
+    security(("customer" = [])),
+    responses(
+        (status = 200, description = "The order.", body = OrderView),
+    ),
+)]
 async fn my_order(
     state: web::Data<AppState>,
     auth: CustomerAuth,
@@ -328,13 +488,26 @@ async fn my_order(
     Ok(HttpResponse::Ok().json(order))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReviewParams {
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
     limit: Option<usize>,
 }
 
+/// Approved reviews of a product, newest first, with the rating summary.
+#[utoipa::path(
+    get,
+    path = "/stores/{store}/products/{slug}/reviews",
+    tag = "storefront",
+    params(StorePath, ("slug" = String, Path, description = "The product's slug."), ReviewParams),
+    responses(
+        (status = 200, description = "A page of reviews.", body = ReviewPage),
+    ),
+)]
 async fn product_reviews(
     state: web::Data<AppState>,
     shopper: Shopper,
@@ -354,6 +527,19 @@ async fn product_reviews(
     Ok(HttpResponse::Ok().json(page))
 }
 
+/// Reviews a product (once per customer); it shows once approved.
+#[utoipa::path(
+    post,
+    path = "/stores/{store}/products/{slug}/reviews",
+    tag = "customers",
+    params(StorePath, ("slug" = String, Path, description = "The product's slug.")),
+    request_body = ReviewInput,
+    security(("customer" = [])),
+    responses(
+        (status = 201, description = "The review, pending moderation.", body = ReviewView),
+        (status = 409, description = "Already reviewed (`already_reviewed`).", body = ApiErrorBody),
+    ),
+)]
 async fn write_review(
     state: web::Data<AppState>,
     auth: CustomerAuth,

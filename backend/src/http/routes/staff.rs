@@ -6,46 +6,93 @@ use actix_web::{HttpResponse, web};
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
-use techverse_shared::{AuditEntryId, ErrorCode, Permission, RoleId, UserId};
+use techverse_shared::{
+    ApiErrorBody, AuditEntryId, AuditPage, ErrorCode, InvitationView, MemberView, Permission,
+    RoleId, RoleView, StoreProfile, StoreStatus, UserId,
+};
 
 use crate::{
-    app::{audit, stores, team},
+    app::{
+        audit, stores,
+        team::{self, InvitationSent},
+    },
     domain::{audit::AuditQuery, store::StorePatch},
-    http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
+    http::routes::table::resource,
+    http::{
+        AppState,
+        auth::StoreStaff,
+        error::ApiError,
+        json::JsonBody,
+        openapi::{Items, StorePath},
+    },
 };
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    store,
+    update_store,
+    members,
+    invitations,
+    invite,
+    revoke_invitation,
+    change_role,
+    remove,
+    roles,
+    create_role,
+    update_role,
+    delete_role,
+    audit_log
+))]
+pub struct Doc;
+
+/// The store as a member sees it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct StoreAccess {
+    store: StoreProfile,
+    status: StoreStatus,
+    /// The member's role key (none for a platform administrator who is not a member).
+    role: Option<String>,
+    permissions: Vec<Permission>,
+}
+
+/// The roles and every permission a role can hold.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Roles {
+    items: Vec<RoleView>,
+    catalogue: Vec<Permission>,
+}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/admin/stores/{store}")
-            .route(web::get().to(store))
-            .route(web::patch().to(update_store)),
+        resource("/admin/stores/{store}")
+            .get(store)
+            .patch(update_store),
     )
-    .service(web::resource("/admin/stores/{store}/staff").route(web::get().to(members)))
+    .service(resource("/admin/stores/{store}/staff").get(members))
     .service(
-        web::resource("/admin/stores/{store}/staff/invitations")
-            .route(web::get().to(invitations))
-            .route(web::post().to(invite)),
-    )
-    .service(
-        web::resource("/admin/stores/{store}/staff/invitations/{invitation}")
-            .route(web::delete().to(revoke_invitation)),
+        resource("/admin/stores/{store}/staff/invitations")
+            .get(invitations)
+            .post(invite),
     )
     .service(
-        web::resource("/admin/stores/{store}/staff/{user}")
-            .route(web::patch().to(change_role))
-            .route(web::delete().to(remove)),
+        resource("/admin/stores/{store}/staff/invitations/{invitation}").delete(revoke_invitation),
     )
     .service(
-        web::resource("/admin/stores/{store}/roles")
-            .route(web::get().to(roles))
-            .route(web::post().to(create_role)),
+        resource("/admin/stores/{store}/staff/{user}")
+            .patch(change_role)
+            .delete(remove),
     )
     .service(
-        web::resource("/admin/stores/{store}/roles/{role}")
-            .route(web::patch().to(update_role))
-            .route(web::delete().to(delete_role)),
+        resource("/admin/stores/{store}/roles")
+            .get(roles)
+            .post(create_role),
     )
-    .service(web::resource("/admin/stores/{store}/audit-log").route(web::get().to(audit_log)));
+    .service(
+        resource("/admin/stores/{store}/roles/{role}")
+            .patch(update_role)
+            .delete(delete_role),
+    )
+    .service(resource("/admin/stores/{store}/audit-log").get(audit_log));
 }
 
 /// The second path segment as an id; anything else finds nothing.
@@ -54,17 +101,40 @@ fn path_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> {
         .map_err(|_| ApiError::new(ErrorCode::NotFound, format!("no such {what}")))
 }
 
+/// The store as the signed-in member sees it: profile, status, their role and permissions.
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}",
+    tag = "admin-staff",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The store and the member's access.", body = StoreAccess),
+    ),
+)]
 async fn store(staff: StoreStaff) -> HttpResponse {
     let member = staff.team.member(staff.user.id).map(|m| m.role);
-    HttpResponse::Ok().json(json!({
-        "store": staff.store.profile(),
-        "status": staff.store.status,
-        "role": member.map(|r| r.key()),
-        "permissions": staff.permissions,
-    }))
+    HttpResponse::Ok().json(StoreAccess {
+        store: staff.store.profile(),
+        status: staff.store.status,
+        role: member.map(|r| r.key().to_owned()),
+        permissions: staff.permissions.iter().copied().collect(),
+    })
 }
 
 /// `PATCH …`: the store's profile (settings.write).
+/// Changes the store's profile; the currency only while no order exists (`settings.write`).
+#[utoipa::path(
+    patch,
+    path = "/admin/stores/{store}",
+    tag = "admin-staff",
+    params(StorePath),
+    request_body = StorePatch,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The profile.", body = StoreProfile),
+    ),
+)]
 async fn update_store(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -76,19 +146,43 @@ async fn update_store(
 }
 
 /// The team with every member's email: for those who manage it.
+/// The store's staff.
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/staff",
+    tag = "admin-staff",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The members.", body = Items<MemberView>),
+    ),
+)]
 async fn members(state: web::Data<AppState>, staff: StoreStaff) -> Result<HttpResponse, ApiError> {
     staff.require(Permission::StaffManage)?;
     let items = team::members(&state.ctx, staff.store.id).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InviteBody {
     email: String,
     role: String,
 }
 
+/// Mails an invitation to join with a role the inviter may grant (`staff.manage`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/staff/invitations",
+    tag = "admin-staff",
+    params(StorePath),
+    request_body = InviteBody,
+    security(("staff" = [])),
+    responses(
+        (status = 202, description = "The invitation is on its way.", body = InvitationSent),
+        (status = 409, description = "Already a member (`already_member`).", body = ApiErrorBody),
+    ),
+)]
 async fn invite(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -115,6 +209,17 @@ async fn invite(
     Ok(HttpResponse::Accepted().json(sent))
 }
 
+/// Open invitations (`staff.manage`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/staff/invitations",
+    tag = "admin-staff",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The invitations.", body = Items<InvitationView>),
+    ),
+)]
 async fn invitations(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -124,6 +229,17 @@ async fn invitations(
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
+/// Withdraws an invitation (`staff.manage`).
+#[utoipa::path(
+    delete,
+    path = "/admin/stores/{store}/staff/invitations/{invitation}",
+    tag = "admin-staff",
+    params(StorePath, ("invitation" = String, Path, description = "The invitation id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 204, description = "The invitation is withdrawn."),
+    ),
+)]
 async fn revoke_invitation(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -145,12 +261,25 @@ async fn revoke_invitation(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleChange {
     role: String,
 }
 
+/// Gives a member another role (`staff.manage`).
+#[utoipa::path(
+    patch,
+    path = "/admin/stores/{store}/staff/{user}",
+    tag = "admin-staff",
+    params(StorePath, ("user" = String, Path, description = "The member's user id.")),
+    request_body = RoleChange,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The member.", body = MemberView),
+        (status = 409, description = "The store's last owner cannot be demoted (`last_owner`).", body = ApiErrorBody),
+    ),
+)]
 async fn change_role(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -179,6 +308,18 @@ async fn change_role(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Removes a member (`staff.manage`).
+#[utoipa::path(
+    delete,
+    path = "/admin/stores/{store}/staff/{user}",
+    tag = "admin-staff",
+    params(StorePath, ("user" = String, Path, description = "The member's user id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 204, description = "The member is removed."),
+        (status = 409, description = "The store's last owner cannot be removed (`last_owner`).", body = ApiErrorBody),
+    ),
+)]
 async fn remove(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -205,18 +346,45 @@ async fn remove(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// The store's roles and the permission catalogue.
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/roles",
+    tag = "admin-staff",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The roles.", body = Roles),
+    ),
+)]
 async fn roles(state: web::Data<AppState>, staff: StoreStaff) -> Result<HttpResponse, ApiError> {
     let items = team::roles(&state.ctx, staff.store.id).await?;
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "catalogue": Permission::ALL })))
+    Ok(HttpResponse::Ok().json(Roles {
+        items,
+        catalogue: Permission::ALL.to_vec(),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewRole {
     name: String,
     permissions: Vec<Permission>,
 }
 
+/// Creates a custom role from the permission catalogue (`staff.manage`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/roles",
+    tag = "admin-staff",
+    params(StorePath),
+    request_body = NewRole,
+    security(("staff" = [])),
+    responses(
+        (status = 201, description = "The role.", body = RoleView),
+        (status = 409, description = "The name is taken (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn create_role(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -243,7 +411,7 @@ async fn create_role(
     Ok(HttpResponse::Created().json(role))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RolePatch {
     #[serde(default)]
@@ -252,6 +420,19 @@ struct RolePatch {
     permissions: Option<Vec<Permission>>,
 }
 
+/// Renames a custom role or changes its permissions (`staff.manage`).
+#[utoipa::path(
+    patch,
+    path = "/admin/stores/{store}/roles/{role}",
+    tag = "admin-staff",
+    params(StorePath, ("role" = String, Path, description = "The role id.")),
+    request_body = RolePatch,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The role.", body = RoleView),
+        (status = 409, description = "The name is taken (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn update_role(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -285,6 +466,18 @@ async fn update_role(
     Ok(HttpResponse::Ok().json(role))
 }
 
+/// Deletes a custom role no member holds (`staff.manage`).
+#[utoipa::path(
+    delete,
+    path = "/admin/stores/{store}/roles/{role}",
+    tag = "admin-staff",
+    params(StorePath, ("role" = String, Path, description = "The role id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 204, description = "The role is deleted."),
+        (status = 409, description = "A member still holds it (`conflict`).", body = ApiErrorBody),
+    ),
+)]
 async fn delete_role(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -306,14 +499,24 @@ async fn delete_role(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct AuditParams {
+    /// A member's user id.
+    #[param(format = Uuid)]
     actor: Option<String>,
+    /// An action, e.g. `product.updated`.
     action: Option<String>,
+    /// The first day, `YYYY-MM-DD` (UTC).
+    #[param(format = Date)]
     from: Option<String>,
+    /// The last day, `YYYY-MM-DD` (UTC).
+    #[param(format = Date)]
     to: Option<String>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 50)]
     limit: Option<u32>,
 }
 
@@ -335,6 +538,17 @@ fn parse_param<T: std::str::FromStr>(
         .transpose()
 }
 
+/// The audit log, newest first, by member, action and day (`audit.read`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/audit-log",
+    tag = "admin-staff",
+    params(StorePath, AuditParams),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "A page of entries.", body = AuditPage),
+    ),
+)]
 async fn audit_log(
     state: web::Data<AppState>,
     staff: StoreStaff,

@@ -7,34 +7,41 @@ use serde_json::json;
 use techverse_shared::{ErrorCode, Permission, WebhookDeliveryId, WebhookId};
 
 use crate::{
-    app::webhooks::{self, EndpointInput},
-    http::{AppState, auth::StoreStaff, error::ApiError, json::JsonBody},
+    app::webhooks::{self, DeliveryView, EndpointInput, EndpointView},
+    http::routes::table::resource,
+    http::{
+        AppState,
+        auth::StoreStaff,
+        error::ApiError,
+        json::JsonBody,
+        openapi::{Items, StorePath},
+    },
 };
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, get, update, delete, rotate_secret, deliveries, retry))]
+pub struct Doc;
+
+/// A page of the delivery log.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct DeliveryPage {
+    items: Vec<DeliveryView>,
+    /// Pass as `before` for older deliveries.
+    next_before: Option<String>,
+}
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     const BASE: &str = "/admin/stores/{store}/webhooks";
-    cfg.service(
-        web::resource(BASE)
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
-    )
-    .service(
-        web::resource(format!("{BASE}/{{webhook}}"))
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete)),
-    )
-    .service(
-        web::resource(format!("{BASE}/{{webhook}}/rotate-secret"))
-            .route(web::post().to(rotate_secret)),
-    )
-    .service(
-        web::resource(format!("{BASE}/{{webhook}}/deliveries")).route(web::get().to(deliveries)),
-    )
-    .service(
-        web::resource(format!("{BASE}/{{webhook}}/deliveries/{{delivery}}/retry"))
-            .route(web::post().to(retry)),
-    );
+    cfg.service(resource(BASE).get(list).post(create))
+        .service(
+            resource(format!("{BASE}/{{webhook}}"))
+                .get(get)
+                .patch(update)
+                .delete(delete),
+        )
+        .service(resource(format!("{BASE}/{{webhook}}/rotate-secret")).post(rotate_secret))
+        .service(resource(format!("{BASE}/{{webhook}}/deliveries")).get(deliveries))
+        .service(resource(format!("{BASE}/{{webhook}}/deliveries/{{delivery}}/retry")).post(retry));
 }
 
 fn webhook_id(raw: &str) -> Result<WebhookId, ApiError> {
@@ -50,12 +57,35 @@ fn managing(staff: &StoreStaff, write: bool) -> Result<(), ApiError> {
     }
 }
 
+/// The store's webhook endpoints (`webhooks.manage`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/webhooks",
+    tag = "admin-webhooks",
+    params(StorePath),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The endpoints.", body = Items<EndpointView>),
+    ),
+)]
 async fn list(state: web::Data<AppState>, staff: StoreStaff) -> Result<HttpResponse, ApiError> {
     managing(&staff, false)?;
     let items = webhooks::list(&state.ctx, &staff.store).await?;
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
+/// Adds an endpoint; its signing secret is shown in this answer only (`webhooks.manage`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/webhooks",
+    tag = "admin-webhooks",
+    params(StorePath),
+    request_body = EndpointInput,
+    security(("staff" = [])),
+    responses(
+        (status = 201, description = "The endpoint with its secret.", body = EndpointView),
+    ),
+)]
 async fn create(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -68,6 +98,17 @@ async fn create(
         .json(created))
 }
 
+/// One endpoint (`webhooks.manage`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/webhooks/{webhook}",
+    tag = "admin-webhooks",
+    params(StorePath, ("webhook" = String, Path, description = "The endpoint id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The endpoint.", body = EndpointView),
+    ),
+)]
 async fn get(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -78,6 +119,18 @@ async fn get(
     Ok(HttpResponse::Ok().json(found))
 }
 
+/// Changes an endpoint's URL, events, description or pauses it (`webhooks.manage`).
+#[utoipa::path(
+    patch,
+    path = "/admin/stores/{store}/webhooks/{webhook}",
+    tag = "admin-webhooks",
+    params(StorePath, ("webhook" = String, Path, description = "The endpoint id.")),
+    request_body = EndpointInput,
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The endpoint.", body = EndpointView),
+    ),
+)]
 async fn update(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -90,6 +143,17 @@ async fn update(
     Ok(HttpResponse::Ok().json(updated))
 }
 
+/// Deletes an endpoint (`webhooks.manage`).
+#[utoipa::path(
+    delete,
+    path = "/admin/stores/{store}/webhooks/{webhook}",
+    tag = "admin-webhooks",
+    params(StorePath, ("webhook" = String, Path, description = "The endpoint id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 204, description = "The endpoint is deleted."),
+    ),
+)]
 async fn delete(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -101,6 +165,17 @@ async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Makes a new signing secret, shown in this answer only; the old one keeps signing for a day (`webhooks.manage`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/webhooks/{webhook}/rotate-secret",
+    tag = "admin-webhooks",
+    params(StorePath, ("webhook" = String, Path, description = "The endpoint id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The endpoint with its new secret.", body = EndpointView),
+    ),
+)]
 async fn rotate_secret(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -114,14 +189,28 @@ async fn rotate_secret(
         .json(rotated))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct LogParams {
     /// A delivery id: the page continues with older deliveries.
+    #[param(format = Uuid)]
     before: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 25)]
     limit: Option<u32>,
 }
 
+/// The endpoint's delivery log, newest first, with each attempt (`webhooks.manage`).
+#[utoipa::path(
+    get,
+    path = "/admin/stores/{store}/webhooks/{webhook}/deliveries",
+    tag = "admin-webhooks",
+    params(StorePath, ("webhook" = String, Path, description = "The endpoint id."), LogParams),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "A page of deliveries.", body = DeliveryPage),
+    ),
+)]
 async fn deliveries(
     state: web::Data<AppState>,
     staff: StoreStaff,
@@ -149,9 +238,23 @@ async fn deliveries(
     let next = (items.len() == limit as usize)
         .then(|| items.last().map(|d| d.id.to_string()))
         .flatten();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_before": next })))
+    Ok(HttpResponse::Ok().json(DeliveryPage {
+        items,
+        next_before: next,
+    }))
 }
 
+/// Sends a delivery again now (`webhooks.manage`).
+#[utoipa::path(
+    post,
+    path = "/admin/stores/{store}/webhooks/{webhook}/deliveries/{delivery}/retry",
+    tag = "admin-webhooks",
+    params(StorePath, ("webhook" = String, Path, description = "The endpoint id."), ("delivery" = String, Path, description = "The delivery id.")),
+    security(("staff" = [])),
+    responses(
+        (status = 202, description = "The delivery is queued.", body = DeliveryView),
+    ),
+)]
 async fn retry(
     state: web::Data<AppState>,
     staff: StoreStaff,
