@@ -110,7 +110,7 @@ pub struct Doc;
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-struct ListParams {
+pub(crate) struct ListParams {
     /// Words to search for in titles, brands, tags and descriptions; sorts by relevance unless
     /// `sort` says otherwise.
     #[param(max_length = 200)]

@@ -45,28 +45,13 @@ use crate::{
 ))]
 pub struct Doc;
 
-/// The admin list query: the public list's parameters and `status`.
+/// The admin list's own parameter; the rest are the public list's.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-struct AdminListParams {
+struct StatusParam {
     #[param(inline)]
     status: Option<ProductStatus>,
-    #[param(max_length = 200)]
-    q: Option<String>,
-    #[param(value_type = Option<String>, format = Uuid)]
-    category: Option<String>,
-    brand: Option<String>,
-    #[param(minimum = 0)]
-    min_price: Option<i64>,
-    #[param(minimum = 0)]
-    max_price: Option<i64>,
-    in_stock: Option<bool>,
-    #[param(value_type = Option<String>, pattern = "^(relevance|price_asc|price_desc|newest|best_selling|rating)$")]
-    sort: Option<String>,
-    #[param(minimum = 1, maximum = 100, default = 20)]
-    limit: Option<u32>,
-    cursor: Option<String>,
 }
 
 /// A page of the admin list.
@@ -162,7 +147,7 @@ fn view<'a>(staff: &StoreStaff, product: &'a Product) -> AdminProduct<'a> {
     get,
     path = "/admin/stores/{store}/products",
     tag = "admin-catalog",
-    params(StorePath, AdminListParams),
+    params(StorePath, StatusParam, crate::http::routes::catalog::ListParams),
     security(("staff" = [])),
     responses(
         (status = 200, description = "A page of products.", body = AdminProductPage),
