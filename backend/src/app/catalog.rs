@@ -337,7 +337,7 @@ pub async fn adjust_stock(
     reason: &str,
 ) -> Result<Product, CatalogError> {
     let mut errors = ValidationErrors::default();
-    if delta == 0 || delta.abs() > catalog::MAX_STOCK {
+    if delta == 0 || delta.unsigned_abs() > catalog::MAX_STOCK.unsigned_abs() {
         errors.add("delta", "out_of_range", "a non-zero change within limits");
     }
     let reason = errors.check("reason", domain::account::clean_text(reason, 200), |e| {

@@ -74,7 +74,7 @@ pub fn verify(
     now: i64,
 ) -> Result<i64, SignatureError> {
     let (timestamp, signatures) = parse(header.ok_or(SignatureError::Missing)?)?;
-    if (now - timestamp).abs() > TOLERANCE_SECS {
+    if now.abs_diff(timestamp) > TOLERANCE_SECS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
     let matches = secrets.iter().any(|secret| {
@@ -155,5 +155,18 @@ mod tests {
             verify(Some(&moved), body, &secrets(), 1_000),
             Err(SignatureError::NoMatch)
         );
+    }
+
+    #[test]
+    fn extreme_timestamps_are_stale_not_an_overflow() {
+        let body = br#"{"id":"evt_1"}"#;
+        for t in [i64::MIN, i64::MAX] {
+            let header = sign(body, SECRET, t);
+            assert_eq!(
+                verify(Some(&header), body, &secrets(), 1_700_000_000),
+                Err(SignatureError::Stale),
+                "{t}"
+            );
+        }
     }
 }

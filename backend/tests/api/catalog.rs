@@ -603,6 +603,19 @@ async fn stock_adjustments_are_atomic_audited_and_raise_low_stock_events() {
     )
     .await;
     assert_error(no_reason, 422, "validation_failed").await;
+    // Found by schemathesis: the most negative i64 overflowed the range check (a dropped
+    // connection in debug builds) instead of being refused.
+    for delta in [i64::MIN, i64::MAX, -1_000_000_001] {
+        let huge = send(
+            &app,
+            Method::POST,
+            &path,
+            &owner.access,
+            Some(json!({ "delta": delta, "reason": "count" })),
+        )
+        .await;
+        assert_error(huge, 422, "validation_failed").await;
+    }
     let unknown = send(
         &app,
         Method::POST,

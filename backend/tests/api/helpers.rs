@@ -208,7 +208,11 @@ impl TestApp {
 
 /// Asserts the error envelope: status, code, JSON content type and nothing else at the top.
 pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
-    assert_eq!(response.status().as_u16(), status);
+    let got = response.status().as_u16();
+    if got != status {
+        let body = response.text().await.unwrap_or_default();
+        panic!("expected {status} {code}, got {got}: {body}");
+    }
     let content_type = response
         .headers()
         .get("content-type")

@@ -20,7 +20,7 @@ pub use intents::{
 };
 pub use reconcile::{Reconciled, reconcile, run_reconciler};
 pub use refunds::{CardRefund, refund_card};
-pub use webhook::{WebhookError, receive};
+pub use webhook::{StripeDelivery, StripeEvent, WebhookError, read_delivery, receive};
 
 use super::{Context, commerce::CommerceError, orders};
 use crate::{

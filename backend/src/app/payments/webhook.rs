@@ -164,6 +164,108 @@ fn object<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> Result<T
     T::deserialize(value).map_err(|error| WebhookError::Malformed(error.to_string()))
 }
 
+/// A verified delivery, read: the envelope's id, type and account, and what it asks of us.
+#[derive(Debug)]
+pub struct StripeDelivery {
+    pub id: String,
+    pub kind: String,
+    /// The connected account the event happened on (absent for platform events).
+    pub account: Option<String>,
+    pub event: StripeEvent,
+}
+
+/// What an event asks of us, decoded from its object (pure: no storage).
+#[derive(Debug)]
+pub enum StripeEvent {
+    /// A PaymentIntent changed state.
+    Intent(Intent),
+    /// Refunds of the PaymentIntent `intent` were created or changed.
+    Refunds {
+        intent: String,
+        refunds: Vec<RefundState>,
+    },
+    /// A buyer disputed a charge of the PaymentIntent `intent`.
+    Dispute { intent: String, detail: String },
+    /// A connected account's capabilities changed.
+    Account(AccountState),
+    /// An event we do not act on, or one that names no PaymentIntent.
+    Ignored,
+}
+
+/// Reads a delivery's body (after its signature is checked): the envelope and, for the
+/// events we act on, their object. Anything else is `Malformed`.
+pub fn read_delivery(body: &[u8]) -> Result<StripeDelivery, WebhookError> {
+    let envelope: Envelope =
+        serde_json::from_slice(body).map_err(|error| WebhookError::Malformed(error.to_string()))?;
+    let event = decode(&envelope.kind, &envelope.data.object)?;
+    Ok(StripeDelivery {
+        id: envelope.id,
+        kind: envelope.kind,
+        account: envelope.account,
+        event,
+    })
+}
+
+fn decode(kind: &str, value: &serde_json::Value) -> Result<StripeEvent, WebhookError> {
+    Ok(match kind {
+        "payment_intent.succeeded"
+        | "payment_intent.payment_failed"
+        | "payment_intent.canceled"
+        | "payment_intent.processing" => {
+            StripeEvent::Intent(object::<IntentObject>(value)?.into_intent())
+        }
+        "charge.refunded" => {
+            let charge: ChargeObject = object(value)?;
+            match (charge.payment_intent, charge.refunds) {
+                (Some(intent), Some(list)) => StripeEvent::Refunds {
+                    intent,
+                    refunds: list.data.iter().map(RefundObject::state).collect(),
+                },
+                _ => StripeEvent::Ignored,
+            }
+        }
+        "refund.created" | "refund.updated" | "charge.refund.updated" => {
+            let refund: RefundObject = object(value)?;
+            match refund.payment_intent.clone() {
+                Some(intent) => StripeEvent::Refunds {
+                    intent,
+                    refunds: vec![refund.state()],
+                },
+                None => StripeEvent::Ignored,
+            }
+        }
+        "charge.dispute.created" => {
+            let dispute: DisputeObject = object(value)?;
+            match dispute.payment_intent {
+                Some(intent) => StripeEvent::Dispute {
+                    intent,
+                    detail: format!(
+                        "dispute {} for {} {} ({})",
+                        dispute.id,
+                        dispute.amount,
+                        dispute.currency,
+                        dispute.reason.as_deref().unwrap_or("no reason given")
+                    ),
+                },
+                None => StripeEvent::Ignored,
+            }
+        }
+        "account.updated" => {
+            let account: AccountObject = object(value)?;
+            StripeEvent::Account(AccountState {
+                id: account.id,
+                charges_enabled: account.charges_enabled,
+                payouts_enabled: account.payouts_enabled,
+                requirements_due: account
+                    .requirements
+                    .map(|r| r.currently_due)
+                    .unwrap_or_default(),
+            })
+        }
+        _ => StripeEvent::Ignored,
+    })
+}
+
 /// Verifies, records and applies one delivery.
 pub async fn receive(
     ctx: &Context,
@@ -177,83 +279,41 @@ pub async fn receive(
         &ctx.settings.stripe_webhook_secrets(),
         now.as_second(),
     )?;
-    let event: Envelope =
-        serde_json::from_slice(body).map_err(|error| WebhookError::Malformed(error.to_string()))?;
+    let delivery = read_delivery(body)?;
     let repo = ctx.storage.payments();
     let record = repo
         .record_event(&ProviderEvent {
-            id: event.id.clone(),
-            kind: event.kind.clone(),
-            account: event.account.clone(),
+            id: delivery.id.clone(),
+            kind: delivery.kind.clone(),
+            account: delivery.account.clone(),
             received_at: now,
         })
         .await?;
     if record == EventRecord::Processed {
         return Ok(());
     }
-    apply(ctx, &event).await?;
-    repo.mark_event_processed(&event.id, domain::now()).await?;
+    apply(ctx, &delivery).await?;
+    repo.mark_event_processed(&delivery.id, domain::now())
+        .await?;
     Ok(())
 }
 
-async fn apply(ctx: &Context, event: &Envelope) -> Result<(), WebhookError> {
+async fn apply(ctx: &Context, delivery: &StripeDelivery) -> Result<(), WebhookError> {
     // Payment events of a direct charge come from the connected account; an event without
     // one cannot match any of our PaymentIntents.
-    let account = event.account.as_deref().unwrap_or("");
-    let value = &event.data.object;
-    match event.kind.as_str() {
-        "payment_intent.succeeded"
-        | "payment_intent.payment_failed"
-        | "payment_intent.canceled"
-        | "payment_intent.processing" => {
-            let intent = object::<IntentObject>(value)?.into_intent();
-            settle::apply_intent(ctx, account, &intent).await?;
-        }
-        "charge.refunded" => {
-            let charge: ChargeObject = object(value)?;
-            let (Some(intent), Some(list)) = (charge.payment_intent, charge.refunds) else {
-                return Ok(());
-            };
-            for refund in list.data {
-                settle::apply_refund(ctx, account, &intent, &refund.state()).await?;
+    let account = delivery.account.as_deref().unwrap_or("");
+    match &delivery.event {
+        StripeEvent::Intent(intent) => settle::apply_intent(ctx, account, intent).await?,
+        StripeEvent::Refunds { intent, refunds } => {
+            for refund in refunds {
+                settle::apply_refund(ctx, account, intent, refund).await?;
             }
         }
-        "refund.created" | "refund.updated" | "charge.refund.updated" => {
-            let refund: RefundObject = object(value)?;
-            if let Some(intent) = &refund.payment_intent {
-                settle::apply_refund(ctx, account, intent, &refund.state()).await?;
-            }
+        StripeEvent::Dispute { intent, detail } => {
+            settle::dispute(ctx, account, intent, detail.clone()).await?
         }
-        "charge.dispute.created" => {
-            let dispute: DisputeObject = object(value)?;
-            if let Some(intent) = &dispute.payment_intent {
-                let detail = format!(
-                    "dispute {} for {} {} ({})",
-                    dispute.id,
-                    dispute.amount,
-                    dispute.currency,
-                    dispute.reason.as_deref().unwrap_or("no reason given")
-                );
-                settle::dispute(ctx, account, intent, detail).await?;
-            }
-        }
-        "account.updated" => {
-            let account: AccountObject = object(value)?;
-            accounts::updated(
-                ctx,
-                &AccountState {
-                    id: account.id,
-                    charges_enabled: account.charges_enabled,
-                    payouts_enabled: account.payouts_enabled,
-                    requirements_due: account
-                        .requirements
-                        .map(|r| r.currently_due)
-                        .unwrap_or_default(),
-                },
-            )
-            .await?;
-        }
-        other => tracing::debug!(kind = other, "Stripe event ignored"),
+        StripeEvent::Account(state) => accounts::updated(ctx, state).await?,
+        StripeEvent::Ignored => tracing::debug!(kind = %delivery.kind, "Stripe event ignored"),
     }
     Ok(())
 }

@@ -432,6 +432,7 @@ async fn signup(
     request_body = LoginBody,
     responses(
         (status = 200, description = "A session: the access token, and the refresh token unless `cookie` put it in the `tv_refresh` cookie.", body = TokenResponse, headers(("Set-Cookie" = String, description = "`tv_refresh`, when `cookie` was asked for."))),
+        (status = 401, description = "The email or the password is wrong (`invalid_credentials`).", body = ApiErrorBody),
     ),
 )]
 async fn staff_login(
@@ -451,6 +452,8 @@ async fn staff_login(
     request_body = Option<RefreshBody>,
     responses(
         (status = 200, description = "A session: the access token, and the refresh token unless `cookie` put it in the `tv_refresh` cookie.", body = TokenResponse, headers(("Set-Cookie" = String, description = "`tv_refresh`, when `cookie` was asked for."))),
+        (status = 401, description = "No session presented, or its token is invalid, expired or revoked (`unauthorized`, `invalid_token`, `token_expired`, `session_revoked`).", body = ApiErrorBody),
+        (status = 403, description = "The cookie was used without the `X-TechVerse-CSRF` header, or from a foreign origin (`csrf_failed`).", body = ApiErrorBody),
     ),
 )]
 async fn staff_refresh(
@@ -470,6 +473,8 @@ async fn staff_refresh(
     request_body = Option<RefreshBody>,
     responses(
         (status = 204, description = "The session is ended and the cookie cleared."),
+        (status = 401, description = "No session presented, or its token is invalid, expired or revoked (`unauthorized`, `invalid_token`, `token_expired`, `session_revoked`).", body = ApiErrorBody),
+        (status = 403, description = "The cookie was used without the `X-TechVerse-CSRF` header, or from a foreign origin (`csrf_failed`).", body = ApiErrorBody),
     ),
 )]
 async fn staff_logout(
@@ -710,6 +715,7 @@ async fn accept_invitation(
     request_body = LoginBody,
     responses(
         (status = 200, description = "A session: the access token, and the refresh token unless `cookie` put it in the `tv_refresh` cookie.", body = TokenResponse, headers(("Set-Cookie" = String, description = "`tv_refresh`, when `cookie` was asked for."))),
+        (status = 401, description = "The email or the password is wrong (`invalid_credentials`).", body = ApiErrorBody),
     ),
 )]
 async fn customer_login(
@@ -730,6 +736,8 @@ async fn customer_login(
     request_body = Option<RefreshBody>,
     responses(
         (status = 200, description = "A session: the access token, and the refresh token unless `cookie` put it in the `tv_refresh` cookie.", body = TokenResponse, headers(("Set-Cookie" = String, description = "`tv_refresh`, when `cookie` was asked for."))),
+        (status = 401, description = "No session presented, or its token is invalid, expired or revoked (`unauthorized`, `invalid_token`, `token_expired`, `session_revoked`).", body = ApiErrorBody),
+        (status = 403, description = "The cookie was used without the `X-TechVerse-CSRF` header, or from a foreign origin (`csrf_failed`).", body = ApiErrorBody),
     ),
 )]
 async fn customer_refresh(
@@ -750,6 +758,8 @@ async fn customer_refresh(
     request_body = Option<RefreshBody>,
     responses(
         (status = 204, description = "The session is ended and the cookie cleared."),
+        (status = 401, description = "No session presented, or its token is invalid, expired or revoked (`unauthorized`, `invalid_token`, `token_expired`, `session_revoked`).", body = ApiErrorBody),
+        (status = 403, description = "The cookie was used without the `X-TechVerse-CSRF` header, or from a foreign origin (`csrf_failed`).", body = ApiErrorBody),
     ),
 )]
 async fn customer_logout(
