@@ -206,11 +206,15 @@ def main():
             print("+", " ".join(command), flush=True)
             started = time.monotonic()
             try:
-                result = subprocess.run(command, timeout=time_cap, cwd=work)
+                result = subprocess.run(command, timeout=time_cap, cwd=work,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             except subprocess.TimeoutExpired:
                 print(f"schemathesis did not finish within its {time_cap} s cap")
                 return 1
-            print(f"schemathesis: {summarise(report_dir)}; exit {result.returncode} "
+            print(result.stdout)
+            cases = re.search(r"(\d+) generated", result.stdout)
+            print(f"schemathesis: {summarise(report_dir)}, "
+                  f"{cases[1] if cases else '?'} test cases; exit {result.returncode} "
                   f"after {time.monotonic() - started:.0f} s "
                   f"(max {max_examples} examples per operation, seed {seed_value})")
             if server.poll() is not None:

@@ -560,7 +560,7 @@ impl Order {
                 );
                 continue;
             };
-            slot.1 += line.quantity;
+            slot.1 = slot.1.saturating_add(line.quantity);
             let order_line = self.lines.iter().find(|l| l.id == line.line_id);
             let open = order_line.map_or(0, |l| l.quantity - l.fulfilled);
             if line.quantity < 1 || slot.1 > open {
@@ -722,7 +722,7 @@ impl Order {
                 );
                 continue;
             };
-            slot.1 += line.quantity;
+            slot.1 = slot.1.saturating_add(line.quantity);
             let open = self
                 .lines
                 .iter()
@@ -1317,6 +1317,29 @@ pub mod tests {
             .unwrap();
         assert_eq!(order.status, OrderStatus::Fulfilled);
         assert!(order.cancel(STAFF, at(4), None).is_err());
+    }
+
+    #[test]
+    fn huge_quantities_naming_one_line_twice_are_refused_not_an_overflow() {
+        let mut order = sample(&[(100, 2, true)]);
+        order.mark_paid(STAFF, at(1), None).unwrap();
+        let line = FulfilledLine {
+            line_id: OrderLineId::from_uuid(uuid::Uuid::from_u128(1)),
+            quantity: i64::MAX,
+        };
+        let twice = [line, line];
+        let id = FulfilmentId::from_uuid(uuid::Uuid::nil());
+        assert!(matches!(
+            order.fulfil(id, &twice, None, None, STAFF, at(2)),
+            Err(OrderError::Invalid(_))
+        ));
+        let refund = RefundId::from_uuid(uuid::Uuid::nil());
+        assert!(matches!(
+            order.refund(refund, 0, &twice, None, STAFF, at(3)),
+            Err(OrderError::Invalid(_))
+        ));
+        assert_eq!(order.lines[0].fulfilled, 0);
+        assert_eq!(order.lines[0].restocked, 0);
     }
 
     #[derive(Debug, Clone)]

@@ -156,6 +156,9 @@ fn error_response(description: &str, retry: bool) -> Response {
             .schema(Some(Ref::from_schema_name("ApiErrorBody")))
             .build(),
     );
+    for (name, header) in rate_limit_headers() {
+        response = response.header(name, header);
+    }
     if retry {
         response = response.header(
             "Retry-After",
@@ -257,6 +260,52 @@ impl Modify for Shared {
         for item in doc.paths.paths.values_mut() {
             for operation in operations(item) {
                 add_error_answers(operation);
+                add_rate_limit_headers(operation);
+            }
+        }
+    }
+}
+
+/// `RateLimit-Limit`, `-Remaining` and `-Reset`: the tightest limit that counted the request
+/// (every `/api/` answer the limiter saw; not required, since an answer refused before the
+/// limiter ran has none).
+fn rate_limit_headers() -> [(&'static str, openapi::header::Header); 3] {
+    let header = |description: &str| {
+        HeaderBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            ))
+            .description(Some(description))
+            .build()
+    };
+    [
+        (
+            "RateLimit-Limit",
+            header("Requests allowed in the window of the tightest limit that applied."),
+        ),
+        (
+            "RateLimit-Remaining",
+            header("Requests left in that window."),
+        ),
+        (
+            "RateLimit-Reset",
+            header("Seconds until that window starts again."),
+        ),
+    ]
+}
+
+/// Adds the rate-limit headers to the operation's own answers (the shared error answers have
+/// them already).
+fn add_rate_limit_headers(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            for (name, header) in rate_limit_headers() {
+                response
+                    .headers
+                    .entry(name.into())
+                    .or_insert(RefOr::T(header));
             }
         }
     }

@@ -79,6 +79,12 @@ async fn the_document_is_openapi_3_1_with_the_error_envelope_and_the_security_sc
     }
     let limited = &doc["components"]["responses"]["TooManyRequests"]["headers"];
     assert!(limited["Retry-After"].is_object());
+    // The limiter's headers, on the shared error answers and on each operation's own.
+    let placed = &checkout["responses"]["201"]["headers"];
+    for name in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
+        assert!(limited[name].is_object(), "429 documents {name}");
+        assert!(placed[name].is_object(), "checkout's 201 documents {name}");
+    }
 }
 
 #[tokio::test]
