@@ -63,6 +63,24 @@ pub enum Command {
     /// Card payments (Stripe).
     #[command(subcommand)]
     Payments(PaymentsCommand),
+    /// Find checkouts that died before storing their order (a crash mid-saga on MongoDB) and
+    /// give back what they hold: reserved stock, discount uses, their idempotency key. Safe
+    /// while servers run. The sweeper does the same every few minutes.
+    Repair(RepairArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mode").required(true).multiple(false)))]
+pub struct RepairArgs {
+    /// Only list what would be given back.
+    #[arg(long, group = "mode")]
+    dry_run: bool,
+    /// Give it back (each checkout once, logged as `inventory.reservation_released`).
+    #[arg(long, group = "mode")]
+    apply: bool,
+    /// Checkouts at least this old count as dead (default: `checkout_repair_age_secs`).
+    #[arg(long)]
+    older_than_secs: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -195,7 +213,53 @@ pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Payments(PaymentsCommand::Reconcile { store }) => {
             reconcile_payments(settings, store.as_deref()).await
         }
+        Command::Repair(args) => repair_checkouts(settings, &args).await,
     }
+}
+
+async fn repair_checkouts(settings: Settings, args: &RepairArgs) -> anyhow::Result<()> {
+    let age = match args.older_than_secs {
+        Some(secs) => jiff::SignedDuration::from_secs(i64::try_from(secs)?),
+        None => settings.checkout_repair_age(),
+    };
+    let storage = storage::connect(&settings).await?;
+    let found = storage
+        .commerce()
+        .repair_checkouts(crate::domain::now(), age, args.apply)
+        .await?;
+    let mut out = std::io::stdout().lock();
+    let verb = if args.apply {
+        "released"
+    } else {
+        "would release"
+    };
+    for checkout in &found {
+        let units: i64 = checkout.released.iter().map(|(_, units)| units).sum();
+        writeln!(
+            out,
+            "store {} order {} (started {}): {verb} {units} units over {} variants{}",
+            checkout.store_id,
+            checkout.order_id,
+            checkout.started_at,
+            checkout.released.len(),
+            if checkout.discount_returned {
+                " and a discount use"
+            } else {
+                ""
+            },
+        )?;
+    }
+    writeln!(
+        out,
+        "{} abandoned checkouts {}",
+        found.len(),
+        if args.apply {
+            "repaired"
+        } else {
+            "found (dry run)"
+        }
+    )?;
+    Ok(())
 }
 
 async fn reconcile_payments(settings: Settings, store: Option<&str>) -> anyhow::Result<()> {

@@ -16,6 +16,8 @@ use figment::{
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
+use crate::storage::faults::Faults;
+
 /// The environment variable prefix. `TECHVERSE_LISTEN_ADDR` sets `listen_addr`, and so on.
 pub const ENV_PREFIX: &str = "TECHVERSE_";
 /// Config file read when `--config`/`TECHVERSE_CONFIG` is not given and this file exists.
@@ -71,6 +73,16 @@ pub struct Settings {
     pub cart_ttl_hours: u32,
     /// How often the sweeper expires overdue unpaid orders and deletes expired carts.
     pub order_sweep_interval_secs: u64,
+    /// A checkout that has not stored its order this long after it started is taken as dead
+    /// (its process crashed mid-saga, MongoDB only): the sweeper gives back what it held.
+    /// Keep it well above the longest checkout request.
+    pub checkout_repair_age_secs: u64,
+    /// Where this process runs: `development`, `test` or `production`. Test-only switches
+    /// (such as `fault_plan`) are refused outside `test`.
+    pub environment: Environment,
+    /// Test-only storage faults, e.g. `abort@reserve.1` (see `storage::faults`); refused
+    /// unless `environment` is `test`.
+    pub fault_plan: Option<String>,
     /// Staff must verify their email before opening more stores or inviting staff.
     pub require_verified_email: bool,
     /// Unpaid orders one buyer (email or customer) may have open in a store at once.
@@ -156,6 +168,14 @@ pub struct Settings {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable when stdout is a terminal, JSON otherwise.
     Auto,
@@ -190,6 +210,8 @@ struct Defaults {
     invitation_ttl_secs: u64,
     cart_ttl_hours: u32,
     order_sweep_interval_secs: u64,
+    checkout_repair_age_secs: u64,
+    environment: Environment,
     require_verified_email: bool,
     max_open_orders_per_buyer: u32,
     max_open_orders_per_address: u32,
@@ -244,6 +266,8 @@ const DEFAULTS: Defaults = Defaults {
     invitation_ttl_secs: 7 * 24 * 3600,
     cart_ttl_hours: 30 * 24,
     order_sweep_interval_secs: 30,
+    checkout_repair_age_secs: 600,
+    environment: Environment::Development,
     require_verified_email: true,
     max_open_orders_per_buyer: 3,
     max_open_orders_per_address: 10,
@@ -311,6 +335,9 @@ pub const ENV_KEYS: &[&str] = &[
     "invitation_ttl_secs",
     "cart_ttl_hours",
     "order_sweep_interval_secs",
+    "checkout_repair_age_secs",
+    "environment",
+    "fault_plan",
     "require_verified_email",
     "max_open_orders_per_buyer",
     "max_open_orders_per_address",
@@ -364,6 +391,7 @@ const NUMERIC_KEYS: &[&str] = &[
     "invitation_ttl_secs",
     "cart_ttl_hours",
     "order_sweep_interval_secs",
+    "checkout_repair_age_secs",
     "hsts_max_age_secs",
     "max_open_orders_per_buyer",
     "max_open_orders_per_address",
@@ -513,6 +541,29 @@ impl Settings {
             )
     }
 
+    /// The storage fault plan: none unless configured, and refused outside tests.
+    pub fn faults(&self) -> Result<Faults, String> {
+        let Some(plan) = self.fault_plan.as_deref().filter(|p| !p.trim().is_empty()) else {
+            return Ok(Faults::default());
+        };
+        if self.environment != Environment::Test {
+            return Err(format!(
+                "TECHVERSE_FAULT_PLAN injects storage failures and is for tests only; it is \
+                 refused in the {:?} environment (set TECHVERSE_ENVIRONMENT=test)",
+                self.environment
+            ));
+        }
+        plan.parse()
+            .map_err(|error| format!("TECHVERSE_FAULT_PLAN: {error}"))
+    }
+
+    /// A checkout older than this with no order is dead (see `checkout_repair_age_secs`).
+    pub fn checkout_repair_age(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::from_secs(
+            i64::try_from(self.checkout_repair_age_secs).unwrap_or(i64::MAX),
+        )
+    }
+
     /// Path of the embedded SQLite database inside the data directory.
     pub fn embedded_db_path(&self) -> PathBuf {
         self.data_dir.join("techverse.sqlite3")
@@ -599,6 +650,8 @@ mod tests {
                 "127.0.0.1:1"
             } else if *key == "log_format" {
                 "json"
+            } else if *key == "environment" {
+                "production"
             } else {
                 "x"
             };
@@ -608,6 +661,33 @@ mod tests {
                 "{var}"
             );
         }
+    }
+
+    #[test]
+    fn a_fault_plan_is_refused_outside_the_test_environment() {
+        let load = |environment: Option<&str>| {
+            let mut env = vec![(
+                "TECHVERSE_FAULT_PLAN".to_owned(),
+                "abort@insert_order".to_owned(),
+            )];
+            env.extend(environment.map(|e| ("TECHVERSE_ENVIRONMENT".to_owned(), e.to_owned())));
+            Settings::load(None, env).unwrap()
+        };
+        for refused in [None, Some("development"), Some("production")] {
+            let error = load(refused).faults().err().unwrap();
+            assert!(error.contains("for tests only"), "{refused:?}: {error}");
+        }
+        assert!(load(Some("test")).faults().unwrap().is_planned());
+        let quiet = Settings::load(None, Vec::<(String, String)>::new()).unwrap();
+        assert!(!quiet.faults().unwrap().is_planned());
+        assert_eq!(quiet.environment, Environment::Development);
+        assert!(
+            Settings::load(
+                None,
+                vec![("TECHVERSE_ENVIRONMENT".into(), "staging".into())]
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -63,7 +63,12 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Self {
-        let mut child = techverse(data_dir)
+        Self::start_with(techverse(data_dir))
+    }
+
+    /// Serves with `command`'s configuration.
+    fn start_with(mut command: Command) -> Self {
+        let mut child = command
             .arg("serve")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -106,16 +111,35 @@ impl Server {
 
     /// Sends a request with a JSON body and optional bearer token.
     fn send(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        self.request(method, path, &headers, body)
+            .expect("the server answered")
+    }
+
+    /// Sends a request with a JSON body and these headers; `None` when the connection ended
+    /// without an answer (the process died).
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Option<(u16, String)> {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
-        let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
+        let extra: String = headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect();
         write!(
             stream,
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}\
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{extra}\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         )
-        .unwrap();
-        read_response(&mut stream)
+        .ok()?;
+        try_read_response(&mut stream)
     }
 
     fn signal(&self, signal: &str) {
@@ -147,19 +171,22 @@ impl Drop for Server {
 
 /// Reads one HTTP/1.1 response (headers and a Content-Length body) and returns status and body.
 fn read_response(stream: &mut TcpStream) -> (u16, String) {
+    try_read_response(stream).expect("a whole response")
+}
+
+/// [`read_response`], `None` when the connection ends before a whole response.
+fn try_read_response(stream: &mut TcpStream) -> Option<(u16, String)> {
     stream.set_read_timeout(Some(PATIENCE)).unwrap();
     let mut reader = BufReader::new(stream);
     let mut status_line = String::new();
-    reader.read_line(&mut status_line).expect("status line");
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    reader.read_line(&mut status_line).ok()?;
+    let status = status_line.split_whitespace().nth(1)?.parse().ok()?;
     let mut length = 0;
     loop {
         let mut header = String::new();
-        reader.read_line(&mut header).expect("header");
+        if reader.read_line(&mut header).ok()? == 0 {
+            return None;
+        }
         if header.trim().is_empty() {
             break;
         }
@@ -170,8 +197,8 @@ fn read_response(stream: &mut TcpStream) -> (u16, String) {
         }
     }
     let mut body = vec![0; length];
-    reader.read_exact(&mut body).expect("body");
-    (status, String::from_utf8_lossy(&body).into_owned())
+    reader.read_exact(&mut body).ok()?;
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 #[test]
@@ -301,6 +328,7 @@ fn every_subcommand_has_help() {
         vec!["stores", "--help"],
         vec!["stores", "create", "--help"],
         vec!["stores", "list", "--help"],
+        vec!["repair", "--help"],
     ] {
         let out = cli(data.path(), &args);
         assert!(out.contains("Usage:"), "{args:?}: {out}");
@@ -331,6 +359,269 @@ fn the_cli_explains_bad_input_and_exits_non_zero() {
     );
     let migrate = techverse(data.path()).arg("migrate").output().unwrap();
     assert!(migrate.status.success());
+}
+
+/// Runs `command` to its end (killed after [`PATIENCE`]: a server that should have refused
+/// to start fails the test instead of hanging it).
+fn run_bounded(command: &mut Command) -> (ExitStatus, String) {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > PATIENCE {
+            child.kill().unwrap();
+            panic!("techverse did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, stderr)
+}
+
+#[test]
+fn the_saga_fault_hook_refuses_to_start_outside_tests() {
+    let data = tempfile::tempdir().unwrap();
+    for environment in [Some("production"), Some("development"), None] {
+        let mut command = techverse(data.path());
+        command
+            .env("TECHVERSE_FAULT_PLAN", "abort@insert_order")
+            .arg("serve");
+        if let Some(environment) = environment {
+            command.env("TECHVERSE_ENVIRONMENT", environment);
+        }
+        let (status, stderr) = run_bounded(&mut command);
+        assert!(!status.success(), "{environment:?}: refused");
+        assert!(
+            stderr.contains("TECHVERSE_FAULT_PLAN") && stderr.contains("for tests only"),
+            "{environment:?}: says why: {stderr}"
+        );
+    }
+    let mut bad = techverse(data.path());
+    bad.env("TECHVERSE_ENVIRONMENT", "test")
+        .env("TECHVERSE_FAULT_PLAN", "explode@insert_order")
+        .arg("migrate");
+    let (status, stderr) = run_bounded(&mut bad);
+    assert!(!status.success() && stderr.contains("explode"), "{stderr}");
+    let mut test = techverse(data.path());
+    test.env("TECHVERSE_ENVIRONMENT", "test")
+        .env("TECHVERSE_FAULT_PLAN", "abort@insert_order")
+        .arg("migrate");
+    let (status, stderr) = run_bounded(&mut test);
+    assert!(status.success(), "accepted in tests: {stderr}");
+}
+
+#[test]
+fn repair_lists_or_gives_back_abandoned_checkouts_and_needs_a_mode() {
+    let data = tempfile::tempdir().unwrap();
+    let (status, stderr) = run_bounded(techverse(data.path()).arg("repair"));
+    assert!(!status.success(), "a mode is required");
+    assert!(
+        stderr.contains("--dry-run") && stderr.contains("--apply"),
+        "{stderr}"
+    );
+    let dry = cli(
+        data.path(),
+        &["repair", "--dry-run", "--older-than-secs", "0"],
+    );
+    // The embedded store runs a checkout as one transaction: nothing is ever left behind.
+    assert_eq!(dry.trim(), "0 abandoned checkouts found (dry run)");
+    let applied = cli(data.path(), &["repair", "--apply"]);
+    assert_eq!(applied.trim(), "0 abandoned checkouts repaired");
+}
+
+/// `techverse` on a fresh database of the MongoDB under test, or `None` (with a `SKIP mongo`
+/// line) when none is configured.
+fn techverse_on_mongo(data_dir: &Path, database: &str) -> Option<impl Fn() -> Command> {
+    let Ok(uri) = std::env::var("TECHVERSE_TEST_MONGODB_URI") else {
+        println!("SKIP mongo {database}: TECHVERSE_TEST_MONGODB_URI is not set");
+        return None;
+    };
+    let (data_dir, database) = (
+        data_dir.to_owned(),
+        format!("{database}_{}", std::process::id()),
+    );
+    Some(move || {
+        let mut command = techverse(&data_dir);
+        command
+            .env("TECHVERSE_MONGODB_URI", &uri)
+            .env("TECHVERSE_MONGODB_DATABASE", &database);
+        command
+    })
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// Units a shopper can buy now, per variant id, of the demo store's first in-stock products.
+fn available(server: &Server, slugs: &[String]) -> Vec<(String, i64)> {
+    slugs
+        .iter()
+        .map(|slug| {
+            let (status, body) = server.get(&format!("/api/v1/stores/demo/products/{slug}"));
+            assert_eq!(status, 200, "{body}");
+            let variant = json(&body)["variants"][0].clone();
+            (
+                variant["id"].as_str().unwrap().to_owned(),
+                variant["available"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A guest cart holding one unit of each variant, and the checkout body for it.
+fn cart_for(server: &Server, variants: &[(String, i64)]) -> (String, String) {
+    let (status, body) = server.send("POST", "/api/v1/stores/demo/carts", None, "");
+    assert_eq!(status, 201, "{body}");
+    let cart = json(&body);
+    let (id, token) = (
+        cart["id"].as_str().unwrap(),
+        cart["token"].as_str().unwrap(),
+    );
+    for (variant, _) in variants {
+        let line = format!(r#"{{"variant_id":"{variant}","quantity":1}}"#);
+        let path = format!("/api/v1/stores/demo/carts/{id}/lines");
+        let (status, body) = server
+            .request("POST", &path, &[("X-Cart-Token", token)], &line)
+            .unwrap();
+        assert!(status == 200 || status == 201, "{body}");
+    }
+    let path = format!("/api/v1/stores/demo/carts/{id}/shipping-methods?country=NG");
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Cart-Token: {token}\r\n\r\n"
+    )
+    .unwrap();
+    let (status, body) = read_response(&mut stream);
+    assert_eq!(status, 200, "{body}");
+    let method = json(&body)[0]["id"].as_str().unwrap().to_owned();
+    let checkout = serde_json::json!({
+        "cart_id": id, "email": "crash@example.com", "payment_method": "cash_on_delivery",
+        "shipping_method_id": method,
+        "shipping_address": {"name": "Ada Obi", "line1": "12 Admiralty Way", "city": "Lagos",
+            "region": "Lagos", "country": "NG", "phone": "+2348012345678"},
+    });
+    (token.to_owned(), checkout.to_string())
+}
+
+/// On MongoDB a checkout is a saga of single-document writes: the process is really killed
+/// (aborted) between two of its steps, restarted, and `techverse repair` gives back what the
+/// dead checkout held — once — after which the shopper's retry with the same key completes.
+#[test]
+fn a_checkout_killed_between_saga_steps_on_mongodb_is_given_back_by_repair() {
+    for step in ["reserve.1", "insert_order"] {
+        let data = tempfile::tempdir().unwrap();
+        let database = format!("crash_{}", step.replace('.', "_"));
+        let Some(techverse) = techverse_on_mongo(data.path(), &database) else {
+            return;
+        };
+        let seeded = techverse()
+            .args(["seed", "demo", "--no-history"])
+            .output()
+            .unwrap();
+        assert!(
+            seeded.status.success(),
+            "{}",
+            String::from_utf8_lossy(&seeded.stderr)
+        );
+        let mut dying = techverse();
+        dying
+            .env("TECHVERSE_ENVIRONMENT", "test")
+            .env("TECHVERSE_FAULT_PLAN", format!("abort@{step}"));
+        let server = Server::start_with(dying);
+        let (_, page) = server.get("/api/v1/stores/demo/products?in_stock=true&sort=price_asc");
+        let slugs: Vec<String> = json(&page)["items"].as_array().unwrap()[..2]
+            .iter()
+            .map(|p| p["slug"].as_str().unwrap().to_owned())
+            .collect();
+        let before = available(&server, &slugs);
+        let (token, checkout) = cart_for(&server, &before);
+        let headers = [
+            ("X-Cart-Token", token.as_str()),
+            ("Idempotency-Key", "crash-1"),
+        ];
+        let lost = server.request("POST", "/api/v1/stores/demo/checkout", &headers, &checkout);
+        assert_eq!(lost, None, "{step}: the process died before answering");
+        assert!(!server.wait().success(), "{step}: aborted");
+
+        let server = Server::start_with(techverse());
+        let held = available(&server, &slugs);
+        let units_held: i64 = before.iter().zip(&held).map(|(b, h)| b.1 - h.1).sum();
+        let expected_held = if step == "reserve.1" { 1 } else { 2 };
+        assert_eq!(
+            units_held, expected_held,
+            "{step}: the dead checkout holds stock"
+        );
+        let repair = |mode: &str| {
+            let output = techverse()
+                .args(["repair", mode, "--older-than-secs", "0"])
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap()
+        };
+        let listed = repair("--dry-run");
+        assert!(
+            listed.contains("1 abandoned checkouts found"),
+            "{step}: {listed}"
+        );
+        assert!(
+            listed.contains(&format!("would release {expected_held} units")),
+            "{listed}"
+        );
+        assert_eq!(
+            available(&server, &slugs),
+            held,
+            "{step}: a dry run changes nothing"
+        );
+        let applied = repair("--apply");
+        assert!(
+            applied.contains("1 abandoned checkouts repaired"),
+            "{step}: {applied}"
+        );
+        assert_eq!(
+            available(&server, &slugs),
+            before,
+            "{step}: every unit given back"
+        );
+        let again = repair("--apply");
+        assert!(
+            again.contains("0 abandoned checkouts repaired"),
+            "{step}: once: {again}"
+        );
+
+        let (status, body) = server
+            .request("POST", "/api/v1/stores/demo/checkout", &headers, &checkout)
+            .unwrap();
+        assert_eq!(status, 201, "{step}: the retry places the order: {body}");
+        let order = json(&body)["id"].clone();
+        let (status, replay) = server
+            .request("POST", "/api/v1/stores/demo/checkout", &headers, &checkout)
+            .unwrap();
+        assert_eq!(status, 201, "{replay}");
+        assert_eq!(json(&replay)["id"], order, "{step}: never a second order");
+        let after = available(&server, &slugs);
+        let sold: i64 = before.iter().zip(&after).map(|(b, a)| b.1 - a.1).sum();
+        assert_eq!(sold, 2, "{step}: one order holds one unit of each");
+    }
 }
 
 fn access_token(body: &str) -> String {

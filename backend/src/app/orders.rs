@@ -358,6 +358,8 @@ pub struct Sweep {
     pub expired_orders: usize,
     /// Order changes whose interrupted follow-up work (stock, events) was finished.
     pub completed_orders: u64,
+    /// Checkouts that died before storing their order, given back (MongoDB's saga).
+    pub repaired_checkouts: usize,
     pub deleted_carts: u64,
 }
 
@@ -409,7 +411,16 @@ pub async fn sweep(ctx: &Context, now: Timestamp) -> Result<Sweep, CommerceError
     result.completed_orders = repo
         .complete_pending(now, SignedDuration::from_secs(PENDING_GRACE_SECS))
         .await?;
-    if result.completed_orders > 0 {
+    let abandoned = repo
+        .repair_checkouts(now, ctx.settings.checkout_repair_age(), true)
+        .await?;
+    for checkout in &abandoned {
+        tracing::warn!(store_id = %checkout.store_id, order_id = %checkout.order_id,
+            released = ?checkout.released, discount_returned = checkout.discount_returned,
+            "abandoned checkout repaired");
+    }
+    result.repaired_checkouts = abandoned.len();
+    if result.completed_orders > 0 || !abandoned.is_empty() {
         ctx.events.committed();
     }
     result.deleted_carts = repo.delete_expired_carts(now).await?;

@@ -12,7 +12,7 @@ use sha2::Sha256;
 use techverse_shared::{EventId, StoreId, WebhookDeliveryId, WebhookId};
 
 /// Event kinds an endpoint may subscribe to (`*`: every kind).
-pub const EVENT_KINDS: [&str; 13] = [
+pub const EVENT_KINDS: [&str; 14] = [
     "*",
     "order.created",
     "order.paid",
@@ -25,6 +25,7 @@ pub const EVENT_KINDS: [&str; 13] = [
     "order.status_changed",
     "order.disputed",
     "inventory.low_stock",
+    "inventory.reservation_released",
     "review.created",
 ];
 /// Endpoints one store may register.

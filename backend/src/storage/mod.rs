@@ -455,6 +455,22 @@ pub struct IdempotencyRecord {
     pub order_token: Option<String>,
 }
 
+/// A checkout that stopped before its order was stored (its process died between two saga
+/// steps), as the repair pass found it: what it still held, given back once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbandonedCheckout {
+    pub store_id: StoreId,
+    /// The order the checkout was placing (never stored); the saga's id.
+    pub order_id: OrderId,
+    pub started_at: Timestamp,
+    /// Units reserved per variant, released.
+    pub released: Vec<(VariantId, i64)>,
+    /// A discount use (total and this buyer's) counted, given back.
+    pub discount_returned: bool,
+    /// The order number it took, if any: skipped, never reused.
+    pub skipped_number: Option<i64>,
+}
+
 /// One use of a discount code, counted atomically with the order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscountUse {
@@ -623,6 +639,18 @@ pub trait CommerceRepository: Send + Sync {
         now: Timestamp,
         older_than: jiff::SignedDuration,
     ) -> StorageResult<u64>;
+    /// Finds checkouts that started at least `older_than` before `now` and never stored their
+    /// order, and (when `apply`) gives back what they hold — reservations, discount uses, the
+    /// idempotency key — each once, recording `inventory.reservation_released` in the store's
+    /// log, so a retry with the same key starts afresh. A checkout still running when this
+    /// runs can no longer store its order (it fails cleanly). Nothing to find where a
+    /// checkout is one transaction.
+    async fn repair_checkouts(
+        &self,
+        now: Timestamp,
+        older_than: jiff::SignedDuration,
+        apply: bool,
+    ) -> StorageResult<Vec<AbandonedCheckout>>;
     async fn orders(&self, store: StoreId, query: &OrderQuery) -> StorageResult<Vec<Order>>;
     /// Unpaid orders of any store whose payment deadline is at or before `now`.
     async fn overdue_orders(
@@ -735,13 +763,16 @@ pub trait Storage: Send + Sync {
 /// Opens the adapter the configuration asks for: MongoDB when a URI is set, else the embedded
 /// database under the data directory. Schema and indexes are brought up to date.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Storage>> {
+    let faults = settings.faults().map_err(anyhow::Error::msg)?;
     let storage: Arc<dyn Storage> = match &settings.mongodb_uri {
         Some(uri) => Arc::new(
-            mongo::MongoStorage::connect(uri.expose_secret(), &settings.mongodb_database).await?,
+            mongo::MongoStorage::connect(uri.expose_secret(), &settings.mongodb_database)
+                .await?
+                .with_faults(faults),
         ),
-        None => Arc::new(embedded::EmbeddedStorage::open(
-            &settings.embedded_db_path(),
-        )?),
+        None => Arc::new(
+            embedded::EmbeddedStorage::open(&settings.embedded_db_path())?.with_faults(faults),
+        ),
     };
     storage.migrate().await?;
     Ok(storage)

@@ -1049,6 +1049,110 @@ pub async fn a_checkout_failing_at_any_step_holds_nothing_or_finishes_whole(h: &
     }
 }
 
+/// A process that dies right before `step` (after every step before it) leaves what it wrote;
+/// the repair pass gives it back once, and the client's retry with the same key completes.
+pub async fn a_checkout_dying_between_steps_is_given_back_once_by_the_repair_pass(h: &Harness) {
+    let (later, age) = (
+        now() + SignedDuration::from_mins(15),
+        SignedDuration::from_mins(10),
+    );
+    for step in CHECKOUT_STEPS {
+        let (s, a, b, discount) = saga_store(h).await;
+        let commerce = h.storage().commerce();
+        h.faults().crash_once(step);
+        let first = commerce
+            .place_order(s, &saga_checkout(s, &a, &b, &discount, "k"))
+            .await;
+        // Too young to be dead: a checkout may still be running.
+        let young = commerce.repair_checkouts(now(), age, true).await.unwrap();
+        assert!(young.is_empty(), "{step:?}: a young checkout is left alone");
+        let looked = commerce.repair_checkouts(later, age, false).await.unwrap();
+        let untouched = saga_state(h, s, &a, &b, &discount).await;
+        let repaired = commerce.repair_checkouts(later, age, true).await.unwrap();
+        assert_eq!(
+            looked, repaired,
+            "{step:?}: the dry run lists what is repaired"
+        );
+        let again = commerce.repair_checkouts(later, age, true).await.unwrap();
+        assert!(again.is_empty(), "{step:?}: repaired once");
+        let state = saga_state(h, s, &a, &b, &discount).await;
+        if first.is_err() {
+            let gave_back = repaired
+                .iter()
+                .any(|r| !r.released.is_empty() || r.discount_returned);
+            assert_eq!(
+                state,
+                (0, 0, 0, 0, usize::from(gave_back)),
+                "{step:?}: as if it never happened, the release logged (left: {untouched:?})"
+            );
+            if gave_back {
+                let events = h.storage().catalog().events(s, 0, 10).await.unwrap();
+                assert_eq!(events[0].kind, "inventory.reservation_released", "{step:?}");
+                assert_eq!(events[0].payload["order_id"], json!(repaired[0].order_id));
+            }
+            a_late_saga_cannot_store_a_repaired_order(h, s, &a, &b, &discount, &repaired).await;
+        } else {
+            assert!(
+                repaired.is_empty(),
+                "{step:?}: a stored order is not abandoned"
+            );
+        }
+        let retry = commerce
+            .place_order(s, &saga_checkout(s, &a, &b, &discount, "k"))
+            .await
+            .unwrap();
+        match (&first, &retry) {
+            (Err(_), Placement::Placed(_)) => {}
+            (Ok(Placement::Placed(order)), Placement::Seen(record)) => {
+                assert_eq!(
+                    record.order_id,
+                    Some(order.id),
+                    "{step:?}: the retry finds it"
+                );
+            }
+            other => panic!("{step:?}: unexpected {other:?}"),
+        }
+        let state = saga_state(h, s, &a, &b, &discount).await;
+        assert_eq!(
+            (state.0, state.1, state.2, state.3),
+            (2, 3, 1, 1),
+            "{step:?}: one order holds"
+        );
+        let orders = commerce
+            .orders(
+                s,
+                &OrderQuery {
+                    limit: 10,
+                    ..OrderQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(orders.len(), 1, "{step:?}: never a second order");
+    }
+}
+
+/// The checkout the repair pass gave up on, were it still running, cannot store its order
+/// afterwards: its attempt fails and holds nothing.
+async fn a_late_saga_cannot_store_a_repaired_order(
+    h: &Harness,
+    s: StoreId,
+    a: &Product,
+    b: &Product,
+    discount: &Discount,
+    repaired: &[techverse::storage::AbandonedCheckout],
+) {
+    let Some(abandoned) = repaired.first() else {
+        return;
+    };
+    let mut late = saga_checkout(s, a, b, discount, "late");
+    late.order.id = abandoned.order_id;
+    let placed = h.storage().commerce().place_order(s, &late).await;
+    assert!(placed.is_err(), "the late saga is refused: {placed:?}");
+    let state = saga_state(h, s, a, b, discount).await;
+    assert_eq!((state.0, state.1, state.2, state.3), (0, 0, 0, 0));
+}
+
 pub async fn an_order_change_failing_part_way_ends_whole_and_applies_each_move_once(h: &Harness) {
     for step in [
         SagaStep::SaveOrder,

@@ -84,6 +84,7 @@ conformance!(
     commerce::orders_list_by_filters_and_cursor,
     commerce::one_review_per_customer_and_product,
     commerce::a_checkout_failing_at_any_step_holds_nothing_or_finishes_whole,
+    commerce::a_checkout_dying_between_steps_is_given_back_once_by_the_repair_pass,
     commerce::an_order_change_failing_part_way_ends_whole_and_applies_each_move_once,
     commerce::an_expired_or_cancelled_order_gives_its_discount_use_back,
     commerce::open_unpaid_orders_are_limited_per_buyer_and_per_address,

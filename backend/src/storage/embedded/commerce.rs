@@ -31,8 +31,8 @@ use crate::{
         shipping::CheckoutSettings,
     },
     storage::{
-        CommerceRepository, IdempotencyRecord, NewOrder, OpenOrderLimit, OpenOrderScope,
-        OrderChange, OrderQuery, Placement, Shortfall, StorageError, StorageResult,
+        AbandonedCheckout, CommerceRepository, IdempotencyRecord, NewOrder, OpenOrderLimit,
+        OpenOrderScope, OrderChange, OrderQuery, Placement, Shortfall, StorageError, StorageResult,
         faults::{Faults, SagaStep},
     },
 };
@@ -705,6 +705,16 @@ impl CommerceRepository for EmbeddedStorage {
     ) -> StorageResult<u64> {
         // Every order change commits with all its effects in one transaction.
         Ok(0)
+    }
+
+    async fn repair_checkouts(
+        &self,
+        _now: Timestamp,
+        _older_than: jiff::SignedDuration,
+        _apply: bool,
+    ) -> StorageResult<Vec<AbandonedCheckout>> {
+        // A checkout is one transaction: a crash rolls all of it back.
+        Ok(Vec::new())
     }
 
     async fn orders(&self, store: StoreId, query: &OrderQuery) -> StorageResult<Vec<Order>> {

@@ -164,6 +164,17 @@ impl MongoStorage {
         change: &StockMove,
     ) -> StorageResult<Option<Option<i64>>> {
         let (filter, update) = query::stock_move(store, change);
+        self.apply_stock_update(store, change, filter, update).await
+    }
+
+    /// [`Self::apply_stock_move`] with the move's update already built (a saga marks it).
+    pub(super) async fn apply_stock_update(
+        &self,
+        store: StoreId,
+        change: &StockMove,
+        filter: Document,
+        update: Document,
+    ) -> StorageResult<Option<Option<i64>>> {
         let after = self
             .collection(query::INVENTORY)
             .find_one_and_update(filter, update)

@@ -25,8 +25,8 @@ use crate::{
         shipping::CheckoutSettings,
     },
     storage::{
-        CommerceRepository, IdempotencyRecord, NewOrder, OrderChange, OrderQuery, Placement,
-        StorageError, StorageResult,
+        AbandonedCheckout, CommerceRepository, IdempotencyRecord, NewOrder, OrderChange,
+        OrderQuery, Placement, StorageError, StorageResult,
     },
 };
 
@@ -383,7 +383,12 @@ impl CommerceRepository for MongoStorage {
     async fn delete_idempotency_keys(&self, before: Timestamp) -> StorageResult<u64> {
         let result = self
             .collection(query::IDEMPOTENCY_KEYS)
-            .delete_many(doc! { "created_at": { "$lt": before.as_millisecond() } })
+            // A key whose checkout never stored its order waits for the repair pass, which
+            // gives back what that checkout holds and deletes it.
+            .delete_many(doc! {
+                "created_at": { "$lt": before.as_millisecond() },
+                "order_id": { "$exists": true },
+            })
             .await
             .map_err(unavailable)?;
         Ok(result.deleted_count)
@@ -403,6 +408,15 @@ impl CommerceRepository for MongoStorage {
         older_than: jiff::SignedDuration,
     ) -> StorageResult<u64> {
         self.complete_pending_orders(now, older_than).await
+    }
+
+    async fn repair_checkouts(
+        &self,
+        now: Timestamp,
+        older_than: jiff::SignedDuration,
+        apply: bool,
+    ) -> StorageResult<Vec<AbandonedCheckout>> {
+        self.repair_abandoned(now, older_than, apply).await
     }
 
     async fn orders(&self, store: StoreId, query: &OrderQuery) -> StorageResult<Vec<Order>> {

@@ -8,7 +8,8 @@ use mongodb::{
     options::IndexOptions,
 };
 use techverse_shared::{
-    CountryCode, Currency, DiscountId, ProductId, StoreId, StoreSlug, StoreStatus, VariantId,
+    CountryCode, Currency, DiscountId, OrderId, ProductId, StoreId, StoreSlug, StoreStatus,
+    VariantId,
 };
 
 use crate::{
@@ -276,6 +277,7 @@ pub fn work_done(order_filter: Document) -> (Document, Document) {
             "$unset": {
                 "pending_since": "", "pending_key": "", "pending_cart": "",
                 "catalog_stale": "", "stock_stale": "", "repair_lease": "",
+                "pending_saga": "",
             },
             "$inc": { "pending_rev": 1_i64 },
         },
@@ -373,6 +375,53 @@ pub fn stock_move(store: StoreId, change: &StockMove) -> (Document, Document) {
             doc! { "_id": id },
             doc! { "$inc": { "on_hand": q, "available": q } },
         ),
+    }
+}
+
+/// The array field where a checkout saga marks each document it wrote to with its id (an
+/// order id: a UUIDv7, so it also tells when), in the same atomic update as the write: the
+/// repair pass tells from these marks what an abandoned saga still holds, and undoes each
+/// write exactly once by removing its mark. (Plain strings with `$nin`/`$pull`: what MongoDB,
+/// DocumentDB and nx-27017 all agree on.)
+pub const SAGA_MARKS: &str = "sagas";
+
+/// `(filter, update)` made a saga's marked write: the filter misses a document this saga
+/// already marked (a write is never made twice), and the update pushes the mark.
+pub fn marked(mut filter: Document, mut update: Document, saga: &str) -> (Document, Document) {
+    filter.insert(SAGA_MARKS, doc! { "$nin": [saga] });
+    update.insert("$push", doc! { SAGA_MARKS: saga });
+    (filter, update)
+}
+
+/// `(filter, update)` undoing (or, with an empty `update`, settling) a saga's marked write:
+/// it matches only while the mark is there and removes it in the same update, so the undo
+/// happens at most once whoever runs it.
+pub fn unmarked(mut filter: Document, mut update: Document, saga: &str) -> (Document, Document) {
+    filter.insert(SAGA_MARKS, saga);
+    update.insert("$pull", doc! { SAGA_MARKS: saga });
+    (filter, update)
+}
+
+/// Checkouts that claimed their key at or before `cutoff` (ms) and never pointed it at an
+/// order: candidates for the repair pass.
+pub fn unfinished_checkouts(cutoff: i64) -> Document {
+    doc! {
+        "order_id": { "$exists": false },
+        "pending_order_id": { "$exists": true },
+        "created_at": { "$lte": cutoff },
+    }
+}
+
+/// The document a repair pass puts in the order's place so that the abandoned checkout, if it
+/// is somehow still running, can never store its order after its stock was given back (the
+/// insert collides on `_id`). Its `store_id` is no store's (and its own, so the unique
+/// number index never sees two alike), so no store query ever sees it.
+pub fn checkout_fence(store: StoreId, order: OrderId, now: i64) -> Document {
+    doc! {
+        "_id": order.to_string(),
+        "store_id": format!("abandoned:{order}"),
+        "abandoned_store_id": store.to_string(),
+        "abandoned_at": now,
     }
 }
 
@@ -565,6 +614,56 @@ mod tests {
     use super::*;
     use crate::domain::store::{NewStore, NewStoreInput};
 
+    #[test]
+    fn a_saga_marks_its_write_once_and_undoes_it_only_while_marked() {
+        let (filter, update) = marked(
+            doc! { "_id": "i1", "available": { "$gte": 2_i64 } },
+            doc! { "$inc": { "reserved": 2_i64, "available": -2_i64 } },
+            "s1",
+        );
+        assert_eq!(
+            filter,
+            doc! { "_id": "i1", "available": { "$gte": 2_i64 }, "sagas": { "$nin": ["s1"] } }
+        );
+        assert_eq!(
+            update,
+            doc! {
+                "$inc": { "reserved": 2_i64, "available": -2_i64 },
+                "$push": { "sagas": "s1" },
+            }
+        );
+        let (filter, update) = unmarked(
+            doc! { "_id": "i1" },
+            doc! { "$inc": { "reserved": -2_i64 } },
+            "s1",
+        );
+        assert_eq!(filter, doc! { "_id": "i1", "sagas": "s1" });
+        assert_eq!(
+            update,
+            doc! { "$inc": { "reserved": -2_i64 }, "$pull": { "sagas": "s1" } }
+        );
+        let (_, settle) = unmarked(doc! { "_id": "i1" }, doc! {}, "s1");
+        assert_eq!(settle, doc! { "$pull": { "sagas": "s1" } });
+    }
+
+    #[test]
+    fn the_repair_pass_looks_at_old_keys_without_an_order_and_fences_in_no_store() {
+        assert_eq!(
+            unfinished_checkouts(50),
+            doc! {
+                "order_id": { "$exists": false },
+                "pending_order_id": { "$exists": true },
+                "created_at": { "$lte": 50_i64 },
+            }
+        );
+        let store = StoreId::from_uuid(uuid::Uuid::from_u128(1));
+        let order = OrderId::from_uuid(uuid::Uuid::from_u128(2));
+        let fence = checkout_fence(store, order, 9);
+        assert_eq!(fence.get_str("_id").unwrap(), order.to_string());
+        assert_ne!(fence.get_str("store_id").unwrap(), store.to_string());
+        assert!(!fence.contains_key("number"));
+    }
+
     fn store() -> Store {
         let new = NewStore::parse(&NewStoreInput {
             slug: "demo".into(),
@@ -628,6 +727,12 @@ mod tests {
                 .get_document("$unset")
                 .unwrap()
                 .contains_key("pending_since")
+        );
+        assert!(
+            update
+                .get_document("$unset")
+                .unwrap()
+                .contains_key("pending_saga")
         );
         let (filter, update) = repair_claim(100, 200, 500);
         assert_eq!(

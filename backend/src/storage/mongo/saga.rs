@@ -9,6 +9,16 @@
 //! the key at the order, deleting the cart) is written into the order document with it, then
 //! done; an error there only delays it until [`MongoStorage::complete_pending`] finishes it.
 //!
+//! A process that dies mid-saga undoes nothing, so every write before the order carries the
+//! saga's id (the order's id, a UUIDv7, so it also tells when): the key document lists what the
+//! saga will touch (its [`SagaPlan`]), and each reservation and discount use pushes the id onto
+//! the document it changes in the same atomic update. [`MongoStorage::repair_abandoned`] finds
+//! keys old enough with no order, fences the order id (so a checkout still running can never
+//! store its order afterwards), gives back what the marks say — each write undone at most
+//! once, because the undo removes its mark in the same update — logs
+//! `inventory.reservation_released` and frees the key. Once the order is stored, the marks are
+//! settled (removed) as part of its follow-up work: the order owns its reservations.
+//!
 //! An order change works the same way: reservations it needs are held first (they may be
 //! refused), then the order is saved under its version together with what it still has to do
 //! (stock moves, events, a discount use to give back), and that work is done at once or, after
@@ -20,7 +30,7 @@ use mongodb::{
     options::ReturnDocument,
 };
 use serde::{Deserialize, Serialize};
-use techverse_shared::{CartId, DiscountId, OrderId, StoreId};
+use techverse_shared::{CartId, DiscountId, EventId, OrderId, StoreId, VariantId};
 
 use super::{
     MongoStorage,
@@ -34,8 +44,9 @@ use crate::{
         order::{Order, StockMove, StockOp},
     },
     storage::{
-        CatalogRepository, CommerceRepository, IdempotencyRecord, NewOrder, OpenOrderScope,
-        OrderChange, Placement, Shortfall, StorageError, StorageResult, faults::SagaStep,
+        AbandonedCheckout, CatalogRepository, CommerceRepository, IdempotencyRecord, NewOrder,
+        OpenOrderScope, OrderChange, Placement, Shortfall, StorageError, StorageResult,
+        faults::SagaStep,
     },
 };
 
@@ -67,6 +78,46 @@ struct PendingReturn {
     returned: ReturnedUse,
 }
 
+/// What one checkout saga writes to besides the order, recorded on its key before the first
+/// write so that a repair pass knows where to look for its marks.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Hold {
+    variant_id: VariantId,
+    quantity: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SagaPlan {
+    /// The saga's id: the id of the order it places.
+    saga: String,
+    /// Units it reserves, per variant.
+    holds: Vec<Hold>,
+    discount: Option<String>,
+    customer_use: Option<String>,
+}
+
+impl SagaPlan {
+    fn of(store: StoreId, new: &NewOrder) -> Self {
+        let order = &new.order;
+        Self {
+            saga: order.id.to_string(),
+            holds: order
+                .reservations()
+                .iter()
+                .map(|r| Hold {
+                    variant_id: r.variant_id,
+                    quantity: r.quantity,
+                })
+                .collect(),
+            discount: new.discount.as_ref().map(|u| u.discount_id.to_string()),
+            customer_use: new
+                .discount
+                .as_ref()
+                .map(|u| query::discount_use_id(store, u.discount_id, &u.customer_key)),
+        }
+    }
+}
+
 /// The work an order document still carries (fields beside the order's own).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Pending {
@@ -89,6 +140,9 @@ struct Pending {
     /// Stock moved: the stock version is still to bump.
     #[serde(default)]
     stock_stale: bool,
+    /// The checkout's saga marks, still to settle.
+    #[serde(default)]
+    pending_saga: Option<SagaPlan>,
 }
 
 /// Whether a move's result took the variant's available units to or from zero (a product may
@@ -126,7 +180,11 @@ impl MongoStorage {
         new: &NewOrder,
     ) -> StorageResult<Placement> {
         let key = key_id(store, &new.idempotency.scope, &new.idempotency.key);
-        if let Some(seen) = self.claim_key(store, new, &key).await? {
+        let claimed = self.claim_key(store, new, &key).await;
+        if claimed.is_err() {
+            self.faults.take_crash(); // nothing was written to leave behind
+        }
+        if let Some(seen) = claimed? {
             return Ok(Placement::Seen(seen));
         }
         // After the key (a replay of this buyer's own order is not one more open order).
@@ -135,14 +193,16 @@ impl MongoStorage {
             Ok(Some(refusal)) => Some(Ok(refusal)),
             Err(error) => Some(Err(error)),
         };
+        let saga = new.order.id.to_string();
         if let Some(refusal) = refusal {
-            self.undo(store, &Done::default(), &key).await;
+            self.undo(store, &Done::default(), &saga, &key).await;
             return refusal;
         }
         let mut done = Done::default();
         let outcome = self.hold_and_store(store, new, &key, &mut done).await;
-        if !matches!(outcome, Ok(Placement::Placed(_))) {
-            self.undo(store, &done, &key).await;
+        // A crashed saga (a test's fault plan) leaves its writes as a dead process would.
+        if !matches!(outcome, Ok(Placement::Placed(_))) && !self.faults.take_crash() {
+            self.undo(store, &done, &saga, &key).await;
         }
         outcome
     }
@@ -163,6 +223,7 @@ impl MongoStorage {
             "pending_order_id": new.order.id.to_string(),
             "order_token": &new.idempotency.order_token,
             "created_at": new.order.created_at.as_millisecond(),
+            "plan": bson_of(&SagaPlan::of(store, new))?,
         };
         let keys = self.collection(query::IDEMPOTENCY_KEYS);
         match keys.insert_one(claim).await {
@@ -265,6 +326,11 @@ impl MongoStorage {
         }
         self.faults.check(SagaStep::NumberOrder)?;
         let number = 1_000 + self.increment(&format!("orders:{store}")).await?;
+        // Kept with the key, so an abandoned checkout's skipped number can be told.
+        self.collection(query::IDEMPOTENCY_KEYS)
+            .update_one(doc! { "_id": key }, doc! { "$set": { "number": number } })
+            .await
+            .map_err(unavailable)?;
         let mut order = new.order.clone();
         order.store_id = store;
         order.number = number;
@@ -287,6 +353,7 @@ impl MongoStorage {
                 .iter()
                 .any(|(held, units)| crossed_zero(held, Some(*units))),
             stock_stale: !done.held.is_empty(),
+            pending_saga: Some(SagaPlan::of(store, new)),
             ..Pending::default()
         };
         self.insert_order(store, &order, &pending).await?;
@@ -305,9 +372,15 @@ impl MongoStorage {
     ) -> StorageResult<Result<Vec<(StockMove, i64)>, Vec<Shortfall>>> {
         let mut after = Vec::new();
         let mut short = Vec::new();
+        let saga = new.order.id.to_string();
         for (index, reservation) in new.order.reservations().into_iter().enumerate() {
             self.faults.check(SagaStep::Reserve(index))?;
-            if let Some(available) = self.apply_stock_move(store, &reservation).await? {
+            let (filter, update) = query::stock_move(store, &reservation);
+            let (filter, update) = query::marked(filter, update, &saga);
+            let held = self
+                .apply_stock_update(store, &reservation, filter, update)
+                .await?;
+            if let Some(available) = held {
                 done.held.push(reservation);
                 after.extend(available.map(|units| (reservation, units)));
             } else {
@@ -337,12 +410,15 @@ impl MongoStorage {
             return Ok(true);
         };
         self.faults.check(SagaStep::CountDiscount)?;
+        let saga = new.order.id.to_string();
+        let (filter, update) = query::marked(
+            query::discount_use(store, use_.discount_id, use_.usage_limit),
+            doc! { "$inc": { "used": 1_i64 } },
+            &saga,
+        );
         let bumped = self
             .collection(query::DISCOUNTS)
-            .update_one(
-                query::discount_use(store, use_.discount_id, use_.usage_limit),
-                doc! { "$inc": { "used": 1_i64 } },
-            )
+            .update_one(filter, update)
             .await
             .map_err(unavailable)?;
         if bumped.matched_count == 0 {
@@ -355,11 +431,12 @@ impl MongoStorage {
         if let Some(limit) = use_.per_customer_limit {
             filter.insert("uses", doc! { "$lt": limit });
         }
+        let (filter, update) = query::marked(filter, doc! { "$inc": { "uses": 1_i64 } }, &saga);
         // At the limit the filter misses, the upsert collides with the existing `_id`, and the
         // duplicate-key error is the refusal.
         match self
             .collection(query::DISCOUNT_USES)
-            .update_one(filter, doc! { "$inc": { "uses": 1_i64 } })
+            .update_one(filter, update)
             .upsert(true)
             .await
         {
@@ -439,35 +516,24 @@ impl MongoStorage {
     }
 
     /// Undoes a checkout that could not finish, in reverse; each step is tried even when an
-    /// earlier one fails (what cannot be undone now is logged, for the repair pass of a later
-    /// release to find).
-    async fn undo(&self, store: StoreId, done: &Done, key: &str) {
+    /// earlier one fails (what cannot be undone now keeps its mark, for the repair pass).
+    async fn undo(&self, store: StoreId, done: &Done, saga: &str, key: &str) {
         let mut failures = Vec::new();
         if let Some(id) = &done.counted_customer_use
-            && let Err(error) = self
-                .collection(query::DISCOUNT_USES)
-                .update_one(doc! { "_id": id }, doc! { "$inc": { "uses": -1_i64 } })
-                .await
+            && let Err(error) = self.give_back_customer_use(id, saga).await
         {
             failures.push(format!("customer use: {error}"));
         }
         if let Some(discount) = done.counted_discount
-            && let Err(error) = self
-                .collection(query::DISCOUNTS)
-                .update_one(
-                    doc! { "store_id": store.to_string(), "_id": discount.to_string() },
-                    doc! { "$inc": { "used": -1_i64 } },
-                )
-                .await
+            && let Err(error) = self.give_back_discount(store, discount, saga).await
         {
             failures.push(format!("discount: {error}"));
         }
         for held in done.held.iter().rev() {
-            let release = StockMove {
-                op: StockOp::Release,
-                ..*held
-            };
-            if let Err(error) = self.apply_stock_move(store, &release).await {
+            if let Err(error) = self
+                .give_back_units(store, held.variant_id, held.quantity, saga)
+                .await
+            {
                 failures.push(format!("release {}: {error}", held.variant_id));
             }
         }
@@ -481,6 +547,69 @@ impl MongoStorage {
         if !failures.is_empty() {
             tracing::error!(store_id = %store, key, ?failures, "checkout could not be fully undone");
         }
+    }
+
+    /// Undoes one marked write, `undo`, only while its mark is there (so at most once).
+    async fn unmark(
+        &self,
+        collection: &str,
+        filter: Document,
+        undo: Document,
+        saga: &str,
+    ) -> StorageResult<()> {
+        let (filter, update) = query::unmarked(filter, undo, saga);
+        self.collection(collection)
+            .update_one(filter, update)
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+
+    async fn give_back_units(
+        &self,
+        store: StoreId,
+        variant: VariantId,
+        quantity: i64,
+        saga: &str,
+    ) -> StorageResult<()> {
+        let undo = doc! { "$inc": { "reserved": -quantity, "available": quantity } };
+        let filter = doc! { "_id": query::inventory_id(store, variant) };
+        self.unmark(query::INVENTORY, filter, undo, saga).await
+    }
+
+    async fn give_back_discount(
+        &self,
+        store: StoreId,
+        discount: impl std::fmt::Display,
+        saga: &str,
+    ) -> StorageResult<()> {
+        let filter = doc! { "store_id": store.to_string(), "_id": discount.to_string() };
+        let undo = doc! { "$inc": { "used": -1_i64 } };
+        self.unmark(query::DISCOUNTS, filter, undo, saga).await
+    }
+
+    async fn give_back_customer_use(&self, id: &str, saga: &str) -> StorageResult<()> {
+        let undo = doc! { "$inc": { "uses": -1_i64 } };
+        self.unmark(query::DISCOUNT_USES, doc! { "_id": id }, undo, saga)
+            .await
+    }
+
+    /// The order is stored and owns what its saga held: the marks go, the counts stay.
+    async fn settle(&self, store: StoreId, plan: &SagaPlan) -> StorageResult<()> {
+        let saga = plan.saga.as_str();
+        for hold in &plan.holds {
+            let filter = doc! { "_id": query::inventory_id(store, hold.variant_id) };
+            self.unmark(query::INVENTORY, filter, doc! {}, saga).await?;
+        }
+        if let Some(discount) = &plan.discount {
+            let filter = doc! { "store_id": store.to_string(), "_id": discount };
+            self.unmark(query::DISCOUNTS, filter, doc! {}, saga).await?;
+        }
+        if let Some(id) = &plan.customer_use {
+            self.unmark(query::DISCOUNT_USES, doc! { "_id": id }, doc! {}, saga)
+                .await?;
+        }
+        Ok(())
     }
 
     /// An order change (see the module documentation).
@@ -529,6 +658,9 @@ impl MongoStorage {
         };
         let saved = self.write_change(store, change.order, &pending).await;
         if !matches!(saved, Ok(true)) {
+            if self.faults.take_crash() {
+                return saved;
+            }
             self.release(store, &held).await;
             return saved;
         }
@@ -615,6 +747,9 @@ impl MongoStorage {
         let Err(error) = self.finish(store, id, pending).await else {
             return;
         };
+        if self.faults.take_crash() {
+            return; // a dead process hands nothing over: the lease runs out
+        }
         tracing::warn!(store_id = %store, order_id = %id, error = %error,
             "order stored; its follow-up work waits for the repair pass");
         let released = self
@@ -671,6 +806,9 @@ impl MongoStorage {
         }
         if pending.catalog_stale || crossed {
             self.bump_catalog_version(store).await?;
+        }
+        if let Some(plan) = &pending.pending_saga {
+            self.settle(store, plan).await?;
         }
         if let Some(key) = &pending.pending_key {
             self.faults.check(SagaStep::RecordKey)?;
@@ -788,5 +926,188 @@ impl MongoStorage {
             }
         }
         Ok(finished)
+    }
+
+    /// The repair pass for checkouts that died before storing their order (see the module
+    /// documentation); up to 100 per pass, oldest first.
+    pub(super) async fn repair_abandoned(
+        &self,
+        now: Timestamp,
+        older_than: SignedDuration,
+        apply: bool,
+    ) -> StorageResult<Vec<AbandonedCheckout>> {
+        let cutoff = (now - older_than).as_millisecond();
+        let keys = super::collect(
+            self.collection(query::IDEMPOTENCY_KEYS)
+                .find(query::unfinished_checkouts(cutoff))
+                .sort(doc! { "created_at": 1 })
+                .limit(100),
+        )
+        .await?;
+        let mut found = Vec::new();
+        for key in keys {
+            match self.repair_checkout(&key, apply).await {
+                Ok(Some(abandoned)) => found.push(abandoned),
+                Ok(None) => {}
+                Err(error) => tracing::warn!(key = ?key.get_str("_id"), error = %error,
+                    "abandoned checkout not repaired yet; retried on the next pass"),
+            }
+        }
+        Ok(found)
+    }
+
+    /// One key's checkout: `None` when its order is stored after all (the follow-up repair
+    /// finishes it) or another order took its id.
+    async fn repair_checkout(
+        &self,
+        key: &Document,
+        apply: bool,
+    ) -> StorageResult<Option<AbandonedCheckout>> {
+        let corrupt = |what: &str| StorageError::Corrupt(format!("idempotency key: {what}"));
+        let key_id = key.get_str("_id").map_err(|_| corrupt("_id"))?;
+        let store: StoreId = key
+            .get_str("store_id")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| corrupt("store_id"))?;
+        let saga = key
+            .get_str("pending_order_id")
+            .map_err(|_| corrupt("order"))?;
+        let order_id: OrderId = saga.parse().map_err(|_| corrupt("order"))?;
+        // Keys claimed before sagas kept a plan have nothing to look for but themselves.
+        let plan = match key.get_document("plan") {
+            Ok(plan) => from_document(plan.clone())?,
+            Err(_) => SagaPlan {
+                saga: saga.to_owned(),
+                holds: Vec::new(),
+                discount: None,
+                customer_use: None,
+            },
+        };
+        if self.order(store, order_id).await?.is_some()
+            || (apply && !self.fence(store, order_id).await?)
+        {
+            return Ok(None);
+        }
+        let abandoned = AbandonedCheckout {
+            store_id: store,
+            order_id,
+            started_at: Timestamp::from_millisecond(super::catalog::number(key, "created_at"))
+                .unwrap_or_default(),
+            released: self.marked_units(store, &plan).await?,
+            discount_returned: match &plan.discount {
+                Some(discount) => {
+                    let filter = doc! { "store_id": store.to_string(), "_id": discount };
+                    self.is_marked(query::DISCOUNTS, filter, saga).await?
+                }
+                None => false,
+            },
+            skipped_number: key.get_i64("number").ok(),
+        };
+        if apply {
+            self.give_back(&abandoned, &plan, key_id).await?;
+        }
+        Ok(Some(abandoned))
+    }
+
+    /// Puts the fence in the order's place; `false` when a real order has that id.
+    async fn fence(&self, store: StoreId, order: OrderId) -> StorageResult<bool> {
+        let fence = query::checkout_fence(store, order, crate::domain::now().as_millisecond());
+        let orders = self.collection(query::ORDERS);
+        match orders.insert_one(fence).await {
+            Ok(_) => Ok(true),
+            // An earlier pass fenced it and stopped part-way: carry on where it stopped.
+            Err(error) if is_duplicate_key(&error) => Ok(orders
+                .find_one(doc! { "_id": order.to_string() })
+                .await
+                .map_err(unavailable)?
+                .is_some_and(|found| found.contains_key("abandoned_at"))),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Whether the document `filter` finds carries this saga's mark.
+    async fn is_marked(
+        &self,
+        collection: &str,
+        mut filter: Document,
+        saga: &str,
+    ) -> StorageResult<bool> {
+        filter.insert(query::SAGA_MARKS, saga);
+        let found = self
+            .collection(collection)
+            .find_one(filter)
+            .await
+            .map_err(unavailable)?;
+        Ok(found.is_some())
+    }
+
+    /// Units the saga still holds, per variant of its plan.
+    async fn marked_units(
+        &self,
+        store: StoreId,
+        plan: &SagaPlan,
+    ) -> StorageResult<Vec<(VariantId, i64)>> {
+        let mut held = Vec::new();
+        for hold in &plan.holds {
+            let filter = doc! { "_id": query::inventory_id(store, hold.variant_id) };
+            if self.is_marked(query::INVENTORY, filter, &plan.saga).await? {
+                held.push((hold.variant_id, hold.quantity));
+            }
+        }
+        Ok(held)
+    }
+
+    /// Logs the release (under the saga's id, so a pass that stopped part-way logs it once),
+    /// gives each marked write back and frees the key.
+    async fn give_back(
+        &self,
+        abandoned: &AbandonedCheckout,
+        plan: &SagaPlan,
+        key: &str,
+    ) -> StorageResult<()> {
+        let store = abandoned.store_id;
+        let saga = plan.saga.as_str();
+        let lines: Vec<serde_json::Value> = abandoned
+            .released
+            .iter()
+            .map(|(variant, quantity)| serde_json::json!({ "variant_id": variant, "quantity": quantity }))
+            .collect();
+        let mut event = StoreEvent::new(
+            store,
+            "inventory.reservation_released",
+            serde_json::json!({
+                "order_id": abandoned.order_id,
+                "reason": "checkout_abandoned",
+                "lines": lines,
+                "discount_returned": abandoned.discount_returned,
+                "skipped_number": abandoned.skipped_number,
+            }),
+            crate::domain::now(),
+        );
+        event.id = EventId::from_uuid(*abandoned.order_id.as_uuid());
+        let gave_back = !abandoned.released.is_empty() || abandoned.discount_returned;
+        if gave_back {
+            self.append_event(store, &event).await?;
+        }
+        for (variant, quantity) in &abandoned.released {
+            self.give_back_units(store, *variant, *quantity, saga)
+                .await?;
+        }
+        if let Some(discount) = &plan.discount {
+            self.give_back_discount(store, discount, saga).await?;
+        }
+        if let Some(id) = &plan.customer_use {
+            self.give_back_customer_use(id, saga).await?;
+        }
+        if gave_back {
+            self.bump_stock_version(store).await?;
+            self.bump_catalog_version(store).await?;
+        }
+        self.collection(query::IDEMPOTENCY_KEYS)
+            .delete_one(doc! { "_id": key, "order_id": { "$exists": false } })
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }
