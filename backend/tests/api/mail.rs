@@ -200,6 +200,65 @@ async fn an_order_mails_the_shopper_and_the_owner_and_shipping_mails_the_trackin
     assert_eq!(count("ada@example.com", "Order #1001 is on its way"), 1);
 }
 
+/// The SMTP outage of the resilience suite: orders placed while the mail server is down are
+/// placed (201), their mail waits in the outbox, and each message arrives once when it returns.
+#[tokio::test]
+async fn orders_placed_while_smtp_is_down_succeed_and_their_mail_arrives_once_when_it_returns() {
+    let port = free_port();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(&[("TECHVERSE_SMTP_URL", url.as_str())]).await;
+    let s = crate::checkout::shop(&app, "smtp-down").await;
+    let owner = s.merchant.email.clone();
+    let (first, _) = crate::live::order_case(&app, &s, "down-1").await;
+    let (second, _) = crate::live::order_case(&app, &s, "down-2").await;
+    assert_ne!(first, second, "both orders placed while nothing listens");
+    // Each order's confirmation and the owner's notice wait, besides the owner's own mail.
+    let mut pending = 0;
+    for _ in 0..100 {
+        pending = outbox_pending(&app).await;
+        if pending >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(pending >= 4, "order mail queued: {pending}");
+
+    let smtp = Service::smtp_on(port).await;
+    for number in [1001, 1002] {
+        wait_delivered(
+            &smtp,
+            "ada@example.com",
+            &format!("Order #{number} confirmed"),
+        )
+        .await;
+        wait_delivered(&smtp, &owner, &format!("New order #{number}")).await;
+    }
+    for _ in 0..200 {
+        if outbox_pending(&app).await == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(outbox_pending(&app).await, 0, "the outbox drained");
+    // Give a duplicate every chance to show up before counting.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let delivered = smtp.delivered();
+    for number in [1001, 1002] {
+        for (to, subject) in [
+            ("ada@example.com", format!("Order #{number} confirmed")),
+            (owner.as_str(), format!("New order #{number}")),
+        ] {
+            let copies = delivered
+                .iter()
+                .filter(|m| {
+                    m.contains(&format!("To: {to}")) && m.contains(&format!("Subject: {subject}"))
+                })
+                .count();
+            assert_eq!(copies, 1, "{subject} to {to} exactly once");
+        }
+    }
+}
+
 #[tokio::test]
 async fn staff_turn_new_order_mail_off_per_store_and_get_it_no_more() {
     let app = spawn_app_with(&crate::live::MANY_ORDERS).await;

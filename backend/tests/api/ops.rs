@@ -165,3 +165,78 @@ async fn a_client_request_id_is_echoed_and_a_missing_one_is_generated() {
         .to_owned();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
 }
+
+/// The Redis outage of the resilience suite: with Redis killed, the shop keeps selling —
+/// catalogue reads and checkouts answer as before, never 5xx — `/ready` names Redis, and
+/// refresh sessions (kept in Redis) fail closed with 503 + `Retry-After` rather than being
+/// served from anywhere else — and so do signed-in requests, whose access tokens are checked
+/// against their session. When Redis
+/// returns (empty, as a replacement node would be), signing in works again at once, without a
+/// restart, and the sessions it lost answer `invalid_token`.
+#[tokio::test]
+async fn with_redis_killed_the_shop_keeps_selling_and_sessions_fail_closed_until_it_returns() {
+    let mut redis = crate::helpers::Service::redis().await;
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    let prefix = format!("tv-outage-{}:", uuid::Uuid::new_v4().simple());
+    let app = spawn_app_with(&[
+        ("TECHVERSE_REDIS_URL", url.as_str()),
+        ("TECHVERSE_REDIS_KEY_PREFIX", prefix.as_str()),
+    ])
+    .await;
+    let s = crate::checkout::shop(&app, "redis-outage").await;
+    redis.stop();
+
+    let mut statuses = Vec::new();
+    for path in ["", "/products", "/products?q=phone", "/categories"] {
+        for _ in 0..5 {
+            let path = format!("/api/v1/stores/{}{path}", s.store);
+            statuses.push(app.get(&path).await.status().as_u16());
+        }
+    }
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    for n in 0..3 {
+        // `order_case` insists on 201.
+        crate::live::order_case(&app, &s, &format!("outage-{n}")).await;
+    }
+    let ready = assert_error(app.get("/ready").await, 503, "service_unavailable").await;
+    assert_eq!(ready["error"]["details"]["checks"]["redis"], "unavailable");
+
+    // Every access token is checked against its live session (a revoked one stops at once),
+    // so signed-in requests fail closed too, with a time to come back.
+    let orders = app
+        .authed(
+            reqwest::Method::GET,
+            &crate::helpers::admin(&s.store, "/orders"),
+            &s.merchant.access,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(orders.headers().contains_key("retry-after"), "{orders:?}");
+    assert_error(orders, 503, "service_unavailable").await;
+    let refresh = serde_json::json!({ "refresh_token": s.merchant.refresh });
+    let refused = app.post_json("/api/v1/auth/refresh", &refresh).await;
+    assert!(refused.headers().contains_key("retry-after"), "{refused:?}");
+    assert_error(refused, 503, "service_unavailable").await;
+
+    redis.start_redis().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let login = loop {
+        let response = app
+            .login_staff(&s.merchant.email, crate::helpers::PASSWORD)
+            .await;
+        if response.status() == 200 {
+            break response.json::<Value>().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no login after Redis returned"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(login["access_token"].is_string());
+    // The session Redis lost with its data is gone, and says so.
+    let gone = app.post_json("/api/v1/auth/refresh", &refresh).await;
+    assert_error(gone, 400, "invalid_token").await;
+    assert_eq!(app.get("/ready").await.status(), 200);
+}
