@@ -446,7 +446,10 @@ fn repair_lists_or_gives_back_abandoned_checkouts_and_needs_a_mode() {
 /// line) when none is configured.
 fn techverse_on_mongo(data_dir: &Path, database: &str) -> Option<impl Fn() -> Command> {
     let Ok(uri) = std::env::var("TECHVERSE_TEST_MONGODB_URI") else {
-        println!("SKIP mongo {database}: TECHVERSE_TEST_MONGODB_URI is not set");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP mongo {database}: TECHVERSE_TEST_MONGODB_URI is not set, so the crash was not run"
+        );
         return None;
     };
     let (data_dir, database) = (
