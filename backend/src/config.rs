@@ -77,6 +77,9 @@ pub struct Settings {
     /// (its process crashed mid-saga, MongoDB only): the sweeper gives back what it held.
     /// Keep it well above the longest checkout request.
     pub checkout_repair_age_secs: u64,
+    /// A request waits this long for the embedded database before it answers 503 (a stalled
+    /// disk must not hang connections).
+    pub storage_timeout_ms: u64,
     /// Where this process runs: `development`, `test` or `production`. Test-only switches
     /// (such as `fault_plan`) are refused outside `test`.
     pub environment: Environment,
@@ -211,6 +214,7 @@ struct Defaults {
     cart_ttl_hours: u32,
     order_sweep_interval_secs: u64,
     checkout_repair_age_secs: u64,
+    storage_timeout_ms: u64,
     environment: Environment,
     require_verified_email: bool,
     max_open_orders_per_buyer: u32,
@@ -267,6 +271,7 @@ const DEFAULTS: Defaults = Defaults {
     cart_ttl_hours: 30 * 24,
     order_sweep_interval_secs: 30,
     checkout_repair_age_secs: 600,
+    storage_timeout_ms: 10_000,
     environment: Environment::Development,
     require_verified_email: true,
     max_open_orders_per_buyer: 3,
@@ -336,6 +341,7 @@ pub const ENV_KEYS: &[&str] = &[
     "cart_ttl_hours",
     "order_sweep_interval_secs",
     "checkout_repair_age_secs",
+    "storage_timeout_ms",
     "environment",
     "fault_plan",
     "require_verified_email",
@@ -392,6 +398,7 @@ const NUMERIC_KEYS: &[&str] = &[
     "cart_ttl_hours",
     "order_sweep_interval_secs",
     "checkout_repair_age_secs",
+    "storage_timeout_ms",
     "hsts_max_age_secs",
     "max_open_orders_per_buyer",
     "max_open_orders_per_address",

@@ -82,7 +82,14 @@ pub enum FaultKind {
     Crash,
     /// The process aborts at the step (the fault suite's real crash).
     Abort,
+    /// The step stalls for [`SLOW`] and then goes ahead (a database that has stopped
+    /// answering in time). The embedded adapter checks from its blocking database work, so
+    /// the stall holds that work; on MongoDB it holds the calling thread (tests only).
+    Slow,
 }
+
+/// How long a [`FaultKind::Slow`] step stalls.
+pub const SLOW: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Default)]
 struct Plan {
@@ -143,6 +150,11 @@ impl Faults {
                 tracing::error!(?step, "fault plan: aborting the process");
                 std::process::abort();
             }
+            FaultKind::Slow => {
+                drop(plan);
+                std::thread::sleep(SLOW);
+                return Ok(());
+            }
         }
         Err(StorageError::Unavailable(anyhow::anyhow!(
             "injected {kind:?} at {step:?}"
@@ -163,18 +175,19 @@ impl FromStr for Faults {
     type Err = String;
 
     /// A plan such as `crash@reserve.1,abort@insert_order`: comma-separated
-    /// `fail|crash|abort@<step>` entries, each firing once.
+    /// `fail|crash|abort|slow@<step>` entries, each firing once.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let faults = Self::plan();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let (kind, step) = entry
                 .split_once('@')
-                .ok_or_else(|| format!("`{entry}`: expected <fail|crash|abort>@<step>"))?;
+                .ok_or_else(|| format!("`{entry}`: expected <fail|crash|abort|slow>@<step>"))?;
             let kind = match kind {
                 "fail" => FaultKind::Fail,
                 "crash" => FaultKind::Crash,
                 "abort" => FaultKind::Abort,
-                other => return Err(format!("`{other}` is not fail, crash or abort")),
+                "slow" => FaultKind::Slow,
+                other => return Err(format!("`{other}` is not fail, crash, abort or slow")),
             };
             faults.add(step.parse()?, kind);
         }

@@ -771,7 +771,11 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Arc<dyn Storage>> {
                 .with_faults(faults),
         ),
         None => Arc::new(
-            embedded::EmbeddedStorage::open(&settings.embedded_db_path())?.with_faults(faults),
+            embedded::EmbeddedStorage::open(&settings.embedded_db_path())?
+                .with_faults(faults)
+                .with_timeout(std::time::Duration::from_millis(
+                    settings.storage_timeout_ms.max(1),
+                )),
         ),
     };
     storage.migrate().await?;

@@ -240,3 +240,72 @@ async fn with_redis_killed_the_shop_keeps_selling_and_sessions_fail_closed_until
     assert_error(gone, 400, "invalid_token").await;
     assert_eq!(app.get("/ready").await.status(), 200);
 }
+
+/// The slow-storage case of the resilience suite (embedded store): a database call that takes
+/// longer than `TECHVERSE_STORAGE_TIMEOUT_MS` answers 503 with `Retry-After` instead of holding
+/// the connection, reads keep answering meanwhile, and the stalled checkout, which still
+/// commits whole, is what the shopper's retry with the same key gets: one order.
+#[tokio::test]
+async fn a_stalled_database_answers_503_and_the_retried_checkout_finds_its_one_order() {
+    use crate::checkout::{add, checkout, checkout_body, guest_cart, json_of, shop};
+    let app = spawn_app_with(&[
+        ("TECHVERSE_ENVIRONMENT", "test"),
+        ("TECHVERSE_FAULT_PLAN", "slow@claim_key"),
+        ("TECHVERSE_STORAGE_TIMEOUT_MS", "300"),
+    ])
+    .await;
+    if app.ctx.storage.kind() != "embedded" {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP mongo api a_stalled_database…: the storage timeout bounds the embedded store"
+        );
+        return;
+    }
+    let s = shop(&app, "stalled").await;
+    let (cart, token) = guest_cart(&app, &s.store).await;
+    add(&app, &s.store, &cart, &token, &s.case, 1).await;
+    let body = checkout_body(&cart, &s.pickup, "cash_on_delivery");
+    let stalled = checkout(&app, &s.store, Some(&token), None, "stall-1", &body).await;
+    assert!(stalled.headers().contains_key("retry-after"), "{stalled:?}");
+    assert_error(stalled, 503, "service_unavailable").await;
+    let listing = app
+        .get(&format!("/api/v1/stores/{}/products", s.store))
+        .await;
+    assert_eq!(
+        listing.status(),
+        200,
+        "reads do not wait for the stalled write"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let order = loop {
+        let retry = checkout(&app, &s.store, Some(&token), None, "stall-1", &body).await;
+        if retry.status() == 201 {
+            break json_of(retry, 201).await;
+        }
+        assert!(
+            [503, 409].contains(&retry.status().as_u16()),
+            "{}",
+            retry.text().await.unwrap()
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the checkout never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    let orders = app
+        .authed(
+            reqwest::Method::GET,
+            &crate::helpers::admin(&s.store, "/orders"),
+            &s.merchant.access,
+        )
+        .send()
+        .await
+        .unwrap();
+    let orders = json_of(orders, 200).await;
+    let items = orders["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one order: {orders}");
+    assert_eq!(items[0]["id"], order["id"]);
+}

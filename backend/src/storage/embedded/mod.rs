@@ -83,7 +83,12 @@ pub struct EmbeddedStorage {
     readers: Arc<Readers>,
     /// Injected failures (tests only; empty otherwise).
     faults: Faults,
+    /// How long a request waits for the database before it answers 503.
+    timeout: Duration,
 }
+
+/// The default of [`EmbeddedStorage::with_timeout`].
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl EmbeddedStorage {
     /// Opens (creating if needed) the database file and its directory.
@@ -108,7 +113,32 @@ impl EmbeddedStorage {
                 next: AtomicUsize::new(0),
             }),
             faults: Faults::default(),
+            timeout: DEFAULT_TIMEOUT,
         })
+    }
+
+    /// The same storage, giving up on a database call after `timeout` (the request answers
+    /// 503; a write already under way still finishes or rolls back whole).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Waits for blocking database work, at most [`Self::timeout`].
+    async fn bounded<T>(
+        &self,
+        work: tokio::task::JoinHandle<StorageResult<T>>,
+    ) -> StorageResult<T> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(joined) => joined.map_err(|e| {
+                StorageError::Unavailable(anyhow::Error::new(e).context("storage task failed"))
+            })?,
+            Err(_) => Err(StorageError::Unavailable(anyhow::anyhow!(
+                "the database did not answer within {} ms",
+                self.timeout.as_millis()
+            ))),
+        }
     }
 
     /// The same storage, failing where `faults` says (tests of compensation).
@@ -140,11 +170,10 @@ impl EmbeddedStorage {
         F: FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
     {
         let readers = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || work(&mut *readers.any()?))
-            .await
-            .map_err(|e| {
-                StorageError::Unavailable(anyhow::Error::new(e).context("storage task failed"))
-            })?
+        self.bounded(tokio::task::spawn_blocking(move || {
+            work(&mut *readers.any()?)
+        }))
+        .await
     }
 
     /// Runs `work` with the connection on the blocking pool.
@@ -154,16 +183,13 @@ impl EmbeddedStorage {
         F: FnOnce(&mut Connection) -> StorageResult<T> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
+        self.bounded(tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().map_err(|_| {
                 StorageError::Unavailable(anyhow::anyhow!("connection mutex poisoned"))
             })?;
             work(&mut guard)
-        })
+        }))
         .await
-        .map_err(|e| {
-            StorageError::Unavailable(anyhow::Error::new(e).context("storage task failed"))
-        })?
     }
 }
 
