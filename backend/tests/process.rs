@@ -684,10 +684,26 @@ fn demo_orders(server: &Server, token: &str) -> std::collections::BTreeMap<Strin
 /// reserved units are exactly the open orders' (never below zero available).
 #[test]
 fn kill_9_under_checkout_load_loses_no_acknowledged_order_and_no_stock() {
-    const BUYERS: usize = 50;
     let data = tempfile::tempdir().unwrap();
+    kill_9_under_load("embedded", || techverse(data.path()), false);
+}
+
+/// The same on MongoDB, where a killed checkout may leave its saga half done: after the
+/// restart `techverse repair --apply` gives back what the dead checkouts hold, and then the
+/// same holds.
+#[test]
+fn kill_9_under_checkout_load_on_mongodb_loses_nothing_after_the_saga_repair() {
+    let data = tempfile::tempdir().unwrap();
+    let Some(techverse) = techverse_on_mongo(data.path(), "kill_9_load") else {
+        return;
+    };
+    kill_9_under_load("mongodb", techverse, true);
+}
+
+fn kill_9_under_load(adapter: &str, base: impl Fn() -> Command, repair: bool) {
+    const BUYERS: usize = 50;
     let command = || {
-        let mut command = techverse(data.path());
+        let mut command = base();
         command
             .env("TECHVERSE_MAX_OPEN_ORDERS_PER_ADDRESS", "1000")
             .env("TECHVERSE_MAX_OPEN_ORDERS_PER_BUYER", "1000")
@@ -703,9 +719,18 @@ fn kill_9_under_checkout_load_loses_no_acknowledged_order_and_no_stock() {
     assert!(seeded.status.success());
     let seed_output = String::from_utf8(seeded.stdout).unwrap();
     let server = std::sync::Arc::new(Server::start_with(command()));
-    let (_, page) = server.get("/api/v1/stores/demo/products?in_stock=true&sort=price_asc");
-    let slug = json(&page)["items"][0]["slug"].as_str().unwrap().to_owned();
-    let before = available(&server, std::slice::from_ref(&slug));
+    // The best-stocked of the first products, so the kill lands while units remain.
+    let (_, page) = server.get("/api/v1/stores/demo/products?in_stock=true&limit=20");
+    let slugs: Vec<String> = json(&page)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap().to_owned())
+        .collect();
+    let stocked = available(&server, &slugs);
+    let best = (0..slugs.len()).max_by_key(|i| stocked[*i].1).unwrap();
+    let slug = slugs[best].clone();
+    let before = vec![stocked[best].clone()];
     let carts: Vec<(String, String)> = (0..BUYERS).map(|_| cart_for(&server, &before)).collect();
 
     let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -742,6 +767,22 @@ fn kill_9_under_checkout_load_loses_no_acknowledged_order_and_no_stock() {
     drop(server);
 
     let server = Server::start_with(command());
+    if repair {
+        let output = command()
+            .args(["repair", "--apply", "--older-than-secs", "0"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "{adapter}: {}",
+            String::from_utf8_lossy(&output.stdout).trim()
+        );
+    }
     let token = owner_token(&server, &seed_output);
     let found = demo_orders(&server, &token);
     let placed: Vec<&serde_json::Value> = heard
@@ -806,7 +847,7 @@ fn kill_9_under_checkout_load_loses_no_acknowledged_order_and_no_stock() {
     );
     let _ = writeln!(
         std::io::stderr(),
-        "kill -9 under load: {BUYERS} buyers, {} acknowledged, {} found after restart, {} lost \
+        "kill -9 under load ({adapter}): {BUYERS} buyers, {} acknowledged, {} found after restart, {} lost \
          in flight ({} of them placed and returned by their retry), {} refused, stock {} -> {}",
         placed.len(),
         found.len(),
