@@ -862,6 +862,70 @@ fn kill_9_under_load(adapter: &str, base: impl Fn() -> Command, repair: bool) {
     );
 }
 
+/// A tmpfs of `size` mounted on `dir` for the test (unmounted on drop); `None` with a SKIP line
+/// where this machine does not let the test mount one (not root, or no mount namespace).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<Self> {
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP disk full: this machine does not let the test mount a tmpfs"
+            );
+            return None;
+        }
+        Some(Self(dir.to_owned()))
+    }
+
+    /// Writes zeros into `file` until the disk refuses.
+    fn fill(&self, file: &Path) {
+        let mut out = std::fs::File::create(file).unwrap();
+        let chunk = vec![0_u8; 1 << 20];
+        while out.write_all(&chunk).is_ok() {}
+        let _ = out.sync_all();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// The disk-full case of the resilience suite (embedded store): with the data directory's
+/// disk full, writes answer 503 `service_unavailable`, reads keep answering, the process stays up,
+/// and writes work again once space returns, without a restart.
+#[test]
+fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_when_space_returns() {
+    let data = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(data.path(), "32m") else {
+        return;
+    };
+    cli(data.path(), &["seed", "demo", "--no-history"]);
+    let server = Server::start(data.path());
+    let filler = data.path().join("filler");
+    disk.fill(&filler);
+    for _ in 0..5 {
+        let (status, body) = server.send("POST", "/api/v1/stores/demo/carts", None, "");
+        assert_eq!(status, 503, "a write on a full disk: {body}");
+        assert_eq!(json(&body)["error"]["code"], "service_unavailable");
+    }
+    let (status, _) = server.get("/api/v1/stores/demo/products");
+    assert_eq!(status, 200, "reads keep answering");
+    assert_eq!(server.get("/health").0, 200, "the process is up");
+    std::fs::remove_file(&filler).unwrap();
+    let (status, body) = server.send("POST", "/api/v1/stores/demo/carts", None, "");
+    assert_eq!(status, 201, "space returned: {body}");
+    drop(server);
+}
+
 fn access_token(body: &str) -> String {
     let value: serde_json::Value = serde_json::from_str(body).unwrap();
     value["access_token"]
