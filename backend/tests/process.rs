@@ -569,18 +569,7 @@ fn a_checkout_killed_between_saga_steps_on_mongodb_is_given_back_by_repair() {
             units_held, expected_held,
             "{step}: the dead checkout holds stock"
         );
-        let repair = |mode: &str| {
-            let output = techverse()
-                .args(["repair", mode, "--older-than-secs", "0"])
-                .output()
-                .unwrap();
-            assert!(
-                output.status.success(),
-                "{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            String::from_utf8(output.stdout).unwrap()
-        };
+        let repair = |mode: &str| repair_now(techverse(), mode);
         let listed = repair("--dry-run");
         assert!(
             listed.contains("1 abandoned checkouts found"),
@@ -768,20 +757,8 @@ fn kill_9_under_load(adapter: &str, base: impl Fn() -> Command, repair: bool) {
 
     let server = Server::start_with(command());
     if repair {
-        let output = command()
-            .args(["repair", "--apply", "--older-than-secs", "0"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let _ = writeln!(
-            std::io::stderr(),
-            "{adapter}: {}",
-            String::from_utf8_lossy(&output.stdout).trim()
-        );
+        let repaired = repair_now(command(), "--apply");
+        let _ = writeln!(std::io::stderr(), "{adapter}: {}", repaired.trim());
     }
     let token = owner_token(&server, &seed_output);
     let found = demo_orders(&server, &token);
@@ -924,6 +901,20 @@ fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_when_space_retur
     let (status, body) = server.send("POST", "/api/v1/stores/demo/carts", None, "");
     assert_eq!(status, 201, "space returned: {body}");
     drop(server);
+}
+
+/// `techverse repair <mode>` taking every unfinished checkout as dead; its output.
+fn repair_now(mut command: Command, mode: &str) -> String {
+    let output = command
+        .args(["repair", mode, "--older-than-secs", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
 }
 
 fn access_token(body: &str) -> String {

@@ -203,15 +203,14 @@ async fn with_redis_killed_the_shop_keeps_selling_and_sessions_fail_closed_until
 
     // Every access token is checked against its live session (a revoked one stops at once),
     // so signed-in requests fail closed too, with a time to come back.
-    let orders = app
-        .authed(
-            reqwest::Method::GET,
-            &crate::helpers::admin(&s.store, "/orders"),
-            &s.merchant.access,
-        )
-        .send()
-        .await
-        .unwrap();
+    let orders = crate::helpers::send(
+        &app,
+        reqwest::Method::GET,
+        &crate::helpers::admin(&s.store, "/orders"),
+        &s.merchant.access,
+        None,
+    )
+    .await;
     assert!(orders.headers().contains_key("retry-after"), "{orders:?}");
     assert_error(orders, 503, "service_unavailable").await;
     let refresh = serde_json::json!({ "refresh_token": s.merchant.refresh });
@@ -295,16 +294,7 @@ async fn a_stalled_database_answers_503_and_the_retried_checkout_finds_its_one_o
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
-    let orders = app
-        .authed(
-            reqwest::Method::GET,
-            &crate::helpers::admin(&s.store, "/orders"),
-            &s.merchant.access,
-        )
-        .send()
-        .await
-        .unwrap();
-    let orders = json_of(orders, 200).await;
+    let orders = s.staff_get(&app, "/orders").await;
     let items = orders["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "one order: {orders}");
     assert_eq!(items[0]["id"], order["id"]);

@@ -980,6 +980,20 @@ async fn saga_state(
     )
 }
 
+/// How many orders store `s` has (at most 10 are looked at).
+async fn orders_in(h: &Harness, s: StoreId) -> usize {
+    let query = OrderQuery {
+        limit: 10,
+        ..OrderQuery::default()
+    };
+    h.storage()
+        .commerce()
+        .orders(s, &query)
+        .await
+        .unwrap()
+        .len()
+}
+
 const CHECKOUT_STEPS: [SagaStep; 9] = [
     SagaStep::ClaimKey,
     SagaStep::Reserve(0),
@@ -1035,17 +1049,7 @@ pub async fn a_checkout_failing_at_any_step_holds_nothing_or_finishes_whole(h: &
             .unwrap();
         let state = saga_state(h, s, &a, &b, &discount).await;
         assert_eq!(state, (2, 3, 1, 1, 1), "{step:?}: one order in the end");
-        let orders = commerce
-            .orders(
-                s,
-                &OrderQuery {
-                    limit: 10,
-                    ..OrderQuery::default()
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(orders.len(), 1, "{step:?}: never a second order");
+        assert_eq!(orders_in(h, s).await, 1, "{step:?}: never a second order");
     }
 }
 
@@ -1118,17 +1122,7 @@ pub async fn a_checkout_dying_between_steps_is_given_back_once_by_the_repair_pas
             (2, 3, 1, 1),
             "{step:?}: one order holds"
         );
-        let orders = commerce
-            .orders(
-                s,
-                &OrderQuery {
-                    limit: 10,
-                    ..OrderQuery::default()
-                },
-            )
-            .await
-            .unwrap();
-        assert_eq!(orders.len(), 1, "{step:?}: never a second order");
+        assert_eq!(orders_in(h, s).await, 1, "{step:?}: never a second order");
     }
 }
 

@@ -167,6 +167,8 @@ fn bson_of<T: Serialize>(value: &T) -> StorageResult<Bson> {
 /// What a checkout has done so far, to undo in reverse when a later step fails.
 #[derive(Debug, Default)]
 struct Done {
+    /// The saga's id, which marks each of its writes.
+    saga: String,
     held: Vec<StockMove>,
     counted_discount: Option<DiscountId>,
     counted_customer_use: Option<String>,
@@ -180,7 +182,8 @@ impl MongoStorage {
         new: &NewOrder,
     ) -> StorageResult<Placement> {
         let key = key_id(store, &new.idempotency.scope, &new.idempotency.key);
-        let claimed = self.claim_key(store, new, &key).await;
+        let plan = SagaPlan::of(store, new);
+        let claimed = self.claim_key(store, new, &key, &plan).await;
         if claimed.is_err() {
             self.faults.take_crash(); // nothing was written to leave behind
         }
@@ -193,16 +196,18 @@ impl MongoStorage {
             Ok(Some(refusal)) => Some(Ok(refusal)),
             Err(error) => Some(Err(error)),
         };
-        let saga = new.order.id.to_string();
+        let mut done = Done {
+            saga: plan.saga.clone(),
+            ..Done::default()
+        };
         if let Some(refusal) = refusal {
-            self.undo(store, &Done::default(), &saga, &key).await;
+            self.undo(store, &done, &key).await;
             return refusal;
         }
-        let mut done = Done::default();
-        let outcome = self.hold_and_store(store, new, &key, &mut done).await;
+        let outcome = self.hold_and_store(store, new, &key, plan, &mut done).await;
         // A crashed saga (a test's fault plan) leaves its writes as a dead process would.
         if !matches!(outcome, Ok(Placement::Placed(_))) && !self.faults.take_crash() {
-            self.undo(store, &done, &saga, &key).await;
+            self.undo(store, &done, &key).await;
         }
         outcome
     }
@@ -214,6 +219,7 @@ impl MongoStorage {
         store: StoreId,
         new: &NewOrder,
         key: &str,
+        plan: &SagaPlan,
     ) -> StorageResult<Option<IdempotencyRecord>> {
         self.faults.check(SagaStep::ClaimKey)?;
         let claim = doc! {
@@ -223,7 +229,7 @@ impl MongoStorage {
             "pending_order_id": new.order.id.to_string(),
             "order_token": &new.idempotency.order_token,
             "created_at": new.order.created_at.as_millisecond(),
-            "plan": bson_of(&SagaPlan::of(store, new))?,
+            "plan": bson_of(plan)?,
         };
         let keys = self.collection(query::IDEMPOTENCY_KEYS);
         match keys.insert_one(claim).await {
@@ -315,6 +321,7 @@ impl MongoStorage {
         store: StoreId,
         new: &NewOrder,
         key: &str,
+        plan: SagaPlan,
         done: &mut Done,
     ) -> StorageResult<Placement> {
         let available_after = match self.reserve(store, new, done).await? {
@@ -353,7 +360,7 @@ impl MongoStorage {
                 .iter()
                 .any(|(held, units)| crossed_zero(held, Some(*units))),
             stock_stale: !done.held.is_empty(),
-            pending_saga: Some(SagaPlan::of(store, new)),
+            pending_saga: Some(plan),
             ..Pending::default()
         };
         self.insert_order(store, &order, &pending).await?;
@@ -372,11 +379,10 @@ impl MongoStorage {
     ) -> StorageResult<Result<Vec<(StockMove, i64)>, Vec<Shortfall>>> {
         let mut after = Vec::new();
         let mut short = Vec::new();
-        let saga = new.order.id.to_string();
         for (index, reservation) in new.order.reservations().into_iter().enumerate() {
             self.faults.check(SagaStep::Reserve(index))?;
             let (filter, update) = query::stock_move(store, &reservation);
-            let (filter, update) = query::marked(filter, update, &saga);
+            let (filter, update) = query::marked(filter, update, &done.saga);
             let held = self
                 .apply_stock_update(store, &reservation, filter, update)
                 .await?;
@@ -410,7 +416,7 @@ impl MongoStorage {
             return Ok(true);
         };
         self.faults.check(SagaStep::CountDiscount)?;
-        let saga = new.order.id.to_string();
+        let saga = done.saga.clone();
         let (filter, update) = query::marked(
             query::discount_use(store, use_.discount_id, use_.usage_limit),
             doc! { "$inc": { "used": 1_i64 } },
@@ -517,7 +523,8 @@ impl MongoStorage {
 
     /// Undoes a checkout that could not finish, in reverse; each step is tried even when an
     /// earlier one fails (what cannot be undone now keeps its mark, for the repair pass).
-    async fn undo(&self, store: StoreId, done: &Done, saga: &str, key: &str) {
+    async fn undo(&self, store: StoreId, done: &Done, key: &str) {
+        let saga = done.saga.as_str();
         let mut failures = Vec::new();
         if let Some(id) = &done.counted_customer_use
             && let Err(error) = self.give_back_customer_use(id, saga).await
