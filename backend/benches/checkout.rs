@@ -17,6 +17,9 @@
     reason = "benchmark driver: prints its figures, and a failed step aborts the run"
 )]
 
+#[path = "support/report.rs"]
+mod load_report;
+
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -157,15 +160,28 @@ fn report(name: &str, statuses: &[u16], latencies: &[Duration], elapsed: Duratio
     let created = statuses.iter().filter(|s| **s == 201).count();
     let refused = statuses.iter().filter(|s| **s == 409).count();
     let other = statuses.len() - created - refused;
-    println!(
-        "{name}: {} requests in {:.2} s -> {:.0} orders/s | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms | 201: {created}, 409: {refused}, other: {other}",
-        statuses.len(),
-        elapsed.as_secs_f64(),
-        created as f64 / elapsed.as_secs_f64(),
+    let (p50, p99) = (
         percentile(latencies, 0.50).as_secs_f64() * 1000.0,
         percentile(latencies, 0.99).as_secs_f64() * 1000.0,
+    );
+    let rate = created as f64 / elapsed.as_secs_f64();
+    println!(
+        "{name}: {} requests in {:.2} s -> {rate:.0} orders/s | p50 {p50:.1} ms, p99 {p99:.1} ms, max {:.1} ms | 201: {created}, 409: {refused}, other: {other}",
+        statuses.len(),
+        elapsed.as_secs_f64(),
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
     );
+    load_report::row(&[
+        format!("checkout: {name}"),
+        format!("{rate:.0} orders/s"),
+        format!("{p50:.2}ms"),
+        format!("{p99:.2}ms"),
+        other.to_string(),
+        format!(
+            "{:.0} MiB (server and client)",
+            load_report::rss_mib("self")
+        ),
+    ]);
 }
 
 #[tokio::main]

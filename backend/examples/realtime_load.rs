@@ -14,6 +14,9 @@
     reason = "a benchmark client: it prints figures and stops at the first broken step"
 )]
 
+#[path = "../benches/support/report.rs"]
+mod load_report;
+
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -176,15 +179,6 @@ async fn follow(
     });
 }
 
-fn rss_mib(pid: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
-}
-
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -267,11 +261,30 @@ async fn main() {
         percentile(&all, 0.99),
         all.last().copied().unwrap_or(f64::NAN)
     );
+    let mut rss = Vec::new();
     for (server, pid) in servers.iter().zip(&pids) {
-        println!("server {server} (pid {pid}) RSS: {:.0} MiB", rss_mib(pid));
+        rss.push(load_report::rss_mib(pid));
+        println!(
+            "server {server} (pid {pid}) RSS: {:.0} MiB",
+            load_report::rss_mib(pid)
+        );
     }
     println!(
         "sockets still held: {}",
         held.load(std::sync::atomic::Ordering::Relaxed)
     );
+    load_report::row(&[
+        format!(
+            "live feed: {held_now} sockets, {stores} stores, {} instance(s)",
+            servers.len()
+        ),
+        format!("{:.0} events/s", all.len() as f64 / seconds as f64),
+        format!("{:.2}ms", percentile(&all, 0.50)),
+        format!("{:.2}ms", percentile(&all, 0.99)),
+        format!("{} events missed", expected.saturating_sub(all.len())),
+        rss.iter()
+            .map(|mib| format!("{mib:.0} MiB"))
+            .collect::<Vec<_>>()
+            .join(" + "),
+    ]);
 }

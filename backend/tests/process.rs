@@ -645,16 +645,7 @@ fn owner_token(server: &Server, seed_output: &str) -> String {
 
 /// Every order of the demo store, by id, with its total and item count.
 fn demo_orders(server: &Server, token: &str) -> std::collections::BTreeMap<String, (i64, i64)> {
-    let (status, body) = server.send(
-        "GET",
-        "/api/v1/admin/stores/demo/orders?limit=100",
-        Some(token),
-        "",
-    );
-    assert_eq!(status, 200, "{body}");
-    json(&body)["items"]
-        .as_array()
-        .unwrap()
+    demo_order_list(server, token)
         .iter()
         .map(|o| {
             let summary = (
@@ -666,11 +657,82 @@ fn demo_orders(server: &Server, token: &str) -> std::collections::BTreeMap<Strin
         .collect()
 }
 
+/// Every order of the demo store, by id, with its status.
+fn demo_statuses(server: &Server, token: &str) -> std::collections::BTreeMap<String, String> {
+    demo_order_list(server, token)
+        .iter()
+        .map(|o| {
+            let status = o["status"].as_str().unwrap().to_owned();
+            (o["id"].as_str().unwrap().to_owned(), status)
+        })
+        .collect()
+}
+
+fn demo_order_list(server: &Server, token: &str) -> Vec<serde_json::Value> {
+    let (status, body) = server.send(
+        "GET",
+        "/api/v1/admin/stores/demo/orders?limit=100",
+        Some(token),
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    json(&body)["items"].as_array().unwrap().clone()
+}
+
+/// The variant's units held and the store's open orders, read until no order changed status
+/// in between (the sweeper may be expiring them as we look).
+fn held_and_open(server: &Server, token: &str, slug: &str, stock: i64) -> (i64, usize) {
+    loop {
+        let first = demo_statuses(server, token);
+        let left = available(server, &[slug.to_owned()])[0].1;
+        assert!(left >= 0, "never oversold");
+        if first == demo_statuses(server, token) {
+            let open = first.values().filter(|s| *s == "pending_payment").count();
+            return (stock - left, open);
+        }
+    }
+}
+
+/// The demo store's checkout: cash on delivery, pickup, a one-minute reservation (so the
+/// sweeper's expiry can be watched).
+fn one_minute_reservations(server: &Server, token: &str) {
+    let body = serde_json::json!({
+        "payment_methods": ["cash_on_delivery"], "reservation_minutes": 1,
+        "zones": [{ "name": "Nigeria", "countries": ["NG"], "tax_bps": 750,
+                    "methods": [{ "name": "Pickup", "rate": { "type": "pickup" } }] }],
+    });
+    let path = "/api/v1/admin/stores/demo/checkout-settings";
+    let (status, body) = server.send("PUT", path, Some(token), &body.to_string());
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Waits (a bounded while) for the reservation deadline to pass and the sweeper to expire every
+/// unpaid order, then a few sweeps more: their units come back exactly once.
+fn expired_once(server: &Server, token: &str, slug: &str, stock: i64) -> usize {
+    let patience = Instant::now() + Duration::from_secs(180);
+    loop {
+        let statuses = demo_statuses(server, token);
+        if statuses.values().all(|s| s != "pending_payment") {
+            std::thread::sleep(Duration::from_secs(3));
+            let left = available(server, &[slug.to_owned()])[0].1;
+            assert_eq!(left, stock, "every expired order's units back, once");
+            return statuses.values().filter(|s| *s == "expired").count();
+        }
+        assert!(
+            Instant::now() < patience,
+            "unpaid orders never expired: {statuses:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
 /// 50 buyers check out at once on the embedded store and the server is killed with SIGKILL
 /// once ten orders are acknowledged. After a restart on the same data: every acknowledged
 /// order is there with its total, every order nobody was told about belongs to a buyer whose
 /// answer was lost in flight and whose retry with the same key returns it, and the variant's
-/// reserved units are exactly the open orders' (never below zero available).
+/// reserved units are exactly the open orders' (never below zero available). Once their
+/// one-minute reservation has passed, the restarted sweeper expires them and gives their units
+/// back exactly once.
 #[test]
 fn kill_9_under_checkout_load_loses_no_acknowledged_order_and_no_stock() {
     let data = tempfile::tempdir().unwrap();
@@ -698,6 +760,7 @@ fn kill_9_under_load(adapter: &str, base: impl Fn() -> Command, repair: bool) {
             .env("TECHVERSE_MAX_OPEN_ORDERS_PER_BUYER", "1000")
             .env("TECHVERSE_RATE_LIMIT_IP_PER_MINUTE", "100000")
             .env("TECHVERSE_RATE_LIMIT_STORE_IP_PER_MINUTE", "100000")
+            .env("TECHVERSE_ORDER_SWEEP_INTERVAL_SECS", "1")
             .env("TECHVERSE_HTTP_WORKERS", "2");
         command
     };
@@ -708,6 +771,7 @@ fn kill_9_under_load(adapter: &str, base: impl Fn() -> Command, repair: bool) {
     assert!(seeded.status.success());
     let seed_output = String::from_utf8(seeded.stdout).unwrap();
     let server = std::sync::Arc::new(Server::start_with(command()));
+    one_minute_reservations(&server, &owner_token(&server, &seed_output));
     // The best-stocked of the first products, so the kill lands while units remain.
     let (_, page) = server.get("/api/v1/stores/demo/products?in_stock=true&limit=20");
     let slugs: Vec<String> = json(&page)["items"]
@@ -813,29 +877,31 @@ fn kill_9_under_load(adapter: &str, base: impl Fn() -> Command, repair: bool) {
             "order {id} nobody was told about, not recovered"
         );
     }
-    let after = demo_orders(&server, &token);
-    let left = available(&server, std::slice::from_ref(&slug));
-    assert!(left[0].1 >= 0, "never oversold");
-    let reserved = before[0].1 - left[0].1;
+    let (held, open) = held_and_open(&server, &token, &slug, before[0].1);
     assert_eq!(
-        usize::try_from(reserved).unwrap(),
-        after.len(),
+        usize::try_from(held).unwrap(),
+        open,
         "reserved units are the open orders' (one each)"
     );
+    let expired = expired_once(&server, &token, &slug, before[0].1);
     let _ = writeln!(
         std::io::stderr(),
         "kill -9 under load ({adapter}): {BUYERS} buyers, {} acknowledged, {} found after restart, {} lost \
-         in flight ({} of them placed and returned by their retry), {} refused, stock {} -> {}",
+         in flight ({} of them had been placed and their retry returned them, {} were placed by \
+         their retry), {} refused, stock {} -> {} held by {open} open orders -> {} after the \
+         sweeper expired {expired}",
         placed.len(),
         found.len(),
         lost.len(),
         unannounced.len(),
+        recovered.len() - unannounced.len(),
         heard
             .iter()
             .filter(|h| matches!(h, Heard::Refused(_)))
             .count(),
         before[0].1,
-        left[0].1,
+        before[0].1 - held,
+        before[0].1,
     );
 }
 
@@ -877,7 +943,7 @@ impl Drop for SmallDisk {
 }
 
 /// The disk-full case of the resilience suite (embedded store): with the data directory's
-/// disk full, writes answer 503 `service_unavailable`, reads keep answering, the process stays up,
+/// disk full, writes answer 503 `storage_unavailable`, reads keep answering, the process stays up,
 /// and writes work again once space returns, without a restart.
 #[test]
 fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_when_space_returns() {
@@ -892,7 +958,7 @@ fn a_full_disk_refuses_writes_with_503_keeps_reads_and_recovers_when_space_retur
     for _ in 0..5 {
         let (status, body) = server.send("POST", "/api/v1/stores/demo/carts", None, "");
         assert_eq!(status, 503, "a write on a full disk: {body}");
-        assert_eq!(json(&body)["error"]["code"], "service_unavailable");
+        assert_eq!(json(&body)["error"]["code"], "storage_unavailable");
     }
     let (status, _) = server.get("/api/v1/stores/demo/products");
     assert_eq!(status, 200, "reads keep answering");

@@ -99,7 +99,9 @@ impl Failure {
             ErrorCode::Unauthorized | ErrorCode::TokenExpired | ErrorCode::SessionRevoked => {
                 "Please sign in again.".into()
             }
-            ErrorCode::ServiceUnavailable | ErrorCode::InternalError => {
+            ErrorCode::StorageUnavailable
+            | ErrorCode::ServiceUnavailable
+            | ErrorCode::InternalError => {
                 "The shop is having trouble right now. Please try again.".into()
             }
             _ => "Something went wrong. Please try again.".into(),

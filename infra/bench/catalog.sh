@@ -4,12 +4,13 @@
 #   list page (20 items) warm cache, list page cold cache (a new query each request), product
 #   detail (warm), search query (warm), and the warm list page again while guest checkouts run
 #   beside it (infra/bench/checkout-load.py) — sales must not make the catalogue cold.
-# Prints requests/s and p50/p99 latency for each. Figures, not a test gate.
+# Prints requests/s, p50/p99 latency, non-2xx answers and the server's RSS for each. Figures,
+# not a test gate.
 #
 # Environment: PRODUCTS (default 10000), DURATION (default 10s), CONNECTIONS (default 64),
 # THREADS (default 2), BUYERS (checkout threads in the mixed case, default 4), CHECKOUT_RATE
 # (their checkouts per second in all, default 20), BIN (a techverse binary to measure instead of
-# this tree's release build), CARGO_TARGET_DIR.
+# this tree's release build), CARGO_TARGET_DIR, REPORT_ROWS (see lib.sh).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -62,8 +63,13 @@ run() {
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p50=$(awk '$1=="50%" {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    errors=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    printf '%-28s %12s req/s   p50 %9s   p99 %9s   non-2xx %s\n' "$name" "$rps" "$p50" "$p99" "${errors:-0}"
+    # Non-2xx answers and socket errors (connect, read, write, timeout) together.
+    errors=$(awk '/Non-2xx/ {n += $5} /Socket errors/ {gsub(",", ""); n += $4 + $6 + $8 + $10}
+        END {print n + 0}' <<<"$out")
+    local rss
+    rss=$(bench_rss "$SERVER_PID")
+    printf '%-28s %12s req/s   p50 %9s   p99 %9s   errors %s   RSS %s\n' "$name" "$rps" "$p50" "$p99" "$errors" "$rss"
+    bench_row "catalogue: $name" "$rps req/s" "$p50" "$p99" "$errors" "$rss"
 }
 
 echo

@@ -2,7 +2,9 @@
 # Shared by the benchmarks (sourced): the techverse binary (BIN, or this tree's release build),
 # a scratch data directory removed on exit, a free loopback port, abuse limits lifted (the
 # benchmark client is one IP hammering one store) and `bench_serve` to start the server and
-# wait until it is ready. Sets BIN, DATA, PORT and, once serving, SERVER_PID.
+# wait until it is ready. Sets BIN, DATA, PORT and, once serving, SERVER_PID. `bench_row` adds
+# a row to the load report's table when REPORT_ROWS names a file (infra/bench/report.sh sets
+# it); `bench_rss PID` is a process's resident memory.
 
 . scripts/target-dir.sh
 if [ -z "${BIN:-}" ]; then
@@ -35,3 +37,12 @@ bench_serve() {
     cat "$DATA/server.log" >&2
     return 1
 }
+
+# bench_row SCENARIO THROUGHPUT P50 P99 ERRORS RSS: one tab-separated row for REPORT_ROWS.
+bench_row() {
+    if [ -n "${REPORT_ROWS:-}" ]; then
+        printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$REPORT_ROWS"
+    fi
+}
+
+bench_rss() { awk '/^VmRSS:/ {printf "%.0f MiB", $2 / 1024}' "/proc/$1/status"; }

@@ -99,7 +99,10 @@ pub enum ErrorCode {
     TooManyOpenOrders,
     /// Too many requests; retry after the time in `Retry-After`.
     RateLimited,
-    /// A dependency (storage, Redis) is not reachable right now.
+    /// The database cannot take this request right now (a full or stalled disk, an unreachable
+    /// server). Retry after `Retry-After`, a checkout with the same `Idempotency-Key`.
+    StorageUnavailable,
+    /// Another dependency (Redis, the password-hashing budget) is not available right now.
     ServiceUnavailable,
     /// Something failed inside the server. The message says nothing more, by design.
     InternalError,
@@ -151,6 +154,7 @@ impl ErrorCode {
             Self::WishlistFull => "wishlist_full",
             Self::TooManyOpenOrders => "too_many_open_orders",
             Self::RateLimited => "rate_limited",
+            Self::StorageUnavailable => "storage_unavailable",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }
@@ -199,7 +203,7 @@ impl ErrorCode {
             Self::WishlistFull => 409,
             Self::TooManyOpenOrders => 429,
             Self::RateLimited => 429,
-            Self::ServiceUnavailable => 503,
+            Self::StorageUnavailable | Self::ServiceUnavailable => 503,
             Self::InternalError => 500,
         }
     }
@@ -274,6 +278,7 @@ mod tests {
             ErrorCode::SkuTaken,
             ErrorCode::InsufficientStock,
             ErrorCode::RateLimited,
+            ErrorCode::StorageUnavailable,
             ErrorCode::ServiceUnavailable,
             ErrorCode::PaymentProviderUnavailable,
             ErrorCode::PaymentProviderNotConfigured,

@@ -68,7 +68,7 @@ return deleted
 ";
 
 fn failed(error: impl Into<anyhow::Error>) -> StorageError {
-    StorageError::Unavailable(error.into())
+    StorageError::SessionsUnavailable(error.into())
 }
 
 fn ttl_millis(expires_at: Timestamp, now: Timestamp) -> i64 {

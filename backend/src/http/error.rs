@@ -51,6 +51,12 @@ impl ApiError {
         self
     }
 
+    /// A 503 caused by `source`, telling the client to come back in `seconds`.
+    fn retry_in(mut self, seconds: u64, source: anyhow::Error) -> Self {
+        self.0.retry_after = Some(seconds.max(1));
+        self.with_source(source)
+    }
+
     /// A 429 telling the client when to come back.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         let mut error = Self::from_code(ErrorCode::RateLimited)
@@ -144,9 +150,10 @@ impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match error {
             StorageError::Unavailable(source) => {
-                let mut error = Self::from_code(ErrorCode::ServiceUnavailable).with_source(source);
-                error.0.retry_after = Some(1);
-                error
+                Self::from_code(ErrorCode::StorageUnavailable).retry_in(1, source)
+            }
+            StorageError::SessionsUnavailable(source) => {
+                Self::from_code(ErrorCode::ServiceUnavailable).retry_in(1, source)
             }
             other => Self::internal(other.into()),
         }
@@ -444,6 +451,9 @@ fn default_message(code: ErrorCode) -> &'static str {
         ErrorCode::WishlistFull => "the wishlist is full; remove a product first",
         ErrorCode::TooManyOpenOrders => "too many unpaid orders are open; pay or cancel one first",
         ErrorCode::RateLimited => "too many requests",
+        ErrorCode::StorageUnavailable => {
+            "the database cannot take this request right now; retry after the time in Retry-After"
+        }
         ErrorCode::ServiceUnavailable => "the service is temporarily unavailable",
         ErrorCode::InternalError => "internal server error",
     }

@@ -234,7 +234,7 @@ const ERRORS: &[(&str, &str, &str, bool)] = &[
     (
         "503",
         "ServiceUnavailable",
-        "A dependency is unreachable right now (`service_unavailable`, `payment_provider_unavailable`).",
+        "A dependency is unreachable right now (`storage_unavailable`, `service_unavailable`, `payment_provider_unavailable`).",
         true,
     ),
 ];

@@ -48,6 +48,9 @@ pub enum StorageError {
     /// The database could not be reached or failed.
     #[error("storage unavailable")]
     Unavailable(#[source] anyhow::Error),
+    /// The session store (Redis) could not be reached: sessions fail closed.
+    #[error("session store unavailable")]
+    SessionsUnavailable(#[source] anyhow::Error),
     /// A stored record no longer parses into its domain type.
     #[error("stored record is invalid: {0}")]
     Corrupt(String),

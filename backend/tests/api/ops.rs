@@ -267,7 +267,7 @@ async fn a_stalled_database_answers_503_and_the_retried_checkout_finds_its_one_o
     let body = checkout_body(&cart, &s.pickup, "cash_on_delivery");
     let stalled = checkout(&app, &s.store, Some(&token), None, "stall-1", &body).await;
     assert!(stalled.headers().contains_key("retry-after"), "{stalled:?}");
-    assert_error(stalled, 503, "service_unavailable").await;
+    assert_error(stalled, 503, "storage_unavailable").await;
     let listing = app
         .get(&format!("/api/v1/stores/{}/products", s.store))
         .await;

@@ -28,6 +28,7 @@ pub fn Failed(failure: Failure) -> impl IntoView {
             | ErrorCode::TokenExpired
             | ErrorCode::SessionRevoked
             | ErrorCode::RateLimited
+            | ErrorCode::StorageUnavailable
             | ErrorCode::ServiceUnavailable
             | ErrorCode::InternalError,
         )
