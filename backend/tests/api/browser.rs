@@ -160,6 +160,10 @@ async fn the_console_and_the_storefront_each_answer_their_own_deep_links() {
         "/admin/assets/gone.js",
         "/assets/gone.js",
         "/api/v1/admin/nothing",
+        // A file nobody built is not a page: browsers ask for these on their own.
+        "/favicon.ico",
+        "/admin/favicon.ico",
+        "/robots.txt",
     ] {
         let response = app.get(path).await;
         assert_eq!(response.status(), 404, "{path}");

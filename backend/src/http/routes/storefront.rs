@@ -35,6 +35,13 @@ fn is_api(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/") || path == "/media" || path.starts_with("/media/")
 }
 
+/// A request for a file (its last segment has an extension: `/favicon.ico`, `/robots.txt`)
+/// rather than a page: when no such file was built it is a 404, never the app's HTML. The
+/// apps' own routes (store slugs, product slugs, ids) never contain a dot.
+fn names_a_file(relative: &Path) -> bool {
+    relative.extension().is_some()
+}
+
 /// Content-hashed files: the storefront's `assets/` and the console's `admin/assets/`.
 fn is_asset(relative: &Path) -> bool {
     relative.starts_with("assets") || relative.starts_with("admin/assets")
@@ -146,7 +153,7 @@ pub async fn serve(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
             };
             return file(&req, &candidate, cache).await;
         }
-        if is_asset(&relative) {
+        if is_asset(&relative) || names_a_file(&relative) {
             return Err(ApiError::from_code(ErrorCode::NotFound));
         }
     }
@@ -168,5 +175,8 @@ mod tests {
         assert_eq!(relative("/assets/../../secret"), None);
         assert!(is_api("/api/v1/x") && is_api("/media/a.png") && !is_api("/apiary"));
         assert!(is_asset(Path::new("admin/assets/admin-1.js")) && !is_asset(Path::new("admin/x")));
+        assert!(
+            names_a_file(Path::new("favicon.ico")) && !names_a_file(Path::new("s/demo/products"))
+        );
     }
 }
