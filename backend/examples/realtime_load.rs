@@ -263,11 +263,9 @@ async fn main() {
     );
     let mut rss = Vec::new();
     for (server, pid) in servers.iter().zip(&pids) {
-        rss.push(load_report::rss_mib(pid));
-        println!(
-            "server {server} (pid {pid}) RSS: {:.0} MiB",
-            load_report::rss_mib(pid)
-        );
+        let mib = load_report::rss_mib(pid);
+        rss.push(mib);
+        println!("server {server} (pid {pid}) RSS: {mib:.0} MiB");
     }
     println!(
         "sockets still held: {}",

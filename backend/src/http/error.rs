@@ -51,29 +51,27 @@ impl ApiError {
         self
     }
 
-    /// A 503 caused by `source`, telling the client to come back in `seconds`.
-    fn retry_in(mut self, seconds: u64, source: anyhow::Error) -> Self {
+    /// Sends `Retry-After: seconds` (at least 1) with the error.
+    fn retry_after(mut self, seconds: u64) -> Self {
         self.0.retry_after = Some(seconds.max(1));
-        self.with_source(source)
+        self
     }
 
     /// A 429 telling the client when to come back.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
-        let mut error = Self::from_code(ErrorCode::RateLimited)
-            .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs }));
-        error.0.retry_after = Some(retry_after_secs.max(1));
-        error
+        Self::from_code(ErrorCode::RateLimited)
+            .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs }))
+            .retry_after(retry_after_secs)
     }
 
     /// 503 with `Retry-After`: a bounded resource (password hashing, say) is full right now.
     pub fn overloaded(retry_after_secs: u64) -> Self {
-        let mut error = Self::new(
+        Self::new(
             ErrorCode::ServiceUnavailable,
             "the server is busy; retry after the time in Retry-After",
         )
-        .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs }));
-        error.0.retry_after = Some(retry_after_secs.max(1));
-        error
+        .with_details(serde_json::json!({ "retry_after_secs": retry_after_secs }))
+        .retry_after(retry_after_secs)
     }
 
     /// An error carrying only its code's default message.
@@ -149,11 +147,13 @@ impl From<ValidationErrors> for ApiError {
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match error {
-            StorageError::Unavailable(source) => {
-                Self::from_code(ErrorCode::StorageUnavailable).retry_in(1, source)
-            }
+            StorageError::Unavailable(source) => Self::from_code(ErrorCode::StorageUnavailable)
+                .retry_after(1)
+                .with_source(source),
             StorageError::SessionsUnavailable(source) => {
-                Self::from_code(ErrorCode::ServiceUnavailable).retry_in(1, source)
+                Self::from_code(ErrorCode::ServiceUnavailable)
+                    .retry_after(1)
+                    .with_source(source)
             }
             other => Self::internal(other.into()),
         }
