@@ -379,6 +379,18 @@ test("the first product grid on Chromium's emulated Fast 3G (a figure, not a lim
   const wasm = sent.filter(([path]) => path.endsWith(".wasm"));
   console.log(`# Fast 3G: first product grid painted ${painted} ms after navigation (seen by the test after ${elapsed} ms); wasm sent as ${wasm[0]?.[1]}`);
   console.log(`# Fast 3G: document in at ${Math.round(documentAt)} ms, wasm's last byte at ${Math.round(wasmAt)} ms, grid painted ${Math.round(painted - wasmAt)} ms after it`);
+  // Every response before the grid, with its bytes on the wire (headers included): at 200 KB/s
+  // the sum, after the document's and the assets' round trips, is the floor the bytes set.
+  const responses = await tab.evaluate(() =>
+    [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")]
+      .filter((e) => e.responseEnd <= window.__gridPainted)
+      .map((e) => [new URL(e.name).pathname, Math.round(e.startTime), Math.round(e.responseEnd), e.transferSize]),
+  );
+  for (const [path, start, end, bytes] of responses) {
+    console.log(`# Fast 3G:   ${String(bytes).padStart(7)} B  ${String(start).padStart(5)}-${String(end).padStart(5)} ms  ${path}`);
+  }
+  const bytes = responses.reduce((sum, [, , , size]) => sum + size, 0);
+  console.log(`# Fast 3G: ${bytes} B before the grid, ${Math.round(bytes / 200)} ms of the 200 KB/s link`);
   assert.equal(wasm[0]?.[1], "br", "the wasm goes out precompressed");
   assert.deepEqual(wasm.map(([path]) => path.split("/").pop()), ["techverse_bg.wasm"], "the grid loads no lazy page's chunk");
   await tab.shot("01-grid");
