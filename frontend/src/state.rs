@@ -3,7 +3,7 @@
 
 use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use gloo_net::http::Method;
-use leptos::prelude::*;
+use leptos::{lazy, prelude::*};
 use serde::{Serialize, de::DeserializeOwned};
 use techverse_shared::{CartView, CustomerView, ErrorCode, StoreProfile, TokenResponse};
 
@@ -212,46 +212,11 @@ impl Shop {
         if let Some(in_flight) = self.refreshing.get_value() {
             return in_flight.await;
         }
-        let shop = *self;
-        let shared = async move { shop.refresh_now().await }
-            .boxed_local()
-            .shared();
+        let shared = restore_session(*self).boxed_local().shared();
         self.refreshing.set_value(Some(shared.clone()));
         let outcome = shared.await;
         self.refreshing.set_value(None);
         outcome
-    }
-
-    async fn refresh_now(&self) -> bool {
-        let url = self.api_path("/auth/refresh");
-        let result: ApiResult<TokenResponse> = api::call(
-            Method::POST,
-            &url,
-            Some(&serde_json::json!({})),
-            None,
-            &[("X-TechVerse-CSRF", "1")],
-        )
-        .await;
-        match result {
-            Ok(tokens) => {
-                self.access.set(Some(tokens.access_token));
-                let me: ApiResult<CustomerView> = api::call::<(), _>(
-                    Method::GET,
-                    &self.api_path("/customers/me"),
-                    None,
-                    self.access.get_untracked().as_deref(),
-                    &[],
-                )
-                .await;
-                self.customer.set(me.ok());
-                true
-            }
-            Err(_) => {
-                self.access.set(None);
-                self.customer.set(None);
-                false
-            }
-        }
     }
 
     /// Signs in (the refresh token goes to the HttpOnly cookie) and merges the guest cart.
@@ -326,23 +291,7 @@ impl Shop {
     /// Loads the remembered cart, if any, without creating one; a cart the server no longer
     /// has is forgotten.
     pub async fn load_cart(&self) -> ApiResult<Option<CartView>> {
-        let Some((id, _)) = self.cart_ref() else {
-            return Ok(None);
-        };
-        match self.get::<CartView>(&format!("/carts/{id}")).await {
-            Ok(cart) => {
-                self.cart.set(Some(cart.clone()));
-                Ok(Some(cart))
-            }
-            Err(Failure {
-                code: Some(ErrorCode::NotFound),
-                ..
-            }) => {
-                self.forget_cart();
-                Ok(None)
-            }
-            Err(other) => Err(other),
-        }
+        load_remembered_cart(*self).await
     }
 
     pub fn cart_count(&self) -> i64 {
@@ -350,5 +299,65 @@ impl Shop {
             cart.as_ref()
                 .map_or(0, |c| c.lines.iter().map(|l| l.quantity).sum())
         })
+    }
+}
+
+// The session restore and the cart load run on every first page, but after it has drawn: each is
+// a leptos `#[lazy]` function, split by scripts/build-frontend into a wasm chunk of its own with
+// the serde of the tokens, the customer and the cart, so the first page's wasm carries none of it.
+
+/// Trades the refresh cookie for a new access token (then loads the customer); `false` when
+/// there is no session.
+#[lazy]
+async fn restore_session(shop: Shop) -> bool {
+    let url = shop.api_path("/auth/refresh");
+    let result: ApiResult<TokenResponse> = api::call(
+        Method::POST,
+        &url,
+        Some(&serde_json::json!({})),
+        None,
+        &[("X-TechVerse-CSRF", "1")],
+    )
+    .await;
+    match result {
+        Ok(tokens) => {
+            shop.access.set(Some(tokens.access_token));
+            let me: ApiResult<CustomerView> = api::call::<(), _>(
+                Method::GET,
+                &shop.api_path("/customers/me"),
+                None,
+                shop.access.get_untracked().as_deref(),
+                &[],
+            )
+            .await;
+            shop.customer.set(me.ok());
+            true
+        }
+        Err(_) => {
+            shop.access.set(None);
+            shop.customer.set(None);
+            false
+        }
+    }
+}
+
+#[lazy]
+async fn load_remembered_cart(shop: Shop) -> ApiResult<Option<CartView>> {
+    let Some((id, _)) = shop.cart_ref() else {
+        return Ok(None);
+    };
+    match shop.get::<CartView>(&format!("/carts/{id}")).await {
+        Ok(cart) => {
+            shop.cart.set(Some(cart.clone()));
+            Ok(Some(cart))
+        }
+        Err(Failure {
+            code: Some(ErrorCode::NotFound),
+            ..
+        }) => {
+            shop.forget_cart();
+            Ok(None)
+        }
+        Err(other) => Err(other),
     }
 }
